@@ -1,0 +1,1 @@
+"""Headless subcommands; each module exposes ``run(args) -> int``."""

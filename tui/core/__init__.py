@@ -1,0 +1,1 @@
+"""UI-free core: nothing in this package may import textual or paramiko at module level."""

@@ -1,0 +1,207 @@
+"""hosts_access(): the verdict for one request across hosts.allow then hosts.deny."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tui.core.tcpwrappers import clib
+from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request, strip_mapped
+from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
+from tui.core.tcpwrappers.table import Record, Table, is_skipped, xgets
+
+Access = Literal["granted", "denied", "delegated"]
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A rule whose daemon and client lists both matched."""
+
+    file: str
+    record: Record
+    options: bytes | None
+
+    @property
+    def line(self) -> int:
+        return self.record.first_line
+
+    @property
+    def rule(self) -> str:
+        return self.record.text.rstrip(b"\n").decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Verdict:
+    access: Access
+    file: str | None = None  # the file that decided (None: no rule, default grant)
+    line: int | None = None  # 1-based first physical line of the deciding rule
+    rule: str | None = None  # the deciding logical rule, continuations joined
+    reason: str = ""  # plain words
+    hits: list[RuleHit] = field(default_factory=list)  # rules matched on the way
+    warnings: list[str] = field(default_factory=list)  # "file, line N: ..." as tcpd_warn
+
+    @property
+    def granted(self) -> bool:
+        return self.access == "granted"
+
+
+@dataclass
+class _Scan:
+    """Outcome of table_match(): a hit, nothing, or an error that fails closed."""
+
+    hit: RuleHit | None = None
+    error: str | None = None
+    error_record: Record | None = None
+    fatal: bool = False  # libwrap would crash: the connection dies whichever file it is
+
+
+# A run of lines that cannot match a client unless they contain its address as a token:
+# comments without a trailing backslash, blank lines, and "daemon: a.b.c.d ..." rules whose
+# client tokens are plain numbers (only an exact string compare can match those). Each
+# line must also fit libwrap's buffer. DenyHosts/fail2ban files are almost all such lines.
+_PLAIN_LINE = (
+    rb"(?=[^\n]{0,2046}\n)"
+    rb"(?:#[^\n\0]*(?<!\\)"
+    rb"|[ \t\r]*"
+    rb"|[A-Za-z0-9_-]+[ \t]*:[ \t]*[0-9]+(?:\.[0-9]+)*(?:[ \t,]+[0-9]+(?:\.[0-9]+)*)*[ \t]*"
+    rb")\n"
+)
+_PLAIN_RUN = re.compile(rb"(?:" + _PLAIN_LINE + rb")*")
+_NUMERIC = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
+
+
+class Evaluator:
+    """Evaluates requests against a pair of tables (hosts.allow, hosts.deny)."""
+
+    def __init__(
+        self,
+        allow: Table,
+        deny: Table,
+        read_file: Callable[[str], bytes],
+        accounts: Accounts = LOCAL_ACCOUNTS,
+    ) -> None:
+        self.allow, self.deny = allow, deny
+        self.read_file = read_file
+        self.accounts = accounts
+
+    def check(self, request: Request) -> Verdict:
+        v = Verdict("granted", reason="no rule matched: access is granted by default")
+        for table, is_allow in ((self.allow, True), (self.deny, False)):
+            m = Matcher(request, self.read_file)
+            scan = self._table_match(table, m, v)
+            v.warnings.extend(m.notes)
+            if scan.error is not None:
+                rec = scan.error_record
+                if not is_allow or scan.fatal:
+                    return self._decide(v, "denied", table, rec, f"{scan.error}: libwrap denies")
+                v.warnings.append(f"{table.path}: {scan.error}; its remaining rules are ignored")
+                continue
+            if scan.hit is None:
+                continue
+            v.hits.append(scan.hit)
+            res = process_options(scan.hit.options or b"", self.accounts)
+            rec = scan.hit.record
+            if res.outcome is Outcome.TWIST:
+                why = f"option '{res.option}' hands the connection to a command instead of sshd"
+                return self._decide(v, "delegated", table, rec, why)
+            if res.outcome is Outcome.ALLOW:
+                return self._decide(v, "granted", table, rec, "granted by option 'allow'")
+            if res.outcome is Outcome.DENY:
+                why = res.error and f"bad option ({res.error}): libwrap denies"
+                return self._decide(v, "denied", table, rec, why or "denied by option 'deny'")
+            if is_allow:
+                return self._decide(v, "granted", table, rec, "granted by a hosts.allow rule")
+            return self._decide(v, "denied", table, rec, "denied by a hosts.deny rule")
+        return v
+
+    def matching_rules(self, table: Table, request: Request) -> list[RuleHit]:
+        """Every rule of `table` that matches, not only the first (for remedies)."""
+        m = Matcher(request, self.read_file)
+        hits = []
+        for rec in _records_of(table):
+            hit = self._record_match(table, rec, m, None)
+            if hit is not None:
+                hits.append(hit)
+        return hits
+
+    # -- internals ----------------------------------------------------------------------
+
+    @staticmethod
+    def _decide(v: Verdict, access: Access, table: Table, rec: Record | None, why: str) -> Verdict:
+        v.access, v.file, v.reason = access, table.path, why
+        if rec is not None:
+            v.line = rec.first_line
+            v.rule = rec.text.rstrip(b"\n").decode("utf-8", "backslashreplace")
+        return v
+
+    def _table_match(self, table: Table, m: Matcher, v: Verdict) -> _Scan:
+        if table.open_errno is not None:
+            if table.missing:
+                return _Scan()
+            return _Scan(error=f"cannot open {table.path}: {table.note or 'error'}")
+        if table.note:
+            v.warnings.append(f"{table.path}: {table.note}")
+        data = table.data
+        token = strip_mapped(m.request.client.addr)
+        find_token = (
+            re.compile(rb"(?<![0-9.])" + re.escape(token) + rb"(?![0-9.])").search
+            if _NUMERIC.fullmatch(token)
+            else None
+        )
+        pos, line = 0, 0
+        while True:
+            pos, line = _skip_plain(data, pos, line, find_token)
+            got = xgets(data, pos, line)
+            if got is None:
+                return _Scan()
+            rec, pos, line = got
+            if not rec.complete:
+                what = "missing newline" if pos >= len(data) else "line too long"
+                return _Scan(error=f"line {rec.first_line}: {what}", error_record=rec)
+            try:
+                hit = self._record_match(table, rec, m, v)
+            except FileLoopError as e:
+                why = f"line {rec.first_line}: pattern file {e} includes itself"
+                return _Scan(error=why, error_record=rec, fatal=True)
+            if hit is not None:
+                return _Scan(hit=hit)
+
+    @staticmethod
+    def _record_match(table: Table, rec: Record, m: Matcher, v: Verdict | None) -> RuleHit | None:
+        text = rec.text
+        if is_skipped(text):
+            return None
+        daemons, rest = clib.split_at(text, 0x3A)
+        if rest is None:
+            if v is not None:
+                v.warnings.append(f'{table.path}, line {rec.first_line}: missing ":" separator')
+            return None
+        clients, options = clib.split_at(rest, 0x3A)
+        if m.list_match(clib.strtok(daemons), m.server_match) and m.list_match(
+            clib.strtok(clients), m.client_match
+        ):
+            return RuleHit(table.path, rec, options)
+        return None
+
+
+def _skip_plain(data, pos: int, line: int, find_token) -> tuple[int, int]:
+    """Skip lines that cannot match (see _PLAIN_LINE); stop at one holding the client."""
+    end = _PLAIN_RUN.match(data, pos).end()
+    if end == pos:
+        return pos, line
+    if find_token is not None and (hit := find_token(data, pos, end)):
+        end = data.rfind(b"\n", pos, hit.start()) + 1 or pos
+    return end, line + data.count(b"\n", pos, end)
+
+
+def _records_of(table: Table) -> Iterator[Record]:
+    if table.open_errno is not None:
+        return
+    pos, line = 0, 0
+    while (got := xgets(table.data, pos, line)) is not None:
+        rec, pos, line = got
+        if not rec.complete:
+            return
+        yield rec

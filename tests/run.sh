@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): on a fresh Debian/Ubuntu machine, as root, install
+# what the tests need, install the package with its test extra into .venv, lint, run pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# tcpd: the real tcpdmatch, the oracle of the rule engine's parity tests.
+apt_packages=(tcpd)
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/ruff check tui tests
+exec .venv/bin/python -m pytest "$@"

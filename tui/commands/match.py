@@ -1,0 +1,78 @@
+"""`ssh-reset-doctor match`: tcpdmatch-compatible verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tui.core.tcpwrappers.access import Verdict
+from tui.core.tcpwrappers.clients import Client, ClientError, resolve, validate_address
+from tui.core.tcpwrappers.hostmatch import HostInfo
+from tui.core.tcpwrappers.rulesource import RootError, open_rules
+from tui.core.text import printable
+
+EXIT_OK, EXIT_PROBLEM, EXIT_ERROR = 0, 1, 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.allow is None) != (args.deny is None):
+        return _fail("--allow and --deny go together")
+    daemon, _, server_host = args.daemon.partition("@")
+    if not daemon or any(c in daemon for c in " \t,:"):
+        return _fail(f"bad daemon name: {args.daemon!r}")
+    server = HostInfo()
+    try:
+        if server_host:
+            server = HostInfo(addr=validate_address(server_host).encode())
+        clients = [c for spec in args.clients for c in resolve(spec)]
+        rules = open_rules(args.root, args.allow, args.deny)
+    except (ClientError, RootError) as e:
+        return _fail(str(e))
+
+    all_granted = True
+    for i, client in enumerate(clients):
+        verdict = rules.check(client.request(daemon, server))
+        all_granted &= verdict.granted
+        for w in dict.fromkeys(verdict.warnings):
+            print(f"warning: {printable(w)}", file=sys.stderr)
+        if args.json:
+            _print_json(client, daemon, verdict)
+        else:
+            if i:
+                print()
+            _print_text(client, args.daemon, verdict)
+    return EXIT_OK if all_granted else EXIT_PROBLEM
+
+
+def _print_text(client: Client, daemon: str, v: Verdict) -> None:
+    if client.hostname:
+        print(f"client:   hostname {client.hostname}")
+    print(f"client:   address  {client.address}")
+    if client.user:
+        print(f"client:   username {client.user}")
+    print(f"server:   process  {daemon}")
+    if v.file is not None:
+        where = f"{v.file} line {v.line}" if v.line else v.file
+        print(f"matched:  {printable(where)}")
+    if v.rule is not None:
+        print(f"rule:     {printable(v.rule)}")
+    print(f"access:   {v.access}")
+    print(f"reason:   {printable(v.reason)}")
+
+
+def _print_json(client: Client, daemon: str, v: Verdict) -> None:
+    import json
+
+    print(json.dumps({
+        "client": client.spec if client.spec == client.address else client.address,
+        "daemon": daemon,
+        "access": v.access,
+        "file": v.file,
+        "line": v.line,
+        "rule": v.rule,
+    }))
+
+
+def _fail(message: str) -> int:
+    print(f"ssh-reset-doctor: {message}", file=sys.stderr)
+    return EXIT_ERROR

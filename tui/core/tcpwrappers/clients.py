@@ -1,0 +1,80 @@
+"""Turning an operator's CLIENT argument into the requests libwrap would see."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+
+from tui.core.tcpwrappers.hostmatch import PARANOID, UNKNOWN, HostInfo, Request
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
+_USER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}")
+
+
+class ClientError(ValueError):
+    """A CLIENT argument that is neither an address nor a resolvable host name."""
+
+
+@dataclass(frozen=True)
+class Client:
+    spec: str  # as the operator wrote it
+    address: str
+    hostname: str | None  # None when libwrap would not know it ("unknown")
+    user: str | None
+
+    def request(self, daemon: str = "sshd", server: HostInfo | None = None) -> Request:
+        name = self.hostname.encode() if self.hostname else UNKNOWN
+        return Request(
+            daemon=daemon.encode(),
+            client=HostInfo(addr=self.address.encode(), name=name),
+            server=server or HostInfo(),
+            user=self.user.encode() if self.user else UNKNOWN,
+        )
+
+
+def validate_address(text: str) -> str:
+    """The address as given (libwrap compares text), after checking it is one."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise ClientError(f"not an IP address: {text!r}") from None
+    return text
+
+
+def resolve(spec: str) -> list[Client]:
+    """[USER@]ADDRESS, or [USER@]HOSTNAME resolved like tcpdmatch (one client per address)."""
+    user, sep, host = spec.partition("@")
+    if not sep:
+        user, host = "", spec
+    if sep and not _USER.fullmatch(user):
+        raise ClientError(f"bad user name in {spec!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ipaddress.ip_address(host)
+        return [Client(spec, host, None, user or None)]
+    except ValueError:
+        pass
+    if not _HOSTNAME.fullmatch(host) or len(host) > 253:
+        raise ClientError(f"not an IP address or host name: {spec!r}")
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise ClientError(f"cannot resolve {host!r}: {e}") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    return [Client(spec, a, verified_name(a), user or None) for a in addresses]
+
+
+def verified_name(address: str) -> str | None:
+    """libwrap's sock_hostname(): reverse lookup, then a forward check ("paranoid")."""
+    try:
+        name = socket.gethostbyaddr(address)[0]
+    except (OSError, UnicodeError):
+        return None
+    try:
+        forward = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError):
+        return PARANOID.decode()
+    return name if address in forward else PARANOID.decode()

@@ -57,6 +57,8 @@ def resolve(spec: str) -> list[Client]:
         return [Client(spec, host, None, user or None)]
     except ValueError:
         pass
+    if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", host):
+        raise ClientError(f"not an IP address: {host!r}")
     if not _HOSTNAME.fullmatch(host) or len(host) > 253:
         raise ClientError(f"not an IP address or host name: {spec!r}")
     try:

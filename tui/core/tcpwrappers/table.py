@@ -61,7 +61,8 @@ def load_table(path: str, shown_as: str | None = None) -> Table:
     """Open `path` like fopen()+fgets() would; never raises for I/O problems."""
     name = shown_as or path
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO planted as hosts.deny must not hang us.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         return Table(name, open_errno=e.errno, note=e.strerror)
     try:

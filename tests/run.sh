@@ -19,6 +19,6 @@ if ((${#missing[@]})); then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
 .venv/bin/ruff check tui tests
 exec .venv/bin/python -m pytest "$@"

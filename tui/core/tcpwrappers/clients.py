@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import socket
 from dataclasses import dataclass
@@ -34,12 +33,19 @@ class Client:
         )
 
 
+def is_address(text: str) -> bool:
+    """A plain IPv4 dotted quad or an IPv6 address (inet_pton rules, no zone)."""
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in text else socket.AF_INET, text)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def validate_address(text: str) -> str:
     """The address as given (libwrap compares text), after checking it is one."""
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        raise ClientError(f"not an IP address: {text!r}") from None
+    if not is_address(text):
+        raise ClientError(f"not an IP address: {text!r}")
     return text
 
 
@@ -52,11 +58,8 @@ def resolve(spec: str) -> list[Client]:
         raise ClientError(f"bad user name in {spec!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    try:
-        ipaddress.ip_address(host)
+    if is_address(host):
         return [Client(spec, host, None, user or None)]
-    except ValueError:
-        pass
     if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", host):
         raise ClientError(f"not an IP address: {host!r}")
     if not _HOSTNAME.fullmatch(host) or len(host) > 253:

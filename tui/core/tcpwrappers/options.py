@@ -7,8 +7,6 @@ command: "delegated"), and every check that makes libwrap give up and deny
 
 from __future__ import annotations
 
-import grp
-import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -63,6 +61,8 @@ class Accounts:
 
 
 def _local_uid(name: bytes) -> int | None:
+    import pwd
+
     try:
         return pwd.getpwnam(name.decode("latin-1")).pw_uid
     except (KeyError, ValueError, UnicodeError):
@@ -70,6 +70,8 @@ def _local_uid(name: bytes) -> int | None:
 
 
 def _local_group(name: bytes) -> bool:
+    import grp
+
     try:
         grp.getgrnam(name.decode("latin-1"))
         return True

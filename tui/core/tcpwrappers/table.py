@@ -12,10 +12,14 @@ Two views of one file:
 from __future__ import annotations
 
 import errno
-import mmap
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
+if TYPE_CHECKING:
+    import mmap
 
 BUFLEN = 2048  # hosts_access.c: size of the logical line buffer
 MMAP_OVER = 8 << 20  # map bigger files instead of copying them into memory
@@ -67,12 +71,14 @@ def load_table(path: str, shown_as: str | None = None) -> Table:
         return Table(name, open_errno=e.errno, note=e.strerror)
     try:
         st = os.fstat(fd)
-        if not _is_regular(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             if os.path.isdir(path):
                 # fopen() succeeds on a directory and fgets() fails: an empty table.
                 return Table(name, note="is a directory; libwrap reads it as empty")
             return Table(name, note="not a regular file")
         if st.st_size > MMAP_OVER:
+            import mmap
+
             return Table(name, mmap.mmap(fd, 0, prot=mmap.PROT_READ))
         chunks = []
         while chunk := os.read(fd, 1 << 20):
@@ -82,12 +88,6 @@ def load_table(path: str, shown_as: str | None = None) -> Table:
         return Table(name, open_errno=e.errno, note=e.strerror)
     finally:
         os.close(fd)
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 def xgets(data: bytes | mmap.mmap, pos: int, line: int) -> tuple[Record, int, int] | None:

@@ -111,3 +111,15 @@ def test_buffer_boundary(tmp_path: Path, content_len: int, split: int | None):
     write_pair(tmp_path, b"", body + b"\n" + b"ALL: 10.0.0.4\n")
     for client in ("10.0.0.3", "10.0.0.4", "10.0.0.5"):
         assert ours(tmp_path, client) == oracle(tmp_path, client), (content_len, split, client)
+
+
+def test_matching_rules_lists_every_denying_rule(tmp_path: Path):
+    """For remedies: all rules that match the client, not only the deciding one."""
+    from tui.core.tcpwrappers.clients import resolve
+    from tui.core.tcpwrappers.rulesource import open_rules
+
+    write_pair(tmp_path, b"", b"# x\nsshd: 10.0.0.1\nALL: 10.0.0.2\nall:all:deny\nsshd: 10.\n")
+    ev = open_rules(allow=str(tmp_path / "hosts.allow"), deny=str(tmp_path / "hosts.deny"))
+    hits = ev.matching_rules(ev.deny, resolve("10.0.0.1")[0].request())
+    assert [(h.line, h.rule) for h in hits] == [
+        (2, "sshd: 10.0.0.1"), (4, "all:all:deny"), (5, "sshd: 10.")]

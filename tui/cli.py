@@ -10,8 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
-
-EXIT_OK, EXIT_PROBLEM, EXIT_ERROR = 0, 1, 2
+from tui.commands import EXIT_ERROR
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
 from tui.core.tcpwrappers.access import Verdict
 from tui.core.tcpwrappers.clients import Client, ClientError, resolve, validate_address
 from tui.core.tcpwrappers.hostmatch import HostInfo
 from tui.core.tcpwrappers.rulesource import RootError, open_rules
 from tui.core.text import printable
-
-EXIT_OK, EXIT_PROBLEM, EXIT_ERROR = 0, 1, 2
 
 
 def run(args: argparse.Namespace) -> int:

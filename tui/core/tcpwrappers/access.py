@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request, strip_mapped
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import Record, Table, is_skipped, xgets
+from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, xgets
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
@@ -130,7 +130,11 @@ class Evaluator:
         """Every rule of `table` that matches, not only the first (for remedies)."""
         m = Matcher(request, self.read_file)
         hits = []
-        for rec in _records_of(table):
+        if table.open_errno is not None:
+            return []
+        for rec in records(table.data):
+            if not rec.complete:
+                break
             hit = self._record_match(table, rec, m, None)
             if hit is not None:
                 hits.append(hit)
@@ -217,14 +221,3 @@ def _find_word(data, token: bytes, pos: int, end: int) -> int:
             return i
         pos = i + 1
     return -1
-
-
-def _records_of(table: Table) -> Iterator[Record]:
-    if table.open_errno is not None:
-        return
-    pos, line = 0, 0
-    while (got := xgets(table.data, pos, line)) is not None:
-        rec, pos, line = got
-        if not rec.complete:
-            return
-        yield rec

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request, strip_mapped
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, xgets
+from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split_rule, xgets
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class RuleHit:
 
     @property
     def rule(self) -> str:
-        return self.record.text.rstrip(b"\n").decode("utf-8", "backslashreplace")
+        return self.record.rule_text
 
 
 @dataclass
@@ -74,10 +74,10 @@ _PLAIN_LINE = (
 )
 try:  # possessive: no backtracking state per line (Python >= 3.11)
     _PLAIN_RUN: re.Pattern[bytes] | None = re.compile(rb"(?:" + _PLAIN_LINE + rb")*+")
-except re.error:
+    _NOT_PLAIN = None
+except re.error:  # Python 3.10: find the first line that is not plain (about twice as slow)
     _PLAIN_RUN = None
-# Fallback: find the first line that is not plain (flat memory, about twice as slow).
-_NOT_PLAIN = re.compile(rb"^(?!" + _PLAIN_LINE + rb")", re.MULTILINE)
+    _NOT_PLAIN = re.compile(rb"^(?!" + _PLAIN_LINE + rb")", re.MULTILINE)
 _DIGITS_DOT = frozenset(b"0123456789.")
 _NUMERIC = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
 
@@ -146,8 +146,7 @@ class Evaluator:
     def _decide(v: Verdict, access: Access, table: Table, rec: Record | None, why: str) -> Verdict:
         v.access, v.file, v.reason = access, table.path, why
         if rec is not None:
-            v.line = rec.first_line
-            v.rule = rec.text.rstrip(b"\n").decode("utf-8", "backslashreplace")
+            v.line, v.rule = rec.first_line, rec.rule_text
         return v
 
     def _table_match(self, table: Table, m: Matcher, v: Verdict) -> _Scan:
@@ -181,15 +180,14 @@ class Evaluator:
 
     @staticmethod
     def _record_match(table: Table, rec: Record, m: Matcher, v: Verdict | None) -> RuleHit | None:
-        text = rec.text
-        if is_skipped(text):
+        if is_skipped(rec.text):
             return None
-        daemons, rest = clib.split_at(text, 0x3A)
-        if rest is None:
+        parts = split_rule(rec.text)
+        if parts is None:
             if v is not None:
                 v.warnings.append(f'{table.path}, line {rec.first_line}: missing ":" separator')
             return None
-        clients, options = clib.split_at(rest, 0x3A)
+        daemons, clients, options = parts
         if m.list_match(clib.strtok(daemons), m.server_match) and m.list_match(
             clib.strtok(clients), m.client_match
         ):

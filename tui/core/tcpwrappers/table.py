@@ -17,6 +17,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tui.core.tcpwrappers.clib import split_at
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
     import mmap
@@ -34,6 +36,11 @@ class Record:
     last_line: int  # physical line where it ends
     start: int  # byte offsets in the file
     end: int
+
+    @property
+    def rule_text(self) -> str:
+        """For display: the logical rule without its newline."""
+        return self.text.rstrip(b"\n").decode("utf-8", "backslashreplace")
 
     @property
     def complete(self) -> bool:
@@ -139,6 +146,15 @@ def is_skipped(text: bytes) -> bool:
     return text[:1] == b"#" or not text.lstrip(b" \t\r\n")
 
 
+def split_rule(text: bytes) -> tuple[bytes, bytes, bytes | None] | None:
+    """(daemons, clients, options) as table_match() splits them; None: no ':' separator."""
+    daemons, rest = split_at(text, 0x3A)
+    if rest is None:
+        return None
+    clients, options = split_at(rest, 0x3A)
+    return daemons, clients, options
+
+
 # ---------------------------------------------------------------------------------------
 # Byte-preserving physical view, for display and minimal edits.
 
@@ -159,9 +175,6 @@ class HostsFile:
     @property
     def has_final_newline(self) -> bool:
         return not self.lines or self.lines[-1].endswith(b"\n")
-
-    def records(self) -> list[Record]:
-        return list(records(self.to_bytes()))
 
 
 def _split_nl(data: bytes) -> list[bytes]:

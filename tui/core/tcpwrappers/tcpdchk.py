@@ -9,7 +9,7 @@ from typing import Literal
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import not_inaddr
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import Record, Table, is_skipped, records
+from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split_rule
 
 Level = Literal["error", "warning", "info"]
 _KEYWORDS = {b"all", b"known", b"unknown", b"local", b"paranoid", b"except"}
@@ -82,11 +82,11 @@ def _check_rule(rec: Record, raw: bytes, accounts: Accounts, add) -> None:
     if stripped[:1] == b"#":
         add(line, "warning", "indented-comment",
             "'#' is not in column 1, so this is not a comment: libwrap applies the rule")
-    daemons, rest = clib.split_at(rec.text, 0x3A)
-    if rest is None:
+    parts = split_rule(rec.text)
+    if parts is None:
         add(line, "warning", "missing-separator", 'missing ":" separator: libwrap skips the line')
         return
-    clients, options = clib.split_at(rest, 0x3A)
+    daemons, clients, options = parts
     tokens = clib.strtok(clients)
     if b"#" in clib.strtok(daemons) + tokens or any(t.startswith(b"#") for t in tokens):
         add(line, "warning", "hash-in-rule",

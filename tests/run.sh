@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # tcpd: the real tcpdmatch, the oracle of the rule engine's parity tests.
-apt_packages=(tcpd)
+# openssh-server/-client: the real sshd on 127.0.0.1 the integration tests break and repair.
+# sudo: the --sudo paths of remote mode. util-linux (unshare, nsenter, mount): namespaces.
+apt_packages=(tcpd openssh-server openssh-client sudo util-linux)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

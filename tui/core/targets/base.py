@@ -1,0 +1,75 @@
+"""What every target offers: file operations on its file system, and running the facts script.
+
+Paths given to a FileOps are always the paths *as the target sees them* (``/etc/hosts.deny``),
+whether the target is this machine, a system mounted under a directory, or a host over SSH.
+Errors are raised as ``OSError`` subclasses carrying a real ``errno`` so that one applier can
+handle every target the same way (EBUSY for a bind-mounted file, EROFS, ENOSPC, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class FileStat:
+    mode: int  # st_mode, type bits included
+    uid: int
+    gid: int
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    rc: int
+    stdout: bytes
+    stderr: bytes
+
+
+class TargetError(Exception):
+    """The target cannot be used (unreachable, untrusted key, no sudo, bad --root ...).
+
+    The message is one line an operator can act on; CLI commands exit 2 with it.
+    """
+
+
+class FileOps(Protocol):
+    def lstat(self, path: str) -> FileStat: ...
+
+    def read_bytes(self, path: str, limit: int = 64 << 20) -> bytes:
+        """The whole file; OSError(EFBIG) when it is larger than `limit`."""
+        ...
+
+    def create_exclusive(self, path: str, data: bytes, mode: int) -> None:
+        """O_CREAT|O_EXCL, write all, fsync (where the transport allows), close."""
+        ...
+
+    def overwrite(self, path: str, data: bytes) -> None:
+        """In place (O_WRONLY|O_TRUNC) + fsync: only for files that cannot be renamed over."""
+        ...
+
+    def rename(self, src: str, dst: str) -> None:
+        """Atomic replace (rename(2) / posix-rename@openssh.com)."""
+        ...
+
+    def chown(self, path: str, uid: int, gid: int) -> None: ...
+
+    def chmod(self, path: str, mode: int) -> None: ...
+
+    def symlink(self, target: str, path: str) -> None: ...
+
+    def readlink(self, path: str) -> str: ...
+
+    def unlink(self, path: str) -> None: ...
+
+    def makedirs(self, path: str, mode: int = 0o700) -> None: ...
+
+    def listdir(self, path: str) -> list[str]: ...
+
+    def sync(self, paths: list[str]) -> None:
+        """Make completed renames/creations in these directories durable (fsync the dirs)."""
+        ...
+
+    def close(self) -> None: ...

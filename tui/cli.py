@@ -42,6 +42,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="daemon process name (default: sshd)")
     m.add_argument("--json", action="store_true", help="one JSON object per client per line")
     m.add_argument("clients", nargs="+", metavar="CLIENT")
+
+    from tui.commands.targetargs import add_target_arguments
+
+    c = sub.add_parser(
+        "check", help="diagnose the target: every cause of the reset, text or JSON",
+        description="Exit 0 when no problem is found, 1 when at least one is, 2 when the "
+        "check could not run.",
+    )
+    add_target_arguments(c)
+    c.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md contract)")
+
+    f = sub.add_parser(
+        "fix", help="preview a remedy as a diff; apply it with --yes",
+        description="Without --yes prints the plan and changes nothing (exit 1 while the "
+        "problem is there). With --yes applies it, keeps byte-exact backups, verifies, and "
+        "rolls back on a failed verification (exit 1).",
+    )
+    f.add_argument("what", choices=("tcp-wrappers", "libraries"))
+    add_target_arguments(f)
+    f.add_argument("--remedy", choices=("allow-client", "comment-out", "soname-symlink"),
+                   help="choose the remedy (default: the least-privilege one)")
+    f.add_argument("--yes", action="store_true", help="apply the plan")
+    f.add_argument("--json", action="store_true", help="one JSON object")
+
+    u = sub.add_parser(
+        "undo", help="restore the most recent change set from its backups",
+        description="Without --yes shows what would be restored. Refuses (exit 1) when a "
+        "file was changed by someone else since.",
+    )
+    add_target_arguments(u, client_ip=False)
+    u.add_argument("--yes", action="store_true", help="restore")
     return p
 
 
@@ -52,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.commands import match
 
         return match.run(args)
+    if args.command in ("check", "fix", "undo"):
+        import importlib
+
+        return importlib.import_module(f"tui.commands.{args.command}").run(args)
     print(
         "ssh-reset-doctor: the interactive wizard is not in this release yet; "
         "use 'ssh-reset-doctor match' (see --help)",

@@ -1,0 +1,78 @@
+"""A private mount namespace for tests: overlays on /etc, /var/lib, the library directory.
+
+The machine's own files are never touched: every write lands in an overlay's upper
+directory, and the namespace (with its mounts) goes away with its holder process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class MountNamespace:
+    def __init__(self, workdir: Path) -> None:
+        for tool in ("unshare", "nsenter", "mount"):
+            if shutil.which(tool) is None:  # fail, not skip: CI must have util-linux
+                raise RuntimeError(f"{tool} not found: install util-linux")
+        self.workdir = workdir
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "--", "sleep", "infinity"],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 5
+        mine = os.readlink("/proc/self/ns/mnt")
+        while os.readlink(f"/proc/{self.proc.pid}/ns/mnt") == mine:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("unshare -m did not give a new mount namespace")
+            time.sleep(0.01)
+        self.prefix = ["nsenter", "-t", str(self.proc.pid), "-m", "--"]
+
+    def overlay(self, path: str) -> Path:
+        """Mount an overlay on `path`; returns its upper directory (writes land there)."""
+        name = path.strip("/").replace("/", "_")
+        upper, work = self.workdir / f"{name}.upper", self.workdir / f"{name}.work"
+        upper.mkdir()
+        work.mkdir()
+        self.sh(f"mount -t overlay overlay -o lowerdir={path},upperdir={upper},workdir={work} "
+                f"{path}")
+        return upper
+
+    def sh(self, script: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.prefix, "sh", "-ec", script], check=check,
+                              capture_output=True, **kw)
+
+    def read(self, path: str) -> bytes:
+        return self.sh(f"cat {path}").stdout
+
+    def write(self, path: str, data: bytes) -> None:
+        subprocess.run([*self.prefix, "sh", "-ec", f"cat > {path}"], input=data, check=True)
+
+    def tool(self, *args: str, env: dict[str, str] | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess:
+        """ssh-reset-doctor (this checkout) run inside the namespace: console mode."""
+        return subprocess.run(
+            [*self.prefix, sys.executable, "-m", "tui", *args], capture_output=True,
+            text=True, timeout=timeout, cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        )
+
+    def close(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def run_tool(*args: str, env: dict[str, str] | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess:
+    """ssh-reset-doctor (this checkout) on the host: remote mode."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout,
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )

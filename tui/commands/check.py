@@ -1,0 +1,46 @@
+"""`ssh-reset-doctor check`: every finding for the target, text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tui.commands import EXIT_OK, EXIT_PROBLEM
+from tui.commands.session import client_ip, fail, open_from_args
+from tui.core.diagnosis.report import Report, choose_client, run_checks
+from tui.core.targets.base import TargetError
+from tui.core.text import printable
+
+_LABEL = {"problem": "PROBLEM", "warning": "warning", "ok": "ok", "unknown": "unknown",
+          "info": "info"}
+
+
+def run(args: argparse.Namespace) -> int:
+    given = client_ip(args)
+    try:
+        target = open_from_args(args)
+        try:
+            facts = target.collect()
+        finally:
+            target.close()
+    except TargetError as e:
+        return fail(str(e))
+    report = run_checks(facts, choose_client(facts, given))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=None, sort_keys=False))
+    else:
+        print_report(report)
+    return EXIT_PROBLEM if report.problems else EXIT_OK
+
+
+def print_report(report: Report) -> None:
+    print(f"target:  {printable(report.target)}")
+    for f in report.findings:
+        method = f"[{f.method}]" if f.method else "   "
+        print(f"{_LABEL[f.status]:<8} {method} {f.id:<16} {printable(f.summary)}")
+        for line in f.remedy:
+            print(f"{'':<29}- {printable(line)}")
+        if f.status == "problem" and f.id in ("tcp-wrappers", "libraries"):
+            ip = report.client.ip if report.client and f.id == "tcp-wrappers" else None
+            extra = f" --client-ip {ip}" if ip else ""
+            print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")

@@ -1,0 +1,116 @@
+"""`ssh-reset-doctor fix {tcp-wrappers,libraries}`: preview a remedy, apply it with --yes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tui.commands import EXIT_OK, EXIT_PROBLEM
+from tui.commands.session import client_ip, fail, open_from_args
+from tui.core.changes.apply import ChangeError, VerifyError, apply_plan
+from tui.core.changes.plan import FileEdit, Plan
+from tui.core.diagnosis import libraries, tcpwrappers
+from tui.core.diagnosis.report import choose_client
+from tui.core.facts.model import Facts
+from tui.core.targets.base import TargetError
+from tui.core.targets.target import Target
+from tui.core.text import printable
+
+
+def run(args: argparse.Namespace) -> int:
+    given = client_ip(args)
+    try:
+        target = open_from_args(args)
+    except TargetError as e:
+        return fail(str(e))
+    try:
+        return _run(args, target, given)
+    except TargetError as e:
+        return fail(str(e))
+    finally:
+        target.close()
+
+
+def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
+    facts = target.collect()
+    client = choose_client(facts, given)
+    finding, plans, ip = _plans(args.what, facts, client.ip if client else None)
+    out: dict = {"target": facts.target, "client_ip": ip, "what": args.what,
+                 "status": finding.status, "summary": finding.summary, "applied": False}
+    if finding.status != "problem":
+        return _done(args, out, f"nothing to fix: {finding.summary}", EXIT_OK)
+    if not plans:
+        out["remedy_lines"] = finding.remedy
+        lines = "\n".join(["no safe edit fixes this here:"] + [f"  {r}" for r in finding.remedy])
+        return _done(args, out, lines, EXIT_PROBLEM)
+    plan = _choose(plans, args.remedy)
+    if plan is None:
+        return fail(f"--remedy {args.remedy}: not available here "
+                    f"(choose from {', '.join(p.remedy for p in plans)})")
+    out.update(remedy=plan.remedy, title=plan.title, preview=plan.preview(), notes=plan.notes,
+               alternatives=[p.remedy for p in plans if p is not plan])
+    if not args.json:
+        print(f"{printable(finding.summary)}\n\nplan: {plan.title}")
+        for n in plan.notes:
+            print(f"note: {printable(n)}")
+        print(plan.preview())
+    if not args.yes:
+        msg = "nothing changed; run again with --yes to apply"
+        if len(plans) > 1:
+            msg += " (other remedy: " + ", ".join(f"--remedy {p.remedy}"
+                                                 for p in plans if p is not plan) + ")"
+        return _done(args, out, msg, EXIT_PROBLEM)
+
+    def verify() -> str | None:
+        again, _, _ = _plans(args.what, target.collect(), ip)
+        return None if again.status != "problem" else again.summary
+
+    ops = target.fileops()
+    try:
+        cs = apply_plan(ops, plan, target=facts.target, verify=verify)
+    except ChangeError as e:
+        out["error"] = str(e)
+        if args.json:
+            print(json.dumps(out))
+        code = fail(str(e))
+        # A failed verification was rolled back: the problem is still there (1). Anything
+        # else (stale preview, read-only, no space) stopped before a change: could not run (2).
+        return EXIT_PROBLEM if isinstance(e, VerifyError) else code
+    out.update(applied=True, change_set=cs.dir, backups=cs.backups())
+    lines = [f"applied: {plan.title}"]
+    for op in plan.ops:
+        lines.append(f"  changed {op.path}" if isinstance(op, FileEdit)
+                     else f"  created symlink {op.path} -> {op.target}")
+    lines += [f"  backup  {b}" for b in cs.backups()]
+    lines.append(f"change set {cs.dir}; undo with: ssh-reset-doctor undo --yes "
+                 "(add your target options)")
+    return _done(args, out, "\n".join(lines), EXIT_OK)
+
+
+def _plans(what: str, facts: Facts, ip: str | None):
+    if what == "libraries":
+        return libraries.finding(facts), libraries.plans(facts), ip
+    finding = tcpwrappers.finding(facts, ip)
+    who = ip or finding.evidence.get("client")
+    plans = tcpwrappers.plans(facts, who) if finding.status == "problem" and who else []
+    if ip is None:
+        # Without the operator's address only removing the catch-all rule makes sense.
+        plans = [p for p in plans if p.remedy != "allow-client"]
+        for p in plans:
+            p.default = True
+    return finding, plans, ip
+
+
+def _choose(plans: list[Plan], wanted: str | None) -> Plan | None:
+    if wanted is None:
+        return next((p for p in plans if p.default), plans[0])
+    return next((p for p in plans if p.remedy == wanted), None)
+
+
+def _done(args: argparse.Namespace, out: dict, text: str, code: int) -> int:
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(printable(text))
+    return code
+

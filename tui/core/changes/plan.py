@@ -1,0 +1,57 @@
+"""A plan: the exact file edits and symlinks a remedy would make, previewable as a diff."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from tui.core.text import printable
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    path: str
+    before: bytes | None  # None: the file does not exist yet and is created
+    after: bytes
+    new_mode: int = 0o644  # only for a created file; an edited file keeps its own
+
+
+@dataclass(frozen=True)
+class Symlink:
+    path: str  # the link to create; must not exist
+    target: str  # what it points to, relative to the link's directory
+
+
+Op = FileEdit | Symlink
+
+
+@dataclass
+class Plan:
+    remedy: str  # stable id, e.g. "allow-client", "comment-out", "soname-symlink"
+    title: str  # one line for a menu
+    ops: list[Op]
+    notes: list[str] = field(default_factory=list)  # what the operator should also know
+    default: bool = False  # the least-privilege choice among the alternatives
+
+    def preview(self) -> str:
+        return "\n".join(preview_op(op) for op in self.ops)
+
+
+def preview_op(op: Op) -> str:
+    if isinstance(op, Symlink):
+        return f"symlink: {op.path} -> {op.target}"
+    before = op.before or b""
+    lines = difflib.diff_bytes(
+        difflib.unified_diff,
+        before.splitlines(keepends=True),
+        op.after.splitlines(keepends=True),
+        fromfile=b"/dev/null" if op.before is None else b"a" + op.path.encode(),
+        tofile=b"b" + op.path.encode(),
+        n=2,
+    )
+    out = []
+    for line in lines:
+        if not line.endswith(b"\n"):
+            line += b"\n\\ No newline at end of file\n"
+        out.append(line)
+    return printable(b"".join(out).decode("utf-8", "backslashreplace")).rstrip("\n")

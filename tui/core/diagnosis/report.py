@@ -1,0 +1,96 @@
+"""All checks of one target: what `check` prints and the wizard's overview shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.clientip import ClientAddress, all_from_logs
+from tui.core.diagnosis import libraries, tcpwrappers
+from tui.core.diagnosis.finding import Finding
+from tui.core.facts.model import AGENT_PROCESSES, Facts
+
+
+@dataclass
+class Report:
+    target: str
+    client: ClientAddress | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "problem"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "client_ip": self.client.ip if self.client else None,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def choose_client(facts: Facts, given: str | None) -> ClientAddress | None:
+    """--client-ip wins; else the newest refused/reset address in the target's logs."""
+    if given:
+        return ClientAddress(given, "--client-ip")
+    seen = all_from_logs(facts.logs)
+    return seen[0] if seen else None
+
+
+def run_checks(facts: Facts, client: ClientAddress | None) -> Report:
+    ip = client.ip if client else None
+    r = Report(facts.target, client)
+    r.findings.append(_client_finding(facts, client))
+    r.findings.append(_sshd_finding(facts))
+    r.findings.append(tcpwrappers.finding(facts, ip))
+    r.findings.append(libraries.finding(facts))
+    r.findings.append(_security_center(facts, client))
+    r.findings.append(_network(client))
+    return r
+
+
+def _client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
+    seen = all_from_logs(facts.logs)
+    ev: dict[str, Any] = {
+        "seen_in_logs": [{"ip": a.ip, "source": a.source, "line": a.line} for a in seen[:10]]
+    }
+    if client is None:
+        return Finding("client-ip", None, "unknown",
+                       "the operator's address is not known: pass --client-ip", ev)
+    ev.update(ip=client.ip, source=client.source, line=client.line, private=client.private)
+    return Finding("client-ip", None, "info", f"operator address {client.ip} "
+                   f"(from {client.source})", ev)
+
+
+def _sshd_finding(facts: Facts) -> Finding:
+    linked, binary = tcpwrappers.uses_libwrap(facts)
+    ev = {"version": facts.sshd_version, "binaries": [b.binary for b in facts.binaries
+                                                       if b.exists],
+          "uses_libwrap": linked, "notes": facts.notes}
+    wrap = {True: "uses tcp wrappers", False: "does not use tcp wrappers", None: "unknown"}
+    return Finding("sshd", None, "info",
+                   f"{facts.sshd_version or 'sshd version unknown'} ({binary or 'no sshd'}; "
+                   f"{wrap[linked]})", ev)
+
+
+def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
+    agent = sorted({p for p in facts.processes for a in AGENT_PROCESSES if p == a[:15]})
+    ev: dict[str, Any] = {"agent_running": bool(agent) if facts.live else None,
+                          "agent_processes": agent}
+    if client:
+        ev["whitelist"] = client.ip
+        if client.private:
+            ev["warning"] = f"{client.ip} is {client.private}: whitelist the public address"
+    text = ("if the Security Center blocked your public IP, whitelist it: "
+            "ssh-reset-doctor instructions whitelist")
+    if client and client.private:
+        return Finding("security-center", 3, "warning",
+                       f"{client.ip} is {client.private}; the Security Center only sees "
+                       "your public address", ev)
+    return Finding("security-center", 3, "info", text, ev)
+
+
+def _network(client: ClientAddress | None) -> Finding:
+    return Finding("network", 4, "info",
+                   "test from another network (e.g. a phone hotspot): "
+                   "ssh-reset-doctor instructions network", {})

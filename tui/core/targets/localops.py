@@ -1,0 +1,123 @@
+"""FileOps on this machine's file system, or on a system mounted under a directory.
+
+Under ``--root DIR`` every target path is resolved as if DIR were ``/`` (absolute symlinks
+inside the mounted system stay inside it), and nothing under DIR is ever executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+
+from tui.core.rootpath import resolve_in_root
+from tui.core.targets.base import FileStat
+
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class LocalOps:
+    """FileOps for ``/`` (console mode) or for a mounted root."""
+
+    def __init__(self, root: str = "/") -> None:
+        self.root = os.path.abspath(root)
+
+    def host_path(self, path: str, follow_last: bool = False) -> str:
+        """Where a target path lives here; the last part is only followed when asked."""
+        if self.root == "/":
+            return path
+        return resolve_in_root(self.root, path, follow_last=follow_last)
+
+    def lstat(self, path: str) -> FileStat:
+        st = os.lstat(self.host_path(path))
+        return FileStat(st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime)
+
+    def read_bytes(self, path: str, limit: int = 64 << 20) -> bytes:
+        # O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in /etc must not fool or hang us.
+        fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        try:
+            size = os.fstat(fd).st_size
+            if size > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+            chunks, total = [], 0
+            while chunk := os.read(fd, 1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def create_exclusive(self, path: str, data: bytes, mode: int) -> None:
+        host = self.host_path(path)
+        fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, mode)
+        try:
+            os.fchmod(fd, mode)  # umask must not weaken or widen what we copy
+            _write_all(fd, data)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):  # the first error is the one to report
+                os.unlink(host)  # no half-written temp or backup left behind (ENOSPC)
+            raise
+        os.close(fd)
+
+    def overwrite(self, path: str, data: bytes) -> None:
+        fd = os.open(self.host_path(path), os.O_WRONLY | _O_NOFOLLOW | _O_CLOEXEC)
+        try:
+            _write_all(fd, data)
+            os.ftruncate(fd, len(data))  # after writing: a failed write leaves the old tail
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def rename(self, src: str, dst: str) -> None:
+        os.rename(self.host_path(src), self.host_path(dst))
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        os.chown(self.host_path(path), uid, gid, follow_symlinks=False)
+
+    def chmod(self, path: str, mode: int) -> None:
+        os.chmod(self.host_path(path), mode)
+
+    def copy_label(self, src: str, dst: str) -> None:
+        """Keep the SELinux label (where there is one) on the file that replaces `src`."""
+        try:
+            label = os.getxattr(self.host_path(src), "security.selinux", follow_symlinks=False)
+        except OSError:
+            return  # no SELinux, or no label: nothing to keep
+        os.setxattr(self.host_path(dst), "security.selinux", label, follow_symlinks=False)
+
+    def symlink(self, target: str, path: str) -> None:
+        os.symlink(target, self.host_path(path))
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(self.host_path(path))
+
+    def unlink(self, path: str) -> None:
+        os.unlink(self.host_path(path))
+
+    def makedirs(self, path: str, mode: int = 0o700) -> None:
+        os.makedirs(self.host_path(path, follow_last=True), mode=mode, exist_ok=True)
+
+    def listdir(self, path: str) -> list[str]:
+        return os.listdir(self.host_path(path, follow_last=True))
+
+    def sync(self, paths: list[str]) -> None:
+        for d in dict.fromkeys(paths):
+            fd = os.open(self.host_path(d, follow_last=True), os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def close(self) -> None:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -1,0 +1,120 @@
+"""One interface for the three kinds of target: this machine, a mounted root, a host over SSH."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui.core.facts.model import Facts
+from tui.core.targets.base import FileOps, TargetError
+
+
+@dataclass
+class TargetSpec:
+    root: str | None = None
+    host: str | None = None
+    identities: list[str] = field(default_factory=list)
+    jump: str | None = None
+    sudo: bool = False
+    timeout: float = 10.0
+
+
+class Target:
+    kind = "local"
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def collect(self) -> Facts:
+        raise NotImplementedError
+
+    def fileops(self) -> FileOps:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class LocalTarget(Target):
+    """This machine (root "/"), or a system mounted at `root` (nothing under it is run)."""
+
+    def __init__(self, root: str = "/") -> None:
+        self.root = os.path.abspath(root)
+        if not os.path.isdir(self.root):
+            raise TargetError(f"--root {root}: not a directory")
+        if self.root != "/" and not os.path.isdir(os.path.join(self.root, "etc")):
+            raise TargetError(f"--root {root}: no etc/ under it; is the system disk mounted there?")
+        self.kind = "local" if self.root == "/" else "root"
+        super().__init__("this machine" if self.root == "/" else self.root)
+        self._ops: FileOps | None = None
+
+    def collect(self) -> Facts:
+        from tui.core.facts import local
+
+        facts = local.collect(self.root)
+        self.label = facts.target
+        return facts
+
+    def fileops(self) -> FileOps:
+        from tui.core.targets.localops import LocalOps
+
+        if self._ops is None:
+            self._ops = LocalOps(self.root)
+        return self._ops
+
+
+class RemoteTarget(Target):
+    kind = "ssh"
+
+    def __init__(self, conn, sudo: bool) -> None:  # conn: sshconn.SSHConnection
+        super().__init__(conn.label)
+        self.conn = conn
+        self.sudo = sudo
+        self._ops: FileOps | None = None
+        self._sftp_server: str | None = None
+
+    def collect(self) -> Facts:
+        from tui.core.facts import remote
+
+        marker = remote.new_marker()
+        res = self.conn.run(remote.script(marker), sudo=self.sudo)
+        try:
+            facts = remote.parse(res.stdout, marker=marker, target=self.label)
+        except remote.FactsError as e:
+            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise TargetError(f"{self.label}: {e}" + (f" ({err[-1]})" if err else "")) from e
+        self._sftp_server = facts.sftp_server
+        return facts
+
+    def fileops(self) -> FileOps:
+        if self._ops is None:
+            self._ops = self.conn.open_fileops(self._sftp_server)
+        return self._ops
+
+    def close(self) -> None:
+        if self._ops is not None:
+            self._ops.close()
+        self.conn.close()
+
+
+def open_target(
+    spec: TargetSpec, password_provider: Callable[[str], str | None] | None = None
+) -> Target:
+    if spec.root is not None and spec.host is not None:
+        raise TargetError("--root and --host cannot be used together")
+    if spec.host is None:
+        if spec.identities or spec.jump or spec.sudo:
+            raise TargetError("-i, -J and --sudo only make sense with --host")
+        return LocalTarget(spec.root or "/")
+    from tui.core.targets import sshconn
+
+    try:
+        host = sshconn.parse_host(spec.host)
+    except ValueError as e:
+        raise TargetError(str(e)) from None
+    opts = sshconn.ConnectOptions(
+        host=host, identities=list(spec.identities), jump=spec.jump, sudo=spec.sudo,
+        timeout=spec.timeout, password_provider=password_provider,
+    )
+    return RemoteTarget(sshconn.SSHConnection.connect(opts), spec.sudo)

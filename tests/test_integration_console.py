@@ -1,0 +1,200 @@
+"""Console mode on a real sshd: reproduce the reset, check names it, fix repairs, undo restores.
+
+Everything runs inside a private mount namespace with overlays on /etc, /var/lib and the
+library directory, so the machine's own files are never touched (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mountns import MountNamespace
+from tests.sshlab import SshLab
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"  # Debian 12 is merged-usr: /lib/x86_64-linux-gnu is this
+RESET = "Connection reset by peer"
+
+
+@pytest.fixture
+def ns(tmp_path: Path) -> Iterator[MountNamespace]:
+    (tmp_path / "ns").mkdir()
+    ns = MountNamespace(tmp_path / "ns")
+    try:
+        ns.overlay("/etc")
+        ns.overlay("/var/lib")  # the change journal lands here
+        yield ns
+    finally:
+        ns.close()
+
+
+@pytest.fixture
+def lab(tmp_path: Path, ns: MountNamespace) -> Iterator[SshLab]:
+    with SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
+        yield lab
+
+
+def ssh(lab: SshLab, bind: str | None = None) -> subprocess.CompletedProcess:
+    cmd = lab.ssh_cmd("echo", "logged-in", bind=bind)
+    # libwrap's refuse() sleeps 5 s in clean_exit() before the reset: wait longer than that
+    # (ssh takes the first value given for an option).
+    cmd[1:1] = ["-o", "ConnectTimeout=20"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=40)
+
+
+def assert_reset(lab: SshLab, bind: str | None = None) -> None:
+    r = ssh(lab, bind)
+    assert r.returncode == 255 and RESET in r.stderr, r.stderr
+    assert "kex_exchange_identification" in r.stderr
+
+
+def assert_login(lab: SshLab, bind: str | None = None) -> None:
+    r = ssh(lab, bind)
+    assert r.returncode == 0 and r.stdout.strip() == "logged-in", r.stderr
+
+
+def finding(doc: dict, fid: str) -> dict:
+    return next(f for f in doc["findings"] if f["id"] == fid)
+
+
+def journal(ns: MountNamespace) -> str:
+    return ns.sh("ls -R /var/lib/ssh-reset-doctor 2>/dev/null || true").stdout.decode()
+
+
+def test_method1_tcp_wrappers_console(ns: MountNamespace, lab: SshLab) -> None:
+    assert_login(lab)
+    original_deny = b"# site policy\nsshd: 127.0.0.1\n"
+    ns.write("/etc/hosts.deny", original_deny)
+    original_allow = ns.read("/etc/hosts.allow")
+    assert_reset(lab)
+    lab.wait_log("Connection refused by tcp wrapper")
+
+    r = ns.tool("check", "--client-ip", "127.0.0.1", "--json")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    m1 = finding(doc, "tcp-wrappers")
+    assert m1["status"] == "problem" and m1["method"] == 1
+    assert (m1["evidence"]["file"], m1["evidence"]["line"], m1["evidence"]["rule"]) == (
+        "/etc/hosts.deny", 2, "sshd: 127.0.0.1")
+    assert [f["id"] for f in doc["findings"] if f["status"] == "problem"] == ["tcp-wrappers"]
+
+    r = ns.tool("fix", "tcp-wrappers", "--client-ip", "127.0.0.1")
+    assert r.returncode == 1, r.stderr
+    assert "+#sshd: 127.0.0.1" in r.stdout and "--yes" in r.stdout
+    assert ns.read("/etc/hosts.deny") == original_deny and journal(ns) == ""
+    assert_reset(lab)
+
+    r = ns.tool("fix", "tcp-wrappers", "--client-ip", "127.0.0.1", "--yes")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "backup" in r.stdout
+    assert ns.read("/etc/hosts.deny") == b"# site policy\n#sshd: 127.0.0.1\n"
+    assert_login(lab)
+    assert ns.tool("check", "--client-ip", "127.0.0.1").returncode == 0
+
+    r = ns.tool("undo", "--yes")
+    assert r.returncode == 0, r.stderr
+    assert ns.read("/etc/hosts.deny") == original_deny
+    assert ns.read("/etc/hosts.allow") == original_allow
+    assert_reset(lab)
+
+
+def test_method1_allow_remedy_for_catch_all_keeps_others_out(
+    ns: MountNamespace, lab: SshLab
+) -> None:
+    ns.write("/etc/hosts.deny", b"ALL: ALL\n")
+    assert_reset(lab)
+    r = ns.tool("fix", "tcp-wrappers", "--client-ip", "127.0.0.2", "--yes")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert b"sshd: 127.0.0.2\n" in ns.read("/etc/hosts.allow")
+    assert_login(lab, bind="127.0.0.2")
+    assert_reset(lab, bind="127.0.0.1")  # least privilege: only that client got in
+
+
+def test_method2_missing_library_console(ns: MountNamespace, tmp_path: Path) -> None:
+    ns.overlay(LIBDIR)
+    with SshLab(tmp_path / "lab2", prefix=ns.prefix) as lab:
+        assert_login(lab)
+        target = ns.sh(f"readlink {LIBDIR}/liblz4.so.1").stdout.decode().strip()
+        ns.sh(f"rm {LIBDIR}/liblz4.so.1")
+        assert_reset(lab)  # the listener runs on; every re-exec for a connection dies
+
+        r = ns.tool("check", "--json")
+        assert r.returncode == 1, r.stderr
+        doc = json.loads(r.stdout)
+        m2 = finding(doc, "libraries")
+        assert m2["status"] == "problem" and m2["method"] == 2
+        assert m2["evidence"]["binary"] == "/usr/sbin/sshd"
+        assert m2["evidence"]["missing"] == ["liblz4.so.1"]
+        cand = m2["evidence"]["candidates"]["liblz4.so.1"]
+        assert cand.endswith("/" + target)
+        assert [f["id"] for f in doc["findings"] if f["status"] == "problem"] == ["libraries"]
+
+        r = ns.tool("fix", "libraries")
+        assert r.returncode == 1 and f"liblz4.so.1 -> {target}" in r.stdout, r.stdout
+        assert ns.sh(f"test -e {LIBDIR}/liblz4.so.1", check=False).returncode != 0
+
+        r = ns.tool("fix", "libraries", "--yes")
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert ns.sh(f"readlink {LIBDIR}/liblz4.so.1").stdout.decode().strip() == target
+        assert_login(lab)
+
+        r = ns.tool("undo", "--yes")
+        assert r.returncode == 0, r.stderr
+        assert ns.sh(f"test -e {LIBDIR}/liblz4.so.1", check=False).returncode != 0
+        assert_reset(lab)
+
+
+def test_healthy_machine_has_no_false_alarm(ns: MountNamespace) -> None:
+    ns.write("/etc/hosts.deny", b"# nothing denied\n")
+    r = ns.tool("check", "--client-ip", "127.0.0.1", "--json")
+    assert r.returncode == 0, r.stdout
+    doc = json.loads(r.stdout)
+    assert not [f for f in doc["findings"] if f["status"] == "problem"]
+    assert finding(doc, "tcp-wrappers")["status"] == "ok"
+    assert finding(doc, "libraries")["status"] == "ok"
+    assert doc["client_ip"] == "127.0.0.1"
+
+
+def test_bind_mounted_hosts_deny_is_rewritten_in_place(
+    ns: MountNamespace, lab: SshLab, tmp_path: Path
+) -> None:
+    src = tmp_path / "bound-hosts.deny"
+    src.write_bytes(b"sshd: 127.0.0.1\n")
+    ns.sh(f"mount --bind {src} /etc/hosts.deny")
+    assert_reset(lab)
+    r = ns.tool("fix", "tcp-wrappers", "--client-ip", "127.0.0.1", "--yes")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert src.read_bytes() == b"#sshd: 127.0.0.1\n"  # rename gave EBUSY; written in place
+    assert_login(lab)
+    assert ns.tool("undo", "--yes").returncode == 0
+    assert src.read_bytes() == b"sshd: 127.0.0.1\n"
+
+
+def test_read_only_etc_changes_nothing(ns: MountNamespace, lab: SshLab) -> None:
+    ns.write("/etc/hosts.deny", b"sshd: 127.0.0.1\n")
+    ns.sh("mount -o remount,ro /etc")
+    r = ns.tool("fix", "tcp-wrappers", "--client-ip", "127.0.0.1", "--yes")
+    assert r.returncode == 2, r.stdout
+    err = r.stderr.strip()
+    assert "Read-only file system" in err and len(err.splitlines()) == 1
+    assert ns.read("/etc/hosts.deny") == b"sshd: 127.0.0.1\n"
+    assert_reset(lab)
+
+
+def test_log_lines_give_the_client_address(ns: MountNamespace, lab: SshLab) -> None:
+    ns.overlay("/var/log")
+    ns.write("/etc/hosts.deny", b"sshd: 127.0.0.1\n")
+    assert_reset(lab)
+    # Put sshd's own log lines where syslog would have written them (libwrap's own
+    # "refused connect from" goes to syslog only, which this machine does not run).
+    lines = lab.wait_log(r"(?m)^Connection reset by 127\.0\.0\.1 port \d+.*$").group()
+    ns.sh("mkdir -p /var/log && cat >> /var/log/auth.log", input=(lines + "\n").encode())
+    r = ns.tool("check", "--json")
+    doc = json.loads(r.stdout)
+    assert doc["client_ip"] == "127.0.0.1"
+    assert finding(doc, "client-ip")["evidence"]["source"] == "/var/log/auth.log"
+    assert finding(doc, "tcp-wrappers")["status"] == "problem"

@@ -81,8 +81,8 @@ def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
         ev["whitelist"] = client.ip
         if client.private:
             ev["warning"] = f"{client.ip} is {client.private}: whitelist the public address"
-    text = ("if the Security Center blocked your public IP, whitelist it: "
-            "ssh-reset-doctor instructions whitelist")
+    text = ("if the Security Center blocked your public IP, add it to the Security Center "
+            "whitelist (console steps)")
     if client and client.private:
         return Finding("security-center", 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
@@ -92,5 +92,5 @@ def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
 
 def _network(client: ClientAddress | None) -> Finding:
     return Finding("network", 4, "info",
-                   "test from another network (e.g. a phone hotspot): "
-                   "ssh-reset-doctor instructions network", {})
+                   "if nothing on the instance explains it, test from another network "
+                   "(e.g. a phone hotspot) and compare", {})

@@ -107,7 +107,8 @@ class LocalOps:
 
     def sync(self, paths: list[str]) -> None:
         for d in dict.fromkeys(paths):
-            fd = os.open(self.host_path(d, follow_last=True), os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+            host = self.host_path(d, follow_last=True)
+            fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
             try:
                 os.fsync(fd)
             finally:

@@ -1,0 +1,130 @@
+"""Remote mode on a real sshd: the tool on this side, the target's sshd in a mount namespace.
+
+The operator (bound to 127.0.0.2) is refused; the tool reaches the same instance by a path
+that still works (127.0.0.1, or a second sshd that does not re-exec), as DESIGN.md §1 says.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mountns import MountNamespace, run_tool
+from tests.sshlab import SshLab
+from tests.test_integration_console import LIBDIR, assert_login, assert_reset, finding
+
+OPERATOR = "127.0.0.2"
+
+
+@pytest.fixture
+def ns(tmp_path: Path) -> Iterator[MountNamespace]:
+    (tmp_path / "ns").mkdir()
+    ns = MountNamespace(tmp_path / "ns")
+    try:
+        ns.overlay("/etc")
+        ns.overlay("/var/lib")
+        yield ns
+    finally:
+        ns.close()
+
+
+def home_for(lab: SshLab, tmp_path: Path, trusted: bool = True) -> dict[str, str]:
+    """A HOME whose ~/.ssh/known_hosts knows the lab's host key (or not)."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    kh = home / ".ssh/known_hosts"
+    kh.write_text(lab.host_key_line() + "\n" if trusted else "")
+    return {"HOME": str(home)}
+
+
+def tool(lab: SshLab, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    where = ["--host", f"root@127.0.0.1:{lab.port}", "-i", str(lab.client_key)]
+    return run_tool(args[0], *where, *args[1:], env=env)
+
+
+def test_method1_remote(ns: MountNamespace, tmp_path: Path) -> None:
+    with SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
+        env = home_for(lab, tmp_path)
+        original = b"sshd: 127.0.0.2\n"
+        ns.write("/etc/hosts.deny", original)
+        assert_reset(lab, bind=OPERATOR)
+
+        since = lab.log_offset()
+        r = tool(lab, env, "check", "--client-ip", OPERATOR, "--json")
+        assert r.returncode == 1, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["target"] == f"root@127.0.0.1:{lab.port}"
+        m1 = finding(doc, "tcp-wrappers")
+        assert (m1["status"], m1["evidence"]["file"], m1["evidence"]["line"],
+                m1["evidence"]["rule"]) == ("problem", "/etc/hosts.deny", 1, "sshd: 127.0.0.2")
+        assert [f["id"] for f in doc["findings"] if f["status"] == "problem"] == ["tcp-wrappers"]
+        channels = lab.session_channels(since)
+        print(f"remote check opened {channels} session channel(s)")
+        assert 1 <= channels <= 3
+
+        r = tool(lab, env, "fix", "tcp-wrappers", "--client-ip", OPERATOR)
+        assert r.returncode == 1 and "+#sshd: 127.0.0.2" in r.stdout, r.stderr
+        assert ns.read("/etc/hosts.deny") == original
+
+        r = tool(lab, env, "fix", "tcp-wrappers", "--client-ip", OPERATOR, "--yes")
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert ns.read("/etc/hosts.deny") == b"#sshd: 127.0.0.2\n"
+        assert_login(lab, bind=OPERATOR)
+
+        r = tool(lab, env, "undo", "--yes")
+        assert r.returncode == 0, r.stderr
+        assert ns.read("/etc/hosts.deny") == original
+        assert_reset(lab, bind=OPERATOR)
+
+
+def test_method2_remote_through_a_second_sshd(ns: MountNamespace, tmp_path: Path) -> None:
+    ns.overlay(LIBDIR)
+    with SshLab(tmp_path / "broken", prefix=ns.prefix) as broken, \
+            SshLab(tmp_path / "rescue", prefix=ns.prefix, no_reexec=True) as rescue:
+        env = home_for(rescue, tmp_path)
+        target = ns.sh(f"readlink {LIBDIR}/liblz4.so.1").stdout.decode().strip()
+        ns.sh(f"rm {LIBDIR}/liblz4.so.1")
+        assert_reset(broken)
+
+        since = rescue.log_offset()
+        r = tool(rescue, env, "check", "--json")
+        assert r.returncode == 1, r.stderr
+        m2 = finding(json.loads(r.stdout), "libraries")
+        assert m2["status"] == "problem" and m2["evidence"]["missing"] == ["liblz4.so.1"]
+        assert m2["evidence"]["candidates"]["liblz4.so.1"].endswith("/" + target)
+        assert rescue.session_channels(since) <= 3
+
+        r = tool(rescue, env, "fix", "libraries", "--yes")
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert ns.sh(f"readlink {LIBDIR}/liblz4.so.1").stdout.decode().strip() == target
+        assert_login(broken)
+
+        r = tool(rescue, env, "undo", "--yes")
+        assert r.returncode == 0, r.stderr
+        assert ns.sh(f"test -e {LIBDIR}/liblz4.so.1", check=False).returncode != 0
+        assert_reset(broken)
+
+
+def test_unknown_host_key_is_refused_with_its_fingerprint(tmp_path: Path) -> None:
+    with SshLab(tmp_path / "lab") as lab:
+        env = home_for(lab, tmp_path, trusted=False)
+        r = tool(lab, env, "check", "--json")
+        assert r.returncode == 2 and r.stdout == ""
+        fp = subprocess.run(["ssh-keygen", "-lf", f"{lab.host_key}.pub"], capture_output=True,
+                            text=True, check=True).stdout.split()[1]
+        assert fp.startswith("SHA256:") and fp in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert "known_hosts" in r.stderr  # how to accept it
+
+
+def test_unreachable_host_is_one_line_exit_2(tmp_path: Path) -> None:
+    from tests.sshlab import free_port
+
+    r = run_tool("check", "--host", f"root@127.0.0.1:{free_port()}", "--timeout", "3",
+                 env={"HOME": str(tmp_path)})
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "refused" in r.stderr

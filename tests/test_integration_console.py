@@ -7,6 +7,8 @@ library directory, so the machine's own files are never touched (DESIGN.md §7).
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,12 +189,15 @@ def test_read_only_etc_changes_nothing(ns: MountNamespace, lab: SshLab) -> None:
 
 def test_log_lines_give_the_client_address(ns: MountNamespace, lab: SshLab) -> None:
     ns.overlay("/var/log")
+    # A client that resets before its banner: sshd logs "Connection reset by ADDR port N".
+    since = lab.log_offset()
+    with socket.create_connection(("127.0.0.1", lab.port), timeout=5) as s:
+        s.recv(64)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    line = lab.wait_log(r"(?m)^Connection reset by 127\.0\.0\.1 port \d+.*$", since).group()
     ns.write("/etc/hosts.deny", b"sshd: 127.0.0.1\n")
-    assert_reset(lab)
-    # Put sshd's own log lines where syslog would have written them (libwrap's own
-    # "refused connect from" goes to syslog only, which this machine does not run).
-    lines = lab.wait_log(r"(?m)^Connection reset by 127\.0\.0\.1 port \d+.*$").group()
-    ns.sh("mkdir -p /var/log && cat >> /var/log/auth.log", input=(lines + "\n").encode())
+    # Put sshd's own line where syslog would have written it (no syslog daemon here).
+    ns.sh("cat >> /var/log/auth.log", input=(f"Nov 21 10:00:00 web1 sshd[1]: {line}\n").encode())
     r = ns.tool("check", "--json")
     doc = json.loads(r.stdout)
     assert doc["client_ip"] == "127.0.0.1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 from tui.core.libs.offline import BinaryLibs
@@ -67,11 +68,9 @@ class Facts:
 
     def read(self, path: str) -> bytes:
         """For /file patterns: the collected bytes, else the error libwrap would get."""
-        import errno as _errno
-
         blob = self.files.get(path)
         if blob is None:
-            raise FileNotFoundError(_errno.ENOENT, "not collected", path)
+            raise FileNotFoundError(errno.ENOENT, "not collected", path)
         if blob.data is None:
-            raise OSError(blob.errno or _errno.EIO, "unreadable", path)
+            raise OSError(blob.errno or errno.EIO, "unreadable", path)
         return blob.data

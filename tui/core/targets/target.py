@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -78,7 +79,8 @@ class RemoteTarget(Target):
         from tui.core.facts import remote
 
         marker = remote.new_marker()
-        res = self.conn.run(remote.script(marker), sudo=self.sudo)
+        # Through sh explicitly: the login shell may be csh or fish, the script is POSIX sh.
+        res = self.conn.run("sh -c " + shlex.quote(remote.script(marker)), sudo=self.sudo)
         try:
             facts = remote.parse(res.stdout, marker=marker, target=self.label)
         except remote.FactsError as e:

@@ -128,3 +128,33 @@ def test_unreachable_host_is_one_line_exit_2(tmp_path: Path) -> None:
                  env={"HOME": str(tmp_path)})
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "refused" in r.stderr
+
+
+def test_method1_remote_as_a_sudo_user(tmp_path: Path) -> None:
+    """Not root: facts and the edit go through `sudo -n` (and a root sftp-server under sudo)."""
+    from tests.sshlab import ensure_user
+
+    key_lab = SshLab(tmp_path / "lab")  # keys first: the user must exist before the overlay
+    ensure_user("srd-nopw", "srd-nopw-Pw1", "nopasswd", pubkey=key_lab.client_public_key())
+    (tmp_path / "ns").mkdir()
+    ns = MountNamespace(tmp_path / "ns")
+    try:
+        ns.overlay("/etc")
+        ns.overlay("/var/lib")
+        lab = SshLab(tmp_path / "lab", prefix=ns.prefix)
+        with lab:
+            env = home_for(lab, tmp_path)
+            ns.write("/etc/hosts.deny", b"ALL: 127.0.0.2\n")
+            assert_reset(lab, bind=OPERATOR)
+            where = ["--host", f"srd-nopw@127.0.0.1:{lab.port}", "-i", str(lab.client_key),
+                     "--sudo"]
+            r = run_tool("fix", "tcp-wrappers", *where, "--client-ip", OPERATOR, "--yes",
+                         env=env)
+            assert r.returncode == 0, r.stderr + r.stdout
+            allow = ns.sh("stat -c '%U %a' /etc/hosts.allow").stdout.decode().split()
+            assert allow == ["root", "644"]
+            assert_login(lab, bind=OPERATOR)
+            assert run_tool("undo", *where, "--yes", env=env).returncode == 0
+            assert_reset(lab, bind=OPERATOR)
+    finally:
+        ns.close()

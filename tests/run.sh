@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # tcpd: the real tcpdmatch, the oracle of the rule engine's parity tests.
 # openssh-server/-client: the real sshd on 127.0.0.1 the integration tests break and repair.
 # sudo: the --sudo paths of remote mode. util-linux (unshare, nsenter, mount): namespaces.
-apt_packages=(tcpd openssh-server openssh-client sudo util-linux)
+# gcc/libc6-dev: the library resolver's tests build tiny ELF objects with RUNPATH/$ORIGIN.
+apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -158,3 +158,33 @@ def test_method1_remote_as_a_sudo_user(tmp_path: Path) -> None:
             assert_reset(lab, bind=OPERATOR)
     finally:
         ns.close()
+
+
+def test_full_diagnosis_with_a_sudo_password_opens_at_most_3_channels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worst case: sudo -n fails, the password is checked, the facts script runs."""
+    from tests.sshlab import ensure_user
+    from tui.core.diagnosis.report import run_checks
+    from tui.core.targets.target import TargetSpec, open_target
+
+    with SshLab(tmp_path / "lab") as lab:
+        ensure_user("srd-pw", "srd-pw-Pw1", "password", pubkey=lab.client_public_key())
+        env = home_for(lab, tmp_path)
+        asked: list[str] = []
+        spec = TargetSpec(host=f"srd-pw@127.0.0.1:{lab.port}", identities=[str(lab.client_key)],
+                          sudo=True)
+        since = lab.log_offset()
+        monkeypatch.setenv("HOME", env["HOME"])
+        target = open_target(spec, lambda prompt: asked.append(prompt) or "srd-pw-Pw1")
+        try:
+            facts = target.collect()
+        finally:
+            target.close()
+        report = run_checks(facts, None)
+        assert len(asked) == 1
+        assert not facts.notes or "not root" not in " ".join(facts.notes)  # ran as root
+        assert {f.id for f in report.findings if f.status == "problem"} == set()
+        channels = lab.session_channels(since)
+        print(f"remote diagnosis with a sudo password: {channels} session channel(s)")
+        assert channels <= 3

@@ -23,18 +23,6 @@ RESET = "Connection reset by peer"
 
 
 @pytest.fixture
-def ns(tmp_path: Path) -> Iterator[MountNamespace]:
-    (tmp_path / "ns").mkdir()
-    ns = MountNamespace(tmp_path / "ns")
-    try:
-        ns.overlay("/etc")
-        ns.overlay("/var/lib")  # the change journal lands here
-        yield ns
-    finally:
-        ns.close()
-
-
-@pytest.fixture
 def lab(tmp_path: Path, ns: MountNamespace) -> Iterator[SshLab]:
     with SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
         yield lab

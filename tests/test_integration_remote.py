@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ from tests.sshlab import SshLab
 from tests.test_integration_console import LIBDIR, assert_login, assert_reset, finding
 
 OPERATOR = "127.0.0.2"
-
-
-@pytest.fixture
-def ns(tmp_path: Path) -> Iterator[MountNamespace]:
-    (tmp_path / "ns").mkdir()
-    ns = MountNamespace(tmp_path / "ns")
-    try:
-        ns.overlay("/etc")
-        ns.overlay("/var/lib")
-        yield ns
-    finally:
-        ns.close()
 
 
 def home_for(lab: SshLab, tmp_path: Path, trusted: bool = True) -> dict[str, str]:

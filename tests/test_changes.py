@@ -68,9 +68,10 @@ def test_two_change_sets_undo_newest_first(tmp_path: Path) -> None:
     ops = LocalOps(str(root))
     a = ODD + b"# one\n"
     b = a + b"# two\n"
-    apply_plan(ops, _edit(a), target="t", now=lambda: 1000.0)
+    # Same second, and then a clock that went back: order must still be by sequence.
+    apply_plan(ops, _edit(a), target="t", now=lambda: 2000.0)
     apply_plan(ops, Plan("x", "t", [FileEdit("/etc/hosts.deny", a, b)]), target="t",
-               now=lambda: 2000.0)
+               now=lambda: 1000.0)
     assert len(_backups(root)) == 2
     undo_last(ops, target="t")
     assert (root / "etc/hosts.deny").read_bytes() == a

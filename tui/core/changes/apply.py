@@ -160,7 +160,7 @@ def undo_last(
 
 def latest(ops: FileOps, journal_dir: str = JOURNAL_DIR) -> ChangeSet | None:
     try:
-        names = sorted(ops.listdir(journal_dir), reverse=True)
+        names = sorted(ops.listdir(journal_dir), key=_seq, reverse=True)
     except FileNotFoundError:
         return None
     for name in names:
@@ -202,8 +202,13 @@ def _precheck(ops: FileOps, plan: Plan) -> dict[str, FileStat | None]:
 def _new_change_set(ops: FileOps, journal_dir: str, remedy: str, when: float) -> ChangeSet:
     ops.makedirs(journal_dir, 0o700)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    # A sequence number, not the clock, orders change sets: two in one second, or a clock
+    # that jumps back, must not make undo pick the older one.
+    seqs = [int(n.split("-", 1)[0]) for n in ops.listdir(journal_dir)
+            if n.split("-", 1)[0].isdigit()]
+    seq = max(seqs, default=0) + 1
     for _ in range(10):
-        name = f"{stamp}-{secrets.token_hex(3)}"
+        name = f"{seq:06d}-{stamp}-{secrets.token_hex(3)}"
         try:
             ops.makedirs(f"{journal_dir}/{name}", 0o700)
         except FileExistsError:
@@ -297,6 +302,11 @@ def _write_journal(ops: FileOps, cs: ChangeSet, target: str) -> None:
 
 
 # --- small helpers ----------------------------------------------------------------------
+
+
+def _seq(name: str) -> int:
+    head = name.split("-", 1)[0]
+    return int(head) if head.isdigit() else -1
 
 
 def _sha(data: bytes | None) -> str | None:

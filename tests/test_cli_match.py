@@ -183,3 +183,16 @@ def test_match_and_core_import_neither_textual_nor_paramiko(files: Path):
     probe = "import textual, sys; print('textual' in sys.modules)"
     r2 = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert r2.stdout.strip() == "True"
+
+
+def test_root_symlinks_stay_inside_the_root(tmp_path: Path):
+    # The mounted system's /etc is an absolute symlink, and its /file pattern list points at
+    # an absolute path: both must be read inside the root, never from this machine.
+    (tmp_path / "real-etc").mkdir()
+    (tmp_path / "etc").symlink_to("/real-etc")
+    (tmp_path / "real-etc/hosts.deny").write_bytes(b"sshd: /real-etc/blocked\n")
+    (tmp_path / "real-etc/blocked").write_bytes(b"203.0.113.7\n")
+    r = run("match", "--root", str(tmp_path), "--json", "203.0.113.7")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["access"], doc["file"]) == ("denied", f"{tmp_path}/etc/hosts.deny")

@@ -7,10 +7,10 @@ masked_match, string_match) so a difference from tcpdmatch can be traced to one 
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tui.core.rootpath import resolve_in_root
 from tui.core.tcpwrappers import clib
 
 UNKNOWN = b"unknown"
@@ -207,7 +207,8 @@ def read_file_under(root: str | None) -> Callable[[str], bytes]:
     """A reader for /file patterns that resolves absolute paths under `root`."""
 
     def read(path: str) -> bytes:
-        real = path if not root or root == "/" else os.path.join(root, path.lstrip("/"))
+        # Inside the mounted system: its absolute symlinks must not lead out of it.
+        real = path if not root or root == "/" else resolve_in_root(root, path)
         with open(real, "rb") as f:
             return f.read()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from tui.core.rootpath import resolve_in_root
 from tui.core.tcpwrappers.access import Evaluator
 from tui.core.tcpwrappers.hostmatch import read_file_under
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, accounts_from_files
@@ -17,7 +18,17 @@ class RootError(ValueError):
 
 
 def under(root: str | None, path: str) -> str:
-    return path if not root or root == "/" else os.path.join(root, path.lstrip("/"))
+    """Where `path` of the system mounted at `root` is here; symlinks stay inside root."""
+    if not root or root == "/":
+        return path
+    try:
+        return resolve_in_root(root, path)
+    except OSError:  # a link loop: let the open report it, as fopen() would
+        return _joined(root, path)
+
+
+def _joined(root: str, path: str) -> str:
+    return os.path.join(root, path.lstrip("/"))
 
 
 def open_rules(
@@ -26,11 +37,12 @@ def open_rules(
     """The rules of this machine, of a system mounted at `root`, or of two given files."""
     if root is not None and not os.path.isdir(root):
         raise RootError(f"--root {root}: not a directory")
-    allow_path = allow or under(root, ALLOW)
-    deny_path = deny or under(root, DENY)
-    return Evaluator(
-        load_table(allow_path), load_table(deny_path), read_file_under(root), _accounts(root)
-    )
+    if allow and deny:
+        tables = load_table(allow), load_table(deny)
+    else:
+        # Shown as DIR/etc/hosts.deny even when the root's /etc is a symlink inside it.
+        tables = tuple(load_table(under(root, p), root and _joined(root, p)) for p in (ALLOW, DENY))
+    return Evaluator(*tables, read_file_under(root), _accounts(root))
 
 
 def _accounts(root: str | None) -> Accounts:

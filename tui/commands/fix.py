@@ -8,10 +8,9 @@ import json
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
 from tui.core.changes.apply import ChangeError, VerifyError, apply_plan
-from tui.core.changes.plan import FileEdit, Plan
-from tui.core.diagnosis import libraries, tcpwrappers
+from tui.core.changes.plan import FileEdit
+from tui.core.diagnosis.remedies import choose, remedies_for
 from tui.core.diagnosis.report import choose_client
-from tui.core.facts.model import Facts
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target
 from tui.core.text import printable
@@ -34,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
     facts = target.collect()
     client = choose_client(facts, given)
-    finding, plans, ip = _plans(args.what, facts, client.ip if client else None)
+    ip = client.ip if client else None
+    finding, plans = remedies_for(args.what, facts, ip)
     out: dict = {"target": facts.target, "client_ip": ip, "what": args.what,
                  "status": finding.status, "summary": finding.summary, "applied": False}
     if finding.status != "problem":
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
         out["remedy_lines"] = finding.remedy
         lines = "\n".join(["no safe edit fixes this here:"] + [f"  {r}" for r in finding.remedy])
         return _done(args, out, lines, EXIT_PROBLEM)
-    plan = _choose(plans, args.remedy)
+    plan = choose(plans, args.remedy)
     if plan is None:
         return fail(f"--remedy {args.remedy}: not available here "
                     f"(choose from {', '.join(p.remedy for p in plans)})")
@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
         return _done(args, out, msg, EXIT_PROBLEM)
 
     def verify() -> str | None:
-        again, _, _ = _plans(args.what, target.collect(), ip)
+        again, _ = remedies_for(args.what, target.collect(), ip)
         return None if again.status != "problem" else again.summary
 
     ops = target.fileops()
@@ -85,26 +85,6 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
     lines.append(f"change set {cs.dir}; undo with: ssh-reset-doctor undo --yes "
                  "(add your target options)")
     return _done(args, out, "\n".join(lines), EXIT_OK)
-
-
-def _plans(what: str, facts: Facts, ip: str | None):
-    if what == "libraries":
-        return libraries.finding(facts), libraries.plans(facts), ip
-    finding = tcpwrappers.finding(facts, ip)
-    who = ip or finding.evidence.get("client")
-    plans = tcpwrappers.plans(facts, who) if finding.status == "problem" and who else []
-    if ip is None:
-        # Without the operator's address only removing the catch-all rule makes sense.
-        plans = [p for p in plans if p.remedy != "allow-client"]
-        for p in plans:
-            p.default = True
-    return finding, plans, ip
-
-
-def _choose(plans: list[Plan], wanted: str | None) -> Plan | None:
-    if wanted is None:
-        return next((p for p in plans if p.default), plans[0])
-    return next((p for p in plans if p.remedy == wanted), None)
 
 
 def _done(args: argparse.Namespace, out: dict, text: str, code: int) -> int:

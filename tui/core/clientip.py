@@ -57,12 +57,6 @@ def private_reason(ip: str) -> str | None:
     return None
 
 
-def from_logs(lines: list[LogLine]) -> ClientAddress | None:
-    """The address of the most recent refused/reset connection in the logs."""
-    found = all_from_logs(lines)
-    return found[0] if found else None
-
-
 def all_from_logs(lines: list[LogLine]) -> list[ClientAddress]:
     """Every distinct address seen, newest first (the whitelist may need more than one)."""
     seen: dict[str, ClientAddress] = {}

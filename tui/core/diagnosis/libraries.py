@@ -33,7 +33,7 @@ def finding(facts: Facts) -> Finding:
                         "binaries": per_binary})
     b = broken[0]
     missing = list(dict.fromkeys(s for x in broken for s in x.missing))
-    cands = {s: (facts.candidates.get(s) or [None])[0] for s in missing}
+    cands = {s: best_candidate(facts, s) for s in missing}
     ev = {
         "binary": b.binary, "missing": missing, "candidates": cands,
         "needed_by": {s: next((x.needed_by(s) for x in broken if x.needed_by(s)), None)
@@ -51,10 +51,15 @@ def finding(facts: Facts) -> Finding:
     return f
 
 
+def best_candidate(facts: Facts, soname: str) -> str | None:
+    found = facts.candidates.get(soname)
+    return found[0] if found else None
+
+
 def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
     out = []
     for s in missing:
-        cand = (facts.candidates.get(s) or [None])[0]
+        cand = best_candidate(facts, s)
         if cand:
             d = os.path.dirname(cand)
             out.append(f"cd {d} && ln -s {os.path.basename(cand)} {s}")
@@ -81,7 +86,7 @@ def plans(facts: Facts) -> list[Plan]:
             if s in seen:
                 continue
             seen.add(s)
-            cand = (facts.candidates.get(s) or [None])[0]
+            cand = best_candidate(facts, s)
             if cand is None:
                 notes.append(f"{s}: no file of it left; reinstall its package")
                 continue

@@ -136,13 +136,14 @@ def remedy_lines(facts: Facts, ip: str, mgr: dict[str, str]) -> list[str]:
 
 def plans(facts: Facts, ip: str) -> list[Plan]:
     """The remedies that make `ip` granted, best first; each checked by the evaluator."""
-    current = verdict_for(evaluator(facts), ip)
+    rules = evaluator(facts)
+    current = verdict_for(rules, ip)
     if current.granted:
         return []
     out = []
     allow = _plan_allow(facts, ip)
     comment = _plan_comment(facts, ip)
-    catch_all = any(not verdict_for(evaluator(facts), g).granted for g in GENERIC_CLIENTS
+    catch_all = any(not verdict_for(rules, g).granted for g in GENERIC_CLIENTS
                     if _same_family(g, ip))
     mgr = managers(facts)
     # A file libwrap stops reading (no final newline) is a fault, not a policy: repair it.

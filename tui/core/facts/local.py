@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import socket
 import subprocess
 
 from tui.core.facts.common import nested_files, openssh_version, referenced_files
 from tui.core.facts.model import (
-    AGENT_PROCESSES,
     ALLOW,
     CONFIG_DIRS,
     CONFIG_FILES,
@@ -30,6 +30,7 @@ from tui.core.facts.model import (
     LogLine,
 )
 from tui.core.libs import offline
+from tui.core.rootpath import resolve_in_root, to_target
 from tui.core.targets.localops import LocalOps
 
 _LOG_TAIL = 4 << 20  # bytes of each log file read from its end
@@ -61,13 +62,7 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
 def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
     """A file as fopen() would see it: symlinks followed (inside the root), errors kept."""
     try:
-        real = path
-        if ops.root != "/":
-            from tui.core.rootpath import resolve_in_root, to_target
-
-            real = to_target(ops.root, resolve_in_root(ops.root, path))
-        else:
-            real = os.path.realpath(path)
+        real = to_target(ops.root, resolve_in_root(ops.root, path))
         if os.path.isdir(ops.host_path(real)):
             return FileBlob(b"", errno.EISDIR)
         return FileBlob(ops.read_bytes(real, limit))
@@ -115,8 +110,6 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
 
 
 def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:
-    import re
-
     wanted = re.compile(LOG_PATTERN)
     lines: list[LogLine] = []
     journal_dir = None if live else ops.host_path("/var/log/journal")
@@ -173,5 +166,3 @@ def _read_text(ops: LocalOps, path: str) -> str | None:
     except OSError:
         return None
 
-
-__all__ = ["collect", "read_blob", "AGENT_PROCESSES"]

@@ -17,6 +17,12 @@ _PATTERNS = (
 )
 
 
+# Documentation ranges (RFC 5737, RFC 3849) stand for public addresses in examples and in the
+# demo; ipaddress counts them as private, which would call 203.0.113.45 "RFC 1918".
+_DOCUMENTATION = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+
+
 class AddressError(ValueError):
     pass
 
@@ -52,7 +58,7 @@ def private_reason(ip: str) -> str | None:
         return "a carrier-grade NAT address (100.64.0.0/10)"
     if addr.is_link_local:
         return "a link-local address"
-    if addr.is_private:
+    if addr.is_private and not any(addr in net for net in _DOCUMENTATION):
         return "a private address (RFC 1918/4193)"
     return None
 

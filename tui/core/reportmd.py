@@ -1,0 +1,73 @@
+"""The summary as a Markdown report: what was found, what was changed, what is left to do."""
+
+from __future__ import annotations
+
+import time
+
+from tui.core.diagnosis.report import Report
+from tui.core.session import Change
+
+_TITLES = {
+    "client-ip": "Operator address", "sshd": "sshd", "tcp-wrappers": "Method 1: TCP wrappers",
+    "libraries": "Method 2: shared libraries", "security-center": "Method 3: Security Center",
+    "network": "Method 4: your network",
+}
+
+
+def title(fid: str) -> str:
+    return _TITLES.get(fid, fid)
+
+
+def next_steps(report: Report, changes: list[Change]) -> list[str]:
+    steps: list[str] = []
+    for f in report.findings:
+        if f.status == "problem":
+            steps.append(f"{title(f.id)}: {f.summary}")
+            steps += [f"  {line}" for line in f.remedy]
+    if not report.problems:
+        steps.append("Nothing on the instance explains the reset any more: try `ssh -vvv` "
+                     "again from your machine.")
+    if any(not c.undone for c in changes):
+        steps.append("Log in once from a second terminal before you close this one; undo "
+                     "restores the backups if anything went wrong.")
+    steps.append("If the reset persists: whitelist your public address in the Security "
+                 "Center (Method 3) and test from another network (Method 4).")
+    return steps
+
+
+def render(report: Report, changes: list[Change], *, whitelist: str | None = None,
+           network: str | None = None, probe: str | None = None,
+           when: float | None = None) -> str:
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when or time.time()))
+    out = [
+        "# ssh-reset-doctor report", "",
+        f"- Target: {report.target}",
+        f"- Operator address: {report.client.ip + ' (from ' + report.client.source + ')'}"
+        if report.client else "- Operator address: unknown",
+        f"- Generated: {stamp}", "",
+        "## Findings", "",
+        "| Check | Status | Summary |", "|---|---|---|",
+    ]
+    for f in report.findings:
+        out.append(f"| {title(f.id)} | {f.status} | {_cell(f.summary)} |")
+    out += ["", "## Changes", ""]
+    if not changes:
+        out.append("No change was made.")
+    for c in changes:
+        state = "undone" if c.undone else "applied"
+        out.append(f"- {state}: {c.title} (change set `{c.change_set.dir}`)")
+        out += [f"  - backup `{b}`" for b in c.change_set.backups()]
+    if probe:
+        out += ["", "## Probe from the operator's side", "", "```", probe, "```"]
+    out += ["", "## Next steps", ""]
+    out += [f"- {s}" if not s.startswith("  ") else f"  - `{s.strip()}`"
+            for s in next_steps(report, changes)]
+    for heading, text in (("Security Center whitelist", whitelist),
+                          ("Network test", network)):
+        if text:
+            out += ["", f"## {heading}", "", "```text", text.rstrip("\n"), "```"]
+    return "\n".join(out) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

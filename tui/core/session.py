@@ -1,0 +1,148 @@
+"""One wizard session with a target: every step the screens trigger, without any UI.
+
+Each method blocks (it may talk to a host over SSH) and is meant to run in a worker thread;
+a lock keeps two workers from using the same target at once (paramiko SFTP is not meant for
+that, and a re-check must not read files while a plan is being written).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tui.core.changes.apply import ChangeSet, apply_plan, undo_last
+from tui.core.changes.plan import Plan
+from tui.core.clientip import ClientAddress, parse_address
+from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.remedies import remedies_for
+from tui.core.diagnosis.report import Report, choose_client, run_checks
+from tui.core.facts.model import Facts
+from tui.core.targets.target import Target, TargetSpec, open_target
+
+PasswordProvider = Callable[[str], "str | None"]
+
+
+@dataclass
+class Change:
+    what: str  # "tcp-wrappers" | "libraries"
+    title: str
+    change_set: ChangeSet
+    undone: bool = False
+
+
+class Session:
+    def __init__(self, spec: TargetSpec, given_ip: str | None = None,
+                 label: str | None = None) -> None:
+        self.spec = spec
+        self.label = label  # shown instead of the target's own label (the demo)
+        self.target: Target | None = None
+        self.facts: Facts | None = None
+        self.report: Report | None = None
+        self.changes: list[Change] = []
+        self._plans: dict[str, tuple[Finding, list[Plan]]] = {}
+        self._typed: ClientAddress | None = None
+        self._given = ClientAddress(parse_address(given_ip), "--client-ip") if given_ip else None
+        self._lock = threading.RLock()
+
+    @property
+    def kind(self) -> str:
+        return "ssh" if self.spec.host else "root" if self.spec.root else "local"
+
+    @property
+    def client(self) -> ClientAddress | None:
+        return self.report.client if self.report else (self._typed or self._given)
+
+    @property
+    def target_label(self) -> str:
+        if self.label:
+            return self.label
+        if self.facts:
+            return self.facts.target
+        return self.spec.host or self.spec.root or "this machine"
+
+    def open(self, password_provider: PasswordProvider | None = None) -> Target:
+        """Connect (or check the root); raises TargetError, sshconn.UnknownHostKey."""
+        with self._lock:
+            if self.target is None:
+                self.target = open_target(self.spec, password_provider)
+            return self.target
+
+    def collect(self) -> Facts:
+        with self._lock:
+            if self.target is None:
+                raise RuntimeError("open() the target first")
+            self.facts = self.target.collect()
+            return self.facts
+
+    def set_client(self, text: str | None) -> None:
+        """The address typed on the overview; empty goes back to --client-ip or the logs."""
+        self._typed = ClientAddress(parse_address(text), "typed in") if text else None
+
+    def check(self) -> Report:
+        with self._lock:
+            if self.facts is None:
+                raise RuntimeError("collect() first")
+            given = self._typed or self._given
+            client = given if given else choose_client(self.facts, None)
+            self.report = run_checks(self.facts, client)
+            if self.label:
+                self.report.target = self.label
+            # Plans are computed here, in the caller's worker thread: a huge rules file
+            # must not stall whoever only wants to show them.
+            ip = client.ip if client else None
+            self._plans = {w: remedies_for(w, self.facts, ip)
+                           for w in ("tcp-wrappers", "libraries")}
+            return self.report
+
+    def finding(self, fid: str) -> Finding | None:
+        if self.report is None:
+            return None
+        return next((f for f in self.report.findings if f.id == fid), None)
+
+    def remedies(self, what: str) -> tuple[Finding, list[Plan]]:
+        """The finding and plans of the last check() (the previews apply() expects)."""
+        if what not in self._plans:
+            raise RuntimeError("check() first")
+        return self._plans[what]
+
+    def apply(self, what: str, plan: Plan) -> ChangeSet:
+        """Apply `plan` (stale previews are refused by apply_plan), verify, re-check."""
+        with self._lock:
+            target = self._need_target()
+            ip = self.client.ip if self.client else None
+
+            def verify() -> str | None:
+                again, _ = remedies_for(what, target.collect(), ip)
+                return None if again.status != "problem" else again.summary
+
+            cs = apply_plan(target.fileops(), plan, target=self.target_label, verify=verify)
+            self.changes.append(Change(what, plan.title, cs))
+            self.collect()
+            self.check()
+            return cs
+
+    def undo(self) -> ChangeSet:
+        """Restore the newest applied change set on the target (ours or an earlier run's)."""
+        with self._lock:
+            target = self._need_target()
+            cs = undo_last(target.fileops(), target=self.target_label)
+            ours = [c for c in self.changes if c.change_set.id == cs.id]
+            if not ours:  # applied by an earlier run or by `fix --yes`
+                ours = [Change(cs.remedy, f"{cs.remedy} (an earlier run)", cs)]
+                self.changes.append(ours[0])
+            ours[0].undone = True
+            self.collect()
+            self.check()
+            return cs
+
+    def close(self) -> None:
+        with self._lock:
+            if self.target is not None:
+                self.target.close()
+                self.target = None
+
+    def _need_target(self) -> Target:
+        if self.target is None:
+            raise RuntimeError("open() the target first")
+        return self.target

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 # openssh-server/-client: the real sshd on 127.0.0.1 the integration tests break and repair.
 # sudo: the --sudo paths of remote mode. util-linux (unshare, nsenter, mount): namespaces.
 # gcc/libc6-dev: the library resolver's tests build tiny ELF objects with RUNPATH/$ORIGIN.
-apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev)
+# binutils/file: readelf and file judge the demo system's synthesized ELF files.
+# tmux: the wizard's console script is driven in a real terminal.
+apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
+              tmux)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

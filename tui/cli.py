@@ -22,9 +22,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="ssh-reset-doctor",
-        description="From 'ssh: Connection reset by peer' to a working SSH login.",
+        description="From 'ssh: Connection reset by peer' to a working SSH login. Without a "
+        "COMMAND: the interactive wizard on the target (this machine by default).",
     )
     p.add_argument("--version", action="version", version=f"ssh-reset-doctor {__version__}")
+    p.add_argument("--demo", action="store_true",
+                   help="the wizard on a built-in sample system with both faults of the "
+                   "article (needs no root, touches nothing else)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     m = sub.add_parser(
@@ -45,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from tui.commands.targetargs import add_target_arguments
 
+    add_target_arguments(p)
     c = sub.add_parser(
         "check", help="diagnose the target: every cause of the reset, text or JSON",
         description="Exit 0 when no problem is found, 1 when at least one is, 2 when the "
@@ -73,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_target_arguments(u, client_ip=False)
     u.add_argument("--yes", action="store_true", help="restore")
+
+    ins = sub.add_parser(
+        "instructions", help="the steps for Method 3 (whitelist) or 4 (network), filled in",
+        description="Print the Security Center whitelist steps (whitelist) or the commands "
+        "to test the network from your own computer (network), with your values filled in.",
+    )
+    ins.add_argument("what", choices=("whitelist", "network"))
+    ins.add_argument("--client-ip", action="append", metavar="ADDR",
+                     help="your public IP address, as the instance sees it (repeatable)")
+    ins.add_argument("--host", metavar="[USER@]HOST", help="the instance's address or name")
+    ins.add_argument("--port", type=int, default=22, metavar="N", help="sshd's port (22)")
+    ins.add_argument("--user", metavar="USER", help="the user you log in as")
     return p
 
 
@@ -83,16 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.commands import match
 
         return match.run(args)
-    if args.command in ("check", "fix", "undo"):
+    if args.command in ("check", "fix", "undo", "instructions"):
         import importlib
 
         return importlib.import_module(f"tui.commands.{args.command}").run(args)
-    print(
-        "ssh-reset-doctor: the interactive wizard is not in this release yet; "
-        "use 'ssh-reset-doctor match' (see --help)",
-        file=sys.stderr,
-    )
-    return EXIT_ERROR
+    from tui.commands import wizard
+
+    return wizard.run(args)
 
 
 if __name__ == "__main__":

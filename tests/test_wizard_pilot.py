@@ -1,0 +1,265 @@
+"""The wizard driven by Textual's Pilot on real targets: a system disk built from this
+machine's real sshd and libraries (--root), the real tcpdmatch as the judge of Method 1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, OptionList
+
+from tests.oracle import oracle
+from tests.wizard_kit import CLIENT, DENY, PRIVATE, app_for, broken_root, checked, screen_text
+from tests.wizard_kit import until as wait_until
+from tui.wizard.screens.confirm import ConfirmScreen
+from tui.wizard.screens.help import HelpScreen
+from tui.wizard.screens.save import SaveScreen
+
+LIBDIR = "usr/lib/x86_64-linux-gnu"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return broken_root(tmp_path / "sysimage")
+
+
+def tcpdmatch_on(root: Path, client: str) -> str:
+    return oracle(root / "etc", client)
+
+
+async def test_overview_fills_in_both_problems_and_the_logged_address(
+    tmp_path: Path, root: Path
+) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "checking" in screen_text(app)  # painted before the facts are in
+        await checked(pilot)
+        text = screen_text(app)
+        assert f"denied for {CLIENT} by /etc/hosts.deny line 2: sshd: 203.0.113.0/24" in text
+        assert "missing liblz4.so.1" in text
+        assert "from /var/log/auth.log" in text
+        assert app.screen.query_one("#client", Input).value == CLIENT
+        assert [f.status for f in app.session.report.findings if f.method in (1, 2)] == [
+            "problem", "problem"]
+        rows = app.screen.query_one("#rows", OptionList)
+        assert rows.has_focus
+        await pilot.press("down", "enter")  # the second row opens Method 2
+        assert app.current_mode == "m2"
+
+
+async def test_typed_address_rechecks_and_bad_input_changes_nothing(
+    tmp_path: Path, root: Path
+) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        field = app.screen.query_one("#client", Input)
+        field.focus()
+        field.value = "not-an-ip; rm -rf /"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.client.ip == CLIENT  # refused, the logged one still stands
+        assert not app.busy
+        field.value = "198.51.100.7"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.session.client.ip == "198.51.100.7"
+                         and not app.busy)
+        assert app.session.finding("tcp-wrappers").status == "ok"
+        assert app.session.client.source == "typed in"
+
+
+async def test_method1_shows_files_verdict_and_both_remedies(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"In words: sshd denied {CLIENT} - /etc/hosts.deny line 2" in text
+        assert ">2 sshd: 203.0.113.0/24" in text  # the deciding rule, marked
+        assert " 1 # /etc/hosts.deny: site policy" in text
+        remedies = app.screen.query_one("#remedies", OptionList)
+        assert remedies.option_count == 2
+        # A rule that names the operator's network, not a catch-all: commenting it out is
+        # recommended; allowing only this client is the alternative.
+        assert "+#sshd: 203.0.113.0/24" in text
+        assert "(recommended)" in text.split("comment out")[1].split("\n")[0]
+        await pilot.press("down")
+        await pilot.pause()
+        assert f"+sshd: {CLIENT}" in screen_text(app)
+
+
+@pytest.mark.parametrize("cancel_key", ["n", "escape"])
+async def test_apply_cancelled_writes_nothing(tmp_path: Path, root: Path,
+                                              cancel_key: str) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("1", "a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Byte-exact backups of /etc/hosts.deny" in screen_text(app)
+        await pilot.press(cancel_key)
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert (root / "etc/hosts.deny").read_bytes() == DENY
+    assert (root / "etc/hosts.allow").read_bytes() == b"# /etc/hosts.allow\n"
+    assert not (root / "var/lib/ssh-reset-doctor").exists()
+
+
+async def test_method1_apply_reevaluate_and_undo(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("1", "down", "a", "y")  # allow only this client
+        await wait_until(pilot, lambda: app.session.changes and not app.busy)
+        await pilot.pause()
+        assert tcpdmatch_on(root, CLIENT) == "granted"
+        assert tcpdmatch_on(root, "203.0.113.46") == "denied"  # least privilege
+        text = screen_text(app)
+        assert f"sshd grants {CLIENT} (/etc/hosts.allow line 2)" in text
+        assert "Last change here: applied" in text
+        backup = app.session.changes[0].change_set.backups()[0]
+        assert (root / backup.lstrip("/")).read_bytes() == b"# /etc/hosts.allow\n"
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.changes[0].undone and not app.busy)
+        await pilot.pause()
+        assert (root / "etc/hosts.allow").read_bytes() == b"# /etc/hosts.allow\n"
+        assert tcpdmatch_on(root, CLIENT) == "denied"
+        assert app.session.finding("tcp-wrappers").status == "problem"
+
+
+async def test_method1_comment_out_as_the_article_does(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("1", "a", "y")  # the recommended remedy here
+        await wait_until(pilot, lambda: app.session.changes and not app.busy)
+    assert (root / "etc/hosts.deny").read_bytes() == DENY.replace(b"\nsshd", b"\n#sshd")
+    assert tcpdmatch_on(root, CLIENT) == "granted"
+    assert tcpdmatch_on(root, "203.0.113.46") == "granted"
+
+
+async def test_file_changed_behind_our_back_is_refused(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("1", "down")  # preview: a line added to hosts.allow
+        someone = b"# /etc/hosts.allow\nsshd: 10.0.0.1\n"
+        (root / "etc/hosts.allow").write_bytes(someone)  # after the preview was made
+        await pilot.press("a", "y")
+        await wait_until(pilot, lambda: not app.busy and "failed" in app.status)
+        assert "changed since" in app.status or "preview" in app.status, app.status
+    assert (root / "etc/hosts.allow").read_bytes() == someone
+    assert (root / "etc/hosts.deny").read_bytes() == DENY
+
+
+async def test_method2_symlink_preview_apply_recheck_undo(tmp_path: Path, root: Path) -> None:
+    link = root / LIBDIR / "liblz4.so.1"
+    assert not link.exists()
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        text = screen_text(app)
+        real = sorted(p.name for p in (root / LIBDIR).glob("liblz4.so.1.*"))[0]
+        assert f"symlink: /usr/lib/x86_64-linux-gnu/liblz4.so.1 -> {real}" in text
+        assert "MISSING (needed by /lib/x86_64-linux-gnu/libsystemd.so.0)" in text
+        await pilot.press("a", "y")
+        await wait_until(pilot, lambda: app.session.changes and not app.busy)
+        assert os.readlink(link) == real
+        assert app.session.finding("libraries").status == "ok"
+        await pilot.press("u", "y")
+        await wait_until(pilot, lambda: app.session.changes[0].undone and not app.busy)
+        assert not link.is_symlink()
+
+
+async def test_method3_addresses_warning_copy_and_save(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"{CLIENT}" in text and "from /var/log/auth.log" in text
+        assert f"{PRIVATE}" in text and "WARNING: a private address" in text
+        assert "Access Whitelist" in text
+        await pilot.press("c")
+        await pilot.pause()
+        copies = list((tmp_path / "copies").iterdir())
+        assert len(copies) == 1 and CLIENT in copies[0].read_text()
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        saved = list((tmp_path / "saved").iterdir())
+        assert len(saved) == 1 and "Access Whitelist" in saved[0].read_text()
+        # Saving again under the same name never overwrites.
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(saved[0])
+        before = saved[0].read_bytes()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert saved[0].read_bytes() == before
+
+
+async def test_summary_lists_changes_and_exports_markdown(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("2", "a", "y")
+        await wait_until(pilot, lambda: app.session.changes and not app.busy)
+        await pilot.press("4", "n")
+        assert app.current_mode == "summary"
+        await pilot.pause()
+        text = screen_text(app)
+        assert "applied: recreate the missing soname link(s)" in text
+        await pilot.press("s", "enter")
+        await pilot.pause()
+        (report,) = (tmp_path / "saved").iterdir()
+        md = report.read_text()
+        assert md.startswith("# ssh-reset-doctor report")
+        assert "| Method 2: shared libraries | ok |" in md
+        assert "| Method 1: TCP wrappers | problem |" in md
+        assert "## Security Center whitelist" in md and CLIENT in md
+
+
+async def test_navigation_keys_help_and_quit(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        seen = []
+        for _ in range(7):
+            seen.append(app.current_mode)
+            await pilot.press("n")
+        assert seen == ["overview", "m1", "m2", "m3", "m4", "summary", "summary"]
+        await pilot.press("b", "b", "0")
+        assert app.current_mode == "overview"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("2")  # under a dialog the screen keys do nothing
+        assert app.current_mode == "overview"
+        await pilot.press("escape", "q")
+    assert app.return_code == 0
+
+
+async def test_no_color_and_linux_console(tmp_path: Path, root: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "linux")
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        assert app.no_color
+        assert "PROBLEM" in screen_text(app)  # the status is a word, not only a colour
+        await pilot.press("3", "c")
+        await pilot.pause()
+        (copy,) = (tmp_path / "copies").iterdir()  # the file fallback still works
+        assert CLIENT in copy.read_text()

@@ -1,0 +1,62 @@
+"""Method 2: sshd's shared libraries, the missing sonames, and the symlink that fixes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tui.wizard.screens.fixbase import FixScreen
+from tui.wizard.widgets.render import plain
+
+
+class Method2Screen(FixScreen):
+    SUB_TITLE = "Method 2: shared libraries"
+    WHAT = "libraries"
+
+    def body(self) -> ComposeResult:
+        yield from self.fix_widgets()
+        yield Static(Text("Libraries", style="bold"), classes="heading")
+        yield Static(id="libs")
+
+    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+        ev = finding.evidence
+        out = []
+        for soname in ev.get("missing") or []:
+            cand = (ev.get("candidates") or {}).get(soname)
+            owner = (ev.get("owners") or {}).get(soname)
+            line = f"missing {soname}: " + (f"its real file {cand} is still there"
+                                            if cand else "no file of it is left")
+            if owner:
+                line += f" (package {owner})"
+            out.append(plain(line))
+        if ev.get("missing"):
+            out.append(plain("sshd re-executes itself for every connection: the listener "
+                             "keeps running while each new connection dies.", "italic"))
+        return out
+
+    def show_extra(self, session: Any, finding: Any) -> None:
+        text = Text()
+        for b in session.facts.binaries if session.facts else []:
+            if not b.exists:
+                continue
+            text.append_text(plain(f"{b.binary}", "bold"))
+            if b.error:
+                text.append_text(plain(f"  {b.error}\n"))
+                continue
+            text.append("\n")
+            for lib in b.libraries:
+                text.append_text(plain(f"  {lib.soname:<24} "))
+                if lib.path is None:
+                    text.append("MISSING", style="bold reverse")
+                    if lib.needed_by != b.binary:
+                        text.append_text(plain(f" (needed by {lib.needed_by})"))
+                elif lib.error:
+                    text.append_text(plain(f"{lib.path}: {lib.error}", "bold"))
+                else:
+                    text.append_text(plain(lib.path, "dim"))
+                text.append("\n")
+        text.rstrip()
+        self.query_one("#libs", Static).update(text or plain("(no sshd found)", "italic"))

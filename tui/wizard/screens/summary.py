@@ -1,0 +1,77 @@
+"""The summary: findings, changes and backups, next steps; `s` exports it as Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tui.wizard.screens.base import WizardScreen
+from tui.wizard.widgets.render import plain, status_word
+
+
+class SummaryScreen(WizardScreen):
+    SUB_TITLE = "summary"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report_md: str | None = None
+
+    def body(self) -> ComposeResult:
+        yield Static(Text("Findings", style="bold"), classes="heading first")
+        yield Static(id="findings")
+        yield Static(Text("Changes", style="bold"), classes="heading")
+        yield Static(id="changes")
+        yield Static(Text("Next steps", style="bold"), classes="heading")
+        yield Static(id="next")
+        yield Static(Text("s saves this as a Markdown report; c copies it", style="italic"),
+                     classes="heading")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.app, "probe_result", lambda _: self.show_session(self.app.session))
+
+    def show_session(self, session: Any) -> None:
+        if session is None or session.report is None:
+            self.query_one("#findings", Static).update(plain("checking...", "italic"))
+            return
+        from tui.core import reportmd
+        from tui.core.instructions import network, whitelist
+        from tui.wizard.screens.method3 import addresses
+        from tui.wizard.screens.method4 import probe_plain
+
+        report = session.report
+        text = Text()
+        for f in report.findings:
+            text.append_text(status_word(f.status))
+            text.append(" ")
+            text.append_text(plain(f"{reportmd.title(f.id)}: ", "bold"))
+            text.append_text(plain(f.summary + "\n"))
+        text.rstrip()
+        self.query_one("#findings", Static).update(text)
+        changes = Text()
+        for c in session.changes:
+            changes.append_text(plain(f"{'undone' if c.undone else 'applied'}: {c.title}\n",
+                                      "bold"))
+            changes.append_text(plain(f"  change set {c.change_set.dir}\n"))
+            for b in c.change_set.backups():
+                changes.append_text(plain(f"  backup {b}\n"))
+        changes.rstrip()
+        self.query_one("#changes", Static).update(changes or plain("no change was made",
+                                                                   "italic"))
+        steps = reportmd.next_steps(report, session.changes)
+        self.query_one("#next", Static).update(plain("\n".join(
+            s if s.startswith("  ") else f"- {s}" for s in steps)))
+        probe = self.app.probe_result
+        host = self.app.probe_default()
+        self.report_md = reportmd.render(
+            report, session.changes,
+            whitelist=whitelist(addresses(session)),
+            network=network(host[0] if host else None, host[1] if host else 22),
+            probe=probe_plain(probe) if probe else None,
+        )
+
+    def export(self) -> tuple[str, str] | None:
+        return ("report", self.report_md) if self.report_md else None

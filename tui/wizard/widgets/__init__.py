@@ -1,0 +1,1 @@
+"""Renderables shared by the screens (rule files with line numbers, unified diffs)."""

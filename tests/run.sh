@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # gcc/libc6-dev: the library resolver's tests build tiny ELF objects with RUNPATH/$ORIGIN.
 # binutils/file: readelf and file judge the demo system's synthesized ELF files.
 # tmux: the wizard's console script is driven in a real terminal.
+# iptables/nftables/iproute2: host firewall rules loaded in private network namespaces.
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
-              tmux)
+              tmux iptables nftables iproute2)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tui.core.facts.model import LogLine
+if TYPE_CHECKING:
+    from tui.core.facts.model import LogLine
 
 # The client side of a reset leaves one of these on the server, with the client's address.
 _PATTERNS = (

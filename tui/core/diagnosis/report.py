@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.clientip import ClientAddress, all_from_logs
-from tui.core.diagnosis import libraries, tcpwrappers
+from tui.core.diagnosis import firewall, libraries, tcpwrappers
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import AGENT_PROCESSES, Facts
 
@@ -81,12 +81,18 @@ def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
         ev["whitelist"] = client.ip
         if client.private:
             ev["warning"] = f"{client.ip} is {client.private}: whitelist the public address"
+    fw = firewall.check(facts, client.ip if client else None)
+    ev["firewall"] = fw.evidence
+    if fw.status == "problem":  # a host firewall rule blocks the operator: that is the cause
+        return Finding("security-center", 3, "problem", fw.summary or "", ev, fw.remedy)
     text = ("if the Security Center blocked your public IP, add it to the Security Center "
             "whitelist (console steps)")
     if client and client.private:
         return Finding("security-center", 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
                        "your public address", ev)
+    if fw.status == "warning":
+        return Finding("security-center", 3, "warning", fw.summary or "", ev, fw.remedy)
     return Finding("security-center", 3, "info", text, ev)
 
 

@@ -21,6 +21,9 @@ from tui.core.facts.model import (
     CONFIG_DIRS,
     CONFIG_FILES,
     DENY,
+    FIREWALL_COMMANDS,
+    FIREWALL_FILES,
+    FIREWALL_TIMEOUT,
     LOG_FILES,
     LOG_PATTERN,
     SFTP_SERVERS,
@@ -56,6 +59,9 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
     facts.logs = _collect_logs(ops, live, facts.notes)
     if live:
         facts.processes = _process_names()
+        _run_firewall(facts)
+    else:
+        _read_firewall(ops, facts)
     return facts
 
 
@@ -141,6 +147,40 @@ def _tail(ops: LocalOps, path: str, size: int) -> bytes:
 
 def _decode_lines(data: bytes) -> list[str]:
     return data.decode("utf-8", "replace").splitlines()
+
+
+def _run_firewall(facts: Facts) -> None:
+    """The live rules: only root may read them; a failure is a note, never an error."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    for label, argv in FIREWALL_COMMANDS:
+        exe = shutil.which(argv[0], path=path)
+        if exe is None:
+            continue
+        try:
+            r = subprocess.run([exe, *argv[1:]], capture_output=True, check=False,
+                               timeout=FIREWALL_TIMEOUT, env={**os.environ, "LC_ALL": "C"})
+        except subprocess.TimeoutExpired:
+            facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s")
+            continue
+        except OSError as e:
+            facts.notes.append(f"{label} not run: {e}")
+            continue
+        if r.returncode != 0:
+            err = r.stderr.decode("utf-8", "replace").strip().splitlines()
+            facts.notes.append(f"{label} failed (exit {r.returncode}): "
+                               f"{err[0][:200] if err else 'no message'}")
+            continue
+        facts.firewall[label] = r.stdout.decode("utf-8", "replace")
+
+
+def _read_firewall(ops: LocalOps, facts: Facts) -> None:
+    """A mounted disk: the saved rules that load at boot. Nothing under the root is run."""
+    for path in FIREWALL_FILES:
+        blob = read_blob(ops, path, limit=16 << 20)
+        if blob.data is not None and not blob.errno:
+            facts.firewall[path] = blob.data.decode("utf-8", "replace")
+        elif blob.errno not in (None, errno.ENOENT):
+            facts.notes.append(f"{path} not read: {os.strerror(blob.errno or errno.EIO)}")
 
 
 def _process_names() -> list[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tui.core.libs.offline import BinaryLibs
+if TYPE_CHECKING:  # the ELF reader (pyelftools) is heavy; the wizard paints before it loads
+    from tui.core.libs.offline import BinaryLibs
 
 # Where sshd and (OpenSSH >= 9.8) sshd-session live on Debian/Ubuntu, RHEL and upstream builds.
 SSHD_PATHS = (
@@ -21,12 +23,25 @@ SFTP_SERVERS = (
     "/usr/libexec/sftp-server",
 )
 ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
+SSHD_CONFIG = "/etc/ssh/sshd_config"
 # Small files whose contents findings read; /file patterns of the rules are added to these.
 CONFIG_FILES = (
     ALLOW, DENY, "/etc/passwd", "/etc/group",
-    "/etc/denyhosts.conf", "/etc/fail2ban/jail.conf", "/etc/fail2ban/jail.local",
+    "/etc/denyhosts.conf", "/etc/fail2ban/jail.conf", "/etc/fail2ban/jail.local", SSHD_CONFIG,
 )
-CONFIG_DIRS = ("/etc/fail2ban/jail.d",)
+CONFIG_DIRS = ("/etc/fail2ban/jail.d", "/etc/ssh/sshd_config.d")
+# Host firewall: the live rules (root only; each run under a time limit) and, on a mounted
+# disk, the files that load at boot. Labels are what evaluate() and the findings show.
+FIREWALL_COMMANDS = (
+    ("iptables-save", ("iptables-save",)),
+    ("ip6tables-save", ("ip6tables-save",)),
+    ("nft -a list ruleset", ("nft", "-a", "list", "ruleset")),
+)
+FIREWALL_FILES = (
+    "/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/etc/sysconfig/iptables",
+    "/etc/sysconfig/ip6tables", "/etc/nftables.conf", "/etc/sysconfig/nftables.conf",
+)
+FIREWALL_TIMEOUT = 5  # seconds per command
 LOG_FILES = ("/var/log/auth.log", "/var/log/secure")
 # Lines worth reading in sshd's logs: the client side of a reset leaves these on the server.
 LOG_PATTERN = (
@@ -64,6 +79,7 @@ class Facts:
     processes: list[str] = field(default_factory=list)  # process names (comm)
     logs: list[LogLine] = field(default_factory=list)  # oldest first, only LOG_PATTERN lines
     sftp_server: str | None = None
+    firewall: dict[str, str] = field(default_factory=dict)  # source label -> ruleset text
     notes: list[str] = field(default_factory=list)  # what could not be collected, and why
 
     def read(self, path: str) -> bytes:

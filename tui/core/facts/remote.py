@@ -19,6 +19,8 @@ from tui.core.facts.model import (
     ALLOW,
     CONFIG_FILES,
     DENY,
+    FIREWALL_COMMANDS,
+    FIREWALL_TIMEOUT,
     LOG_FILES,
     LOG_PATTERN,
     SFTP_SERVERS,
@@ -46,7 +48,8 @@ dump() {
 }
 m id "$(id -u)"
 m hostname "$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
-for f in @FILES@ /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.d/*.local; do
+for f in @FILES@ /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.d/*.local \
+         /etc/ssh/sshd_config.d/*.conf; do
   case "$f" in *'*'*) continue;; esac
   case "$f" in /etc/hosts.allow|/etc/hosts.deny) dump "$f" 16777216;; *) dump "$f" 1048576;; esac
 done
@@ -88,6 +91,15 @@ journalctl -q --no-pager -o short-iso -n 20000 _COMM=sshd + _COMM=sshd-session 2
 for f in @LOGS@; do
   [ -r "$f" ] && { m log "$f"; tail -c 4194304 "$f" | grep -E '@PATTERN@' | tail -n 300; }
 done
+# host firewall rules (root only): stdout on success, the first error lines on failure
+fw() {
+  n=$1; shift
+  command -v "$1" >/dev/null 2>&1 || return 0
+  t=; command -v timeout >/dev/null 2>&1 && t="timeout @FWTIME@"
+  if out=$($t "$@" 2>/dev/null); then m fw "$n"; printf '%s\n' "$out" | base64
+  else m fwfail "$n" "$?"; $t "$@" 2>&1 >/dev/null | head -n 2; fi
+}
+@FWCALLS@
 m end
 """
 
@@ -109,6 +121,10 @@ def script(marker: str) -> str:
         .replace("@LIBDIRS@", _LIB_DIRS)
         .replace("@LOGS@", q(LOG_FILES))
         .replace("@PATTERN@", LOG_PATTERN.replace("'", ""))
+        .replace("@FWTIME@", str(FIREWALL_TIMEOUT))
+        .replace("@FWCALLS@", "\n".join(
+            f"fw {i} {q(shlex.quote(a) for a in argv)}"
+            for i, (_, argv) in enumerate(FIREWALL_COMMANDS)))
     )
 
 
@@ -160,6 +176,20 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
             facts.sftp_server = arg
         elif kind == "processes":
             facts.processes = sorted(set(body.decode("utf-8", "replace").split()))
+        elif kind == "fw" and arg.isdigit() and int(arg) < len(FIREWALL_COMMANDS):
+            label = FIREWALL_COMMANDS[int(arg)][0]
+            try:
+                text = base64.b64decode(body).decode("utf-8", "replace")
+                facts.firewall[label] = "" if text == "\n" else text  # sh's $() ate the rest
+            except (binascii.Error, ValueError):
+                facts.notes.append(f"{label}: output garbled in transit")
+        elif kind == "fwfail" and len(args) == 2 and args[0].isdigit() \
+                and int(args[0]) < len(FIREWALL_COMMANDS):
+            label = FIREWALL_COMMANDS[int(args[0])][0]
+            msg = body.decode("utf-8", "replace").strip().splitlines()
+            facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s" if args[1] == "124"
+                               else f"{label} failed (exit {args[1]}): "
+                               f"{msg[0][:200] if msg else 'no message'}")
         elif kind in ("journal", "log"):
             src = "journal" if kind == "journal" else arg
             facts.logs += [LogLine(src, t) for t in body.decode("utf-8", "replace").splitlines()

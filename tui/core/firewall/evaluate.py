@@ -1,0 +1,185 @@
+"""evaluate(): would the host firewall drop, reject or reset the operator's SSH connection?
+
+Every source applies at once (iptables-legacy and nft tables both filter; so do the mangle
+and filter tables), so a block in any one of them blocks the connection. The exception is
+iptables-nft: its tables show up in `nft list ruleset` too, and are judged once, from
+iptables-save.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from tui.core.firewall import engine, iptables, managers, nft
+from tui.core.firewall.engine import Decision, PathResult
+from tui.core.firewall.model import BLOCKING, Packet, Ruleset, all_of
+from tui.core.firewall.remedy import iptables_remedy, nft_remedy
+from tui.core.firewall.result import FirewallReport, FirewallVerdict
+
+_IPT_LINE = re.compile(r"^\s*(?:\*\w+|:\S+ \S+|-A \S+)", re.M)
+
+
+def source_kind(label: str, text: str) -> tuple[str, str | None]:
+    """("iptables", "ip"|"ip6") or ("nft", None), from the label and, failing that, the text."""
+    low = label.lower()
+    if "nft" in low:
+        return "nft", None
+    if "iptables" in low or "rules.v" in low:
+        return "iptables", "ip6" if "ip6tables" in low or "rules.v6" in low else "ip"
+    if _IPT_LINE.search(text):
+        return "iptables", "ip6" if "icmpv6" in text or "::/" in text else "ip"
+    return "nft", None
+
+
+def evaluate(texts: dict[str, str], ip: str | None, port: int = 22) -> FirewallReport:
+    """Verdicts for a new TCP connection from `ip` (None: anyone) to `port`, per source."""
+    addr = _address(ip)
+    ip = str(addr) if addr else None
+    rep = FirewallReport(ip, port)
+    client_fam = "ip6" if addr and addr.version == 6 else "ip"
+    parsed: list[tuple[str, str, str | None, Ruleset]] = []
+    for label, text in texts.items():
+        kind, fam = source_kind(label, text)
+        rs = (iptables.parse(text, fam or "ip") if kind == "iptables"
+              else nft.parse(text, live=not label.startswith("/")))
+        parsed.append((label, kind, fam, rs))
+        rep.notes += [f"{label}: {n}" for n in rs.notes]
+    ipt_fams = {fam for _, kind, fam, _ in parsed if kind == "iptables"}
+    for label, kind, fam, rs in parsed:
+        if kind == "iptables" and addr and fam != client_fam:
+            continue  # ip6tables says nothing about an IPv4 client, and the reverse
+        pkt = Packet(addr, fam or client_fam, port)
+        skip = {t for t in rs.iptables_nft if t.split()[0] in ipt_fams}
+        if skip:
+            rep.notes.append(f"{label}: {', '.join(sorted(skip))} belong to iptables-nft; "
+                             "judged from iptables-save")
+        ctx = _Ctx(label, kind, fam, rs, ip, port, client_fam)
+        res = engine.run(rs, pkt, skip)
+        if res.decision is None:  # nothing on the input hook for this family: nothing blocks
+            rep.verdicts[label] = FirewallVerdict("accept", None, label, None, None,
+                                                  tool=ctx.tool, blocks=False,
+                                                  caveats=["no rules on the input hook"])
+            continue
+        v = ctx.verdict(res)
+        rep.verdicts[label] = v
+        if v.blocks is True:
+            rep.blocking.append(v)
+        later = engine.run(rs, Packet(addr, pkt.family, port, "established",
+                                      frozenset({"ack"})), skip)
+        if v.blocks is False and later.certain and later.decision and \
+                later.decision.action in BLOCKING:
+            rep.blocking.append(ctx.from_decision(later.decision, stage="established"))
+        if addr is None:
+            # No address: what happens to one that no rule, set or list names.
+            anon = engine.run(rs, Packet(None, pkt.family, port, anonymous=True), skip)
+            a = ctx.verdict(anon) if anon.decision else None
+            if v.blocks is not True and a is not None and a.blocks is True:
+                a.caveats.append("for every address the rules do not accept by name")
+                rep.blocking.append(a)
+            continue
+        seen = {(x.source, x.line, x.chain) for x in rep.blocking}
+        for b in ctx.naming_rules(pkt, skip):
+            if (b.source, b.line, b.chain) not in seen:
+                b.decides = False
+                if v.blocks is not None:
+                    b.caveats.append(f"not reached: {v.where()} decides first")
+                rep.blocking.append(b)
+    return rep
+
+
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if ip is None:
+        return None
+    a = ipaddress.ip_address(ip.strip().strip("[]"))  # ValueError for anything else
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped:
+        return a.ipv4_mapped
+    return a
+
+
+class _Ctx:
+    def __init__(self, label: str, kind: str, fam: str | None, rs: Ruleset, ip: str | None,
+                 port: int, client_fam: str) -> None:
+        self.label, self.kind, self.rs, self.ip, self.port = label, kind, rs, ip, port
+        self.fam = fam or client_fam
+        self.tool = "nft" if kind == "nft" else ("ip6tables" if fam == "ip6" else "iptables")
+
+    def from_decision(self, d: Decision, stage: str = "new") -> FirewallVerdict:
+        r = d.rule
+        names = managers.names_of(d.chain, r)
+        owner = managers.managed_by(names)
+        text = r.text if r else d.chain.policy_text
+        line = r.line if r else d.chain.policy_line
+        v = FirewallVerdict(
+            d.action, text, self.label, d.chain.name, line, owner, d.chain.table,
+            r.index if r else None, r.handle if r else None, d.detail, self.tool, stage,
+            blocks=d.action in BLOCKING if d.action != "unknown" else None,
+            caveats=list(d.caveats))
+        if d.action in BLOCKING:
+            v.remedy = managers.owner_remedy(owner, names, d.chain, r, self.ip, self.port)
+            # A managed rule is removed the owner's way: by hand on a live system it does not
+            # stick (the owner re-adds it, or reloads). A saved file is edited either way.
+            if owner is None or self.label.startswith("/"):
+                v.remedy += (iptables_remedy(d, self.tool, self.label, self.ip, self.port)
+                             if self.kind == "iptables" else
+                             nft_remedy(d, self.rs, self.label, self.ip, self.port, self.fam))
+        return v
+
+    def verdict(self, res: PathResult) -> FirewallVerdict:
+        d = res.decision
+        assert d is not None
+        if res.certain:
+            return self.from_decision(d)
+        outcomes = [d, *res.alts]
+        all_block = all(o.action in BLOCKING for o in outcomes)
+        none_block = all(o.action == "accept" for o in outcomes)
+        # Show a blocking rule, the operator's lead: the certain path's if it blocks (an
+        # unknown accept may let the client past it), else the first unknown one that blocks.
+        first = d if d.action in BLOCKING else next(
+            (a for a in res.alts if a.action in BLOCKING), d)
+        v = self.from_decision(first)
+        v.action = "unknown"
+        v.blocks = True if all_block else False if none_block else None
+        v.caveats = [_possible(a) for a in res.alts] + [f"otherwise: {_possible(d)}"]
+        return v
+
+    def naming_rules(self, pkt: Packet, skip: set[str]) -> list[FirewallVerdict]:
+        """Blocking rules anywhere on the input path that name this address (or its set)."""
+        out = []
+        for ch in _reachable(self.rs, pkt, skip):
+            for r in ch.rules:
+                if r.action.kind not in BLOCKING:
+                    continue
+                m = all_of(r.conds, pkt)
+                if m.value is False:
+                    continue
+                if not any(c.names and c.test(pkt).value is not False for c in r.conds):
+                    continue
+                v = self.from_decision(Decision(r.action.kind, ch, r, [m.note] if m.note
+                                                else []))
+                if m.value is None:
+                    v.blocks = None
+                out.append(v)
+        return out
+
+
+def _reachable(rs: Ruleset, pkt: Packet, skip: set[str]) -> list:
+    seen: list = []
+    todo = [c for c in rs.base if pkt.family in c.families and c.table not in skip]
+    while todo:
+        ch = todo.pop(0)
+        if ch in seen:
+            continue
+        seen.append(ch)
+        for r in ch.rules:
+            if r.action.kind in ("jump", "goto"):
+                sub = rs.chain(ch.table, r.action.target or "")
+                if sub is not None:
+                    todo.append(sub)
+    return seen
+
+
+def _possible(d: Decision) -> str:
+    where = f"{d.chain.name} rule {d.rule.index}" if d.rule else f"{d.chain.name} policy"
+    cond = f" ({'; '.join(d.caveats)})" if d.caveats else ""
+    return f"{d.action} by {where}{cond}"

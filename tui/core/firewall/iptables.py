@@ -1,0 +1,290 @@
+"""iptables-save / ip6tables-save text (also /etc/iptables/rules.v4, /etc/sysconfig/iptables).
+
+Only the tables a new connection to sshd passes on the INPUT hook are kept: mangle, filter and
+security INPUT and the chains they jump to. Options not understood make the rule's match
+unknown, never false: a rule we cannot read must not be silently skipped.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from tui.core.firewall import conds
+from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_net
+from tui.core.firewall.model import Action, Chain, Cond, Rule, Ruleset
+
+# (table, chain) on the input path in hook order; priorities as nft names them.
+_INPUT = (("mangle", "INPUT", -150), ("filter", "INPUT", 0), ("security", "INPUT", 50))
+_NEXT_TARGETS = {
+    "LOG", "NFLOG", "ULOG", "TRACE", "MARK", "CONNMARK", "CT", "NOTRACK", "TCPMSS", "DSCP",
+    "TOS", "TTL", "HL", "SET", "AUDIT", "CHECKSUM", "CLASSIFY", "LED", "SECMARK",
+    "CONNSECMARK", "IDLETIMER", "RATEEST", "TEE",
+}
+_BUILTIN = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
+_NEW_STATES = {"new", "established", "related", "invalid", "untracked", "snat", "dnat"}
+# Matches whose options are pure bookkeeping for our question.
+_NEUTRAL_MODULES = {"comment", "tcp"}
+
+
+def parse(text: str, family: str) -> Ruleset:
+    rs = Ruleset("iptables")
+    fams = frozenset({family})
+    table = None
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("*"):
+            table = line[1:].strip()
+            continue
+        if line == "COMMIT":
+            table = None
+            continue
+        if table is None:
+            rs.notes.append(f"line {no}: outside a *table section: {line[:80]}")
+            continue
+        if line.startswith(":"):
+            parts = line[1:].split()
+            if parts:
+                ch = _get(rs, table, parts[0], fams)
+                if len(parts) > 1 and parts[1] != "-":
+                    ch.policy, ch.policy_text, ch.policy_line = parts[1].lower(), line, no
+            continue
+        try:  # shlex only when quoting is there: it is slow on fail2ban's thousands of lines
+            words = shlex.split(line) if '"' in line or "'" in line or "\\" in line \
+                else line.split()
+        except ValueError:
+            rs.notes.append(f"line {no}: not understood: {line[:80]}")
+            continue
+        if words and words[0].startswith("[") and words[0].endswith("]"):
+            words = words[1:]  # iptables-save -c counters
+        if len(words) >= 2 and words[0] in ("-A", "--append", "-I", "--insert"):
+            ch = _get(rs, table, words[1], fams)
+            rest, pos = words[2:], None
+            if words[0] in ("-I", "--insert"):
+                pos = 0
+                if rest and rest[0].isdigit():
+                    pos, rest = int(rest[0]) - 1, rest[1:]
+            rule = _rule(rest, line, no, rs, no_prefix=f"{words[0]} {words[1]}")
+            ch.rules.insert(len(ch.rules) if pos is None else pos, rule)
+        elif len(words) == 2 and words[0] in ("-N", "--new-chain"):
+            _get(rs, table, words[1], fams)
+        elif len(words) == 3 and words[0] in ("-P", "--policy"):
+            ch = _get(rs, table, words[1], fams)
+            ch.policy, ch.policy_text, ch.policy_line = words[2].lower(), line, no
+        elif words and words[0] in ("-F", "-X", "-Z", "--flush", "--delete-chain", "--zero"):
+            continue
+        else:
+            rs.notes.append(f"line {no}: not understood: {line[:80]}")
+    for ch in rs.chains.values():
+        for i, r in enumerate(ch.rules, 1):
+            r.index = i
+        _resolve_targets(rs, ch)
+    for tbl, name, prio in _INPUT:
+        ch = rs.chain(tbl, name)
+        if ch:
+            ch.priority = prio
+            ch.policy = ch.policy or "accept"
+            rs.base.append(ch)
+    return rs
+
+
+def _get(rs: Ruleset, table: str, name: str, fams: frozenset[str]) -> Chain:
+    key = (table, name)
+    if key not in rs.chains:
+        rs.chains[key] = Chain(name, table, families=fams)
+    return rs.chains[key]
+
+
+def _resolve_targets(rs: Ruleset, ch: Chain) -> None:
+    # A -j NAME that is neither a chain nor a known target: say so, never guess.
+    for r in ch.rules:
+        a = r.action
+        if a.kind in ("jump?", "goto?"):
+            if rs.chain(ch.table, a.target or ""):
+                r.action = Action(a.kind[:-1], a.target)
+            else:
+                r.action = Action("unknown", a.target, f"target {a.target} not understood")
+
+
+def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> Rule:
+    cs: list[Cond] = []
+    sets: list[str] = []
+    action = Action("next")
+    module = None
+    neg = False
+    i = 0
+
+    def val() -> str:
+        nonlocal i
+        i += 1
+        return words[i] if i < len(words) else ""
+
+    while i < len(words):
+        w = words[i]
+        if w == "!":
+            neg = True
+            i += 1
+            continue
+        if w in ("-s", "--source", "--src"):
+            v = val()
+            nets = [parse_net(x) for x in v.split(",")]
+            if all(nets):
+                cs.append(conds.src(nets, neg, f"{'! ' if neg else ''}-s {v}"))  # type: ignore[arg-type]
+            else:
+                cs.append(conds.other(f"-s {v}", f"source {v} is not an address"))
+        elif w in ("-d", "--destination", "--dst"):
+            v = val()
+            n = parse_net(v)
+            if n is not None and n.prefixlen == 0 and not neg:
+                pass
+            else:
+                cs.append(conds.other(f"-d {v}", f"only for destination {v}"))
+        elif w in ("-p", "--protocol"):
+            v = val().lower()
+            tcp = v in TCP_NAMES | ANY_PROTO
+            cs.append(conds.proto(tcp, neg, f"-p {v}"))
+            module = module or v  # `-p tcp --dport 22`: the protocol's match is implicit
+        elif w in ("-i", "--in-interface"):
+            v = val()
+            cs.append(conds.iface([v], neg, f"-i {v}"))
+        elif w in ("-f", "--fragment"):
+            cs.append(conds.never("-f") if not neg else conds.always("! -f"))
+        elif w in ("-m", "--match"):
+            module = val()
+            if module not in _KNOWN_MODULES:
+                cs.append(conds.other(f"-m {module}", f"match {module!r} not evaluated"))
+        elif w in ("-j", "--jump", "-g", "--goto"):
+            action = _target(val(), words[i + 1:], goto=w in ("-g", "--goto"))
+            break  # the rest are the target's options
+        elif w in ("-c", "--set-counters"):
+            i += 2
+        elif w.startswith("-") and module is not None:
+            i = _module_option(module, w, words, i, neg, cs, sets)
+        else:
+            cs.append(conds.other(w, f"option {w} not understood"))
+        neg = False
+        i += 1
+    return Rule(cs, action, line, no, sets=sets)
+
+
+def _module_option(module: str, opt: str, words: list[str], i: int, neg: bool,
+                   cs: list[Cond], sets: list[str]) -> int:
+    """One option of a -m module; returns the index of its last word."""
+    def arg(k: int = 1) -> str:
+        return words[i + k] if i + k < len(words) else ""
+
+    text = f"{'! ' if neg else ''}{opt}"
+    if module in _NEUTRAL_MODULES and opt == "--comment":
+        return i + 1
+    if opt in ("--dport", "--destination-port"):  # tcp's (or udp's: -p then never matches)
+        ranges = conds.port_ranges(arg())
+        cs.append(conds.dport(ranges, neg, f"{text} {arg()}") if ranges
+                  else conds.other(f"{text} {arg()}"))
+        return i + 1
+    if opt in ("--dports", "--destination-ports", "--ports") and module == "multiport":
+        parts = [conds.port_ranges(p) for p in arg().split(",")]
+        if all(parts):
+            ranges = [r for p in parts for r in p]  # type: ignore[union-attr]
+            make = conds.any_port if opt == "--ports" else conds.dport
+            cs.append(make(ranges, neg, f"{text} {arg()}"))
+        else:
+            cs.append(conds.other(f"{text} {arg()}"))
+        return i + 1
+    if opt in ("--sport", "--source-port", "--sports", "--source-ports"):
+        cs.append(conds.other(f"{text} {arg()}", "depends on the client's source port"))
+        return i + 1
+    if opt == "--syn":
+        cs.append(conds.tcp_flags({"syn", "rst", "ack", "fin"}, {"syn"}, neg, text))
+        return i
+    if opt == "--tcp-flags":
+        mask = {f.lower() for f in arg(1).split(",")}
+        comp = {f.lower() for f in arg(2).split(",")}
+        cs.append(conds.tcp_flags(mask, comp, neg, f"{text} {arg(1)} {arg(2)}"))
+        return i + 2
+    if opt in ("--ctstate", "--state"):
+        states = {s.lower() for s in arg().split(",")}
+        if states <= _NEW_STATES:
+            cs.append(conds.state(states, neg, f"{text} {arg()}"))
+        else:
+            cs.append(conds.other(f"{text} {arg()}"))
+        return i + 1
+    if opt == "--match-set" and module == "set":
+        name, flags = arg(1), arg(2)
+        sets.append(name)
+        if flags.split(",")[0] == "src":
+            cs.append(conds.src_in_set("ipset", name, neg, f"{text} {name} {flags}"))
+        else:
+            cs.append(conds.other(f"{text} {name} {flags}", f"depends on ipset {name}"))
+        return i + 2
+    if module == "set" and opt in ("--return-nomatch", "--update-counters",
+                                   "--update-subcounters"):
+        return i
+    if module == "iprange" and opt == "--src-range":
+        nets = conds.parse_range(arg())
+        cs.append(conds.src(nets, neg, f"{text} {arg()}") if nets else conds.other(arg()))
+        return i + 1
+    if module == "recent":
+        return _recent(opt, words, i, neg, cs, sets)
+    if module == "addrtype" and opt == "--dst-type" and arg() == "LOCAL":
+        cs.append(conds.always(f"{text} LOCAL") if not neg else conds.never(text))
+        return i + 1
+    if module == "pkttype" and opt == "--pkt-type":
+        cs.append(conds.always(text) if (arg() == "unicast") != neg else conds.never(text))
+        return i + 1
+    # Anything else: its value (if any) up to the next option, and an unknown match (an
+    # unknown module was already recorded as one when -m named it).
+    j = i
+    while j + 1 < len(words) and not words[j + 1].startswith("-") and words[j + 1] != "!":
+        j += 1
+    if module in _KNOWN_MODULES:
+        cs.append(conds.other(" ".join([text, *words[i + 1:j + 1]]),
+                              f"-m {module} {' '.join(words[i:j + 1])} not evaluated"))
+    return j
+
+
+def _recent(opt: str, words: list[str], i: int, neg: bool, cs: list[Cond],
+            sets: list[str]) -> int:
+    # --set always matches (it records); --rcheck/--update/--remove depend on the list.
+    name = "DEFAULT"
+    for k, w in enumerate(words):
+        if w == "--name" and k + 1 < len(words):
+            name = words[k + 1]
+    if opt in ("--rcheck", "--update", "--remove"):
+        if name not in sets:
+            sets.append(name)
+        cs.append(conds.src_in_set("recent list", name, neg, f"-m recent {opt} --name {name}"))
+        return i
+    if opt in ("--name", "--seconds", "--hitcount", "--mask"):
+        return i + 1
+    return i  # --set, --rsource, --rttl, --reap
+
+
+def _target(name: str, opts: list[str], goto: bool) -> Action:
+    if name == "ACCEPT":
+        return Action("accept")
+    if name == "DROP":
+        return Action("drop")
+    if name == "REJECT":
+        kind = "icmp-port-unreachable"
+        if "--reject-with" in opts:
+            k = opts.index("--reject-with")
+            kind = opts[k + 1] if k + 1 < len(opts) else kind
+        return Action("reset" if kind in ("tcp-reset", "tcp-rst") else "reject", detail=kind)
+    if name == "RETURN":
+        return Action("return")
+    if name == "TARPIT":  # holds the connection open: the client times out as with DROP
+        return Action("drop", detail="TARPIT")
+    if name in _NEXT_TARGETS:
+        return Action("next")
+    if name in ("NFQUEUE", "QUEUE"):
+        return Action("unknown", detail=f"{name}: a userspace program decides")
+    if name in _BUILTIN:
+        return Action("unknown", detail=f"-j {name}")
+    return Action("goto?" if goto else "jump?", name)
+
+
+_KNOWN_MODULES = {
+    "tcp", "udp", "sctp", "multiport", "conntrack", "state", "set", "comment", "iprange",
+    "recent", "addrtype", "pkttype",
+}

@@ -1,0 +1,132 @@
+"""The parsed shape of a host firewall, common to iptables-save and nft rulesets.
+
+Matches are three-valued: True, False, or None (cannot be known from the text: ipset
+membership, rate limits, unknown syntax). The engine never turns None into a confident verdict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+BLOCKING = ("drop", "reject", "reset")
+TERMINAL = ("accept", *BLOCKING, "unknown")
+
+
+@dataclass(frozen=True)
+class Packet:
+    """The first packet (SYN) of a new TCP connection from the operator to sshd, or a later one."""
+
+    ip: Address | None  # None: the operator's address is not known
+    family: str  # "ip" | "ip6"
+    port: int
+    state: str = "new"  # conntrack state: "new" for the SYN, "established" afterwards
+    flags: frozenset[str] = frozenset({"syn"})
+    anonymous: bool = False  # ip None: an address no rule, set or list names
+
+    @property
+    def loopback(self) -> bool:
+        return bool(self.ip and self.ip.is_loopback)
+
+
+@dataclass(frozen=True)
+class Test:
+    value: bool | None
+    note: str | None = None  # None value: why unknown; True value: a caveat ("on eth0 only")
+
+
+YES, NO = Test(True), Test(False)
+
+
+def unknown(why: str) -> Test:
+    return Test(None, why)
+
+
+@dataclass
+class Cond:
+    kind: str  # "src" | "dport" | "proto" | "iface" | "state" | "family" | "other"
+    text: str
+    test: Callable[[Packet], Test]
+    names: bool = False  # a positive source match: the rule names addresses (or a set of them)
+
+
+def all_of(conds: list[Cond], pkt: Packet) -> Test:
+    """Conjunction: any False wins, then any unknown; caveats of the True ones are kept."""
+    notes: list[str] = []
+    result: bool | None = True
+    for c in conds:
+        t = c.test(pkt)
+        if t.value is False:
+            return NO
+        if t.value is None:
+            result = None
+        if t.note and t.note not in notes:
+            notes.append(t.note)
+    return Test(result, "; ".join(notes) or None)
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # accept drop reject reset return jump goto next unknown
+    target: str | None = None  # the chain of jump/goto
+    detail: str | None = None  # reject type ("tcp-reset", "icmp-port-unreachable"), or why unknown
+
+
+@dataclass
+class Rule:
+    conds: list[Cond]
+    action: Action
+    text: str  # the original rule as written in the source
+    line: int  # 1-based line in the source text
+    index: int = 0  # 1-based position in its chain (`iptables -L --line-numbers`)
+    handle: int | None = None  # nft -a
+    sets: list[str] = field(default_factory=list)  # named sets / ipsets it consults
+
+
+@dataclass
+class Chain:
+    name: str
+    table: str  # "filter" (iptables) or "inet filter" (nft: family and name)
+    rules: list[Rule] = field(default_factory=list)
+    policy: str | None = None  # "accept" | "drop" for a base chain
+    policy_text: str | None = None
+    policy_line: int | None = None
+    families: frozenset[str] = frozenset({"ip", "ip6"})  # packets this chain sees
+    priority: int = 0
+
+    @property
+    def family(self) -> str | None:
+        """nft family of the chain's table ("inet", "ip", ...), None for iptables."""
+        return self.table.split(" ", 1)[0] if " " in self.table else None
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(" ", 1)[-1]
+
+
+@dataclass
+class Ruleset:
+    kind: str  # "iptables" | "nft"
+    chains: dict[tuple[str, str], Chain] = field(default_factory=dict)  # (table, name) -> chain
+    base: list[Chain] = field(default_factory=list)  # the input path, in the order packets see it
+    notes: list[str] = field(default_factory=list)
+    iptables_nft: set[str] = field(default_factory=set)  # nft tables iptables-nft owns
+    sets: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # nft set elements
+
+    def chain(self, table: str, name: str) -> Chain | None:
+        return self.chains.get((table, name))
+
+
+def by_address(p: Packet, negate: bool, why: str) -> Test | None:
+    """Source tests without an address: unknown, or for the anonymous client, never listed."""
+    if p.ip is not None:
+        return None
+    return Test(negate) if p.anonymous else unknown(why)
+
+
+def net_contains(nets: list[Network], ip: Address) -> bool:
+    return any(ip.version == n.version and ip in n for n in nets)

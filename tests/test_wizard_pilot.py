@@ -12,6 +12,7 @@ from textual.widgets import Input, OptionList
 from tests.oracle import oracle
 from tests.wizard_kit import CLIENT, DENY, PRIVATE, app_for, broken_root, checked, screen_text
 from tests.wizard_kit import until as wait_until
+from tui.wizard.screens.address import AddressScreen
 from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.screens.help import HelpScreen
 from tui.wizard.screens.save import SaveScreen
@@ -38,8 +39,8 @@ async def test_overview_fills_in_both_problems_and_the_logged_address(
         text = screen_text(app)
         assert f"denied for {CLIENT} by /etc/hosts.deny line 2: sshd: 203.0.113.0/24" in text
         assert "missing liblz4.so.1" in text
-        assert "from /var/log/auth.log" in text
-        assert app.screen.query_one("#client", Input).value == CLIENT
+        assert f"{CLIENT}  from /var/log/auth.log" in text
+        assert app.session.client.ip == CLIENT
         assert [f.status for f in app.session.report.findings if f.method in (1, 2)] == [
             "problem", "problem"]
         rows = app.screen.query_one("#rows", OptionList)
@@ -54,14 +55,17 @@ async def test_typed_address_rechecks_and_bad_input_changes_nothing(
     app = app_for(tmp_path, root=str(root))
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
-        field = app.screen.query_one("#client", Input)
-        field.focus()
-        field.value = "not-an-ip; rm -rf /"
+        await pilot.press("up", "enter")  # the address row opens a small dialog
+        assert isinstance(app.screen, AddressScreen)
+        await pilot.pause()
+        app.screen.query_one("#address", Input).value = "not-an-ip; rm -rf /"
         await pilot.press("enter")
         await pilot.pause()
         assert app.session.client.ip == CLIENT  # refused, the logged one still stands
         assert not app.busy
-        field.value = "198.51.100.7"
+        await pilot.press("enter")  # the highlight stayed on the address row
+        await pilot.pause()
+        app.screen.query_one("#address", Input).value = "198.51.100.7"
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.session.client.ip == "198.51.100.7"
                          and not app.busy)
@@ -263,3 +267,21 @@ async def test_no_color_and_linux_console(tmp_path: Path, root: Path,
         await pilot.pause()
         (copy,) = (tmp_path / "copies").iterdir()  # the file fallback still works
         assert CLIENT in copy.read_text()
+
+
+async def test_method3_shows_a_host_firewall_rule_that_resets_the_operator(
+    tmp_path: Path, root: Path
+) -> None:
+    rule = f"-A INPUT -s {CLIENT}/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"
+    saved = root / "etc/iptables/rules.v4"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(f"*filter\n:INPUT ACCEPT [0:0]\n{rule}\nCOMMIT\n")
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        assert app.session.finding("security-center").status == "problem"
+        await pilot.press("3")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "reset" in text and rule in text
+        assert "in /etc/iptables/rules.v4 line 3" in text

@@ -1,29 +1,35 @@
-"""`ssh-reset-doctor [TARGET]` and `--demo`: start the wizard (imports Textual only here)."""
+"""`ssh-reset-doctor [TARGET]` and `--demo`: start the wizard.
+
+Everything heavy is imported late: the first screen must paint about as fast as any Textual
+app's (see tests/bench/bench_wizard.py), and the core loads in the first worker.
+"""
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.commands import EXIT_OK
-from tui.commands.session import client_ip, fail
+from tui.commands import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from tui.wizard.app import WizardApp
 
+DEMO_LABEL = "demo sample system (demo-instance)"
+
 
 def run(args: argparse.Namespace) -> int:
-    given = client_ip(args)
+    given = None
+    if args.client_ip:
+        from tui.commands.session import client_ip
+
+        given = client_ip(args)
     if args.demo and (args.root or args.host):
-        return fail("--demo brings its own sample system: drop --root/--host")
+        return _fail("--demo brings its own sample system: drop --root/--host")
     if args.host is None and (args.identities or args.jump or args.sudo):
-        return fail("-i, -J and --sudo only make sense with --host")
+        return _fail("-i, -J and --sudo only make sense with --host")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return fail("the wizard needs a terminal; use 'check', 'fix' and 'undo' in scripts")
+        return _fail("the wizard needs a terminal; use 'check', 'fix' and 'undo' in scripts")
     from tui.wizard.app import WizardApp, WizardConfig
 
     config = WizardConfig(root=args.root, host=args.host, identities=args.identities,
@@ -31,13 +37,17 @@ def run(args: argparse.Namespace) -> int:
                           client_ip=given)
     if not args.demo:
         return _run(WizardApp(config))
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from tui.core.demo import build_sample
 
     workdir = tempfile.mkdtemp(prefix="ssh-reset-doctor-demo-")
     try:
         sample = build_sample(Path(workdir) / "root")
         config.root = str(sample.root)
-        config.label = "demo sample system (demo-instance)"
+        config.label = DEMO_LABEL
         return _run(WizardApp(config))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -46,3 +56,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(app: WizardApp) -> int:
     app.run()
     return app.return_code or EXIT_OK
+
+
+def _fail(message: str) -> int:
+    print(f"ssh-reset-doctor: {message}", file=sys.stderr)
+    return EXIT_ERROR

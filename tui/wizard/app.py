@@ -21,19 +21,21 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.wizard.messages import ChangeDone, ProbeDone, Progress, TargetReady
-from tui.wizard.screens.confirm import ConfirmScreen
-from tui.wizard.screens.help import HelpScreen
-from tui.wizard.screens.hostkey import HostKeyScreen
-from tui.wizard.screens.method1 import Method1Screen
-from tui.wizard.screens.method2 import Method2Screen
-from tui.wizard.screens.method3 import Method3Screen
-from tui.wizard.screens.method4 import Method4Screen
 from tui.wizard.screens.overview import OverviewScreen
-from tui.wizard.screens.password import PasswordScreen
-from tui.wizard.screens.save import SaveScreen
-from tui.wizard.screens.summary import SummaryScreen
 
 T = TypeVar("T")
+
+
+def _lazy(module: str, name: str) -> Callable[[], Screen]:
+    """A mode's screen, imported when first shown: the first frame needs only the overview."""
+
+    def make() -> Screen:
+        import importlib
+
+        return getattr(importlib.import_module(f"tui.wizard.screens.{module}"), name)()
+
+    return make
+
 ORDER = ("overview", "m1", "m2", "m3", "m4", "summary")
 _SCREENS = Binding.Group("go", compact=True)
 
@@ -62,8 +64,10 @@ class WizardApp(App[int]):
     CSS_PATH = "wizard.tcss"
     TITLE = "ssh-reset-doctor"
     MODES = {
-        "overview": OverviewScreen, "m1": Method1Screen, "m2": Method2Screen,
-        "m3": Method3Screen, "m4": Method4Screen, "summary": SummaryScreen,
+        "overview": OverviewScreen,
+        "m1": _lazy("method1", "Method1Screen"), "m2": _lazy("method2", "Method2Screen"),
+        "m3": _lazy("method3", "Method3Screen"), "m4": _lazy("method4", "Method4Screen"),
+        "summary": _lazy("summary", "SummaryScreen"),
     }
     BINDINGS = [
         Binding("0", "goto('overview')", "overview", group=_SCREENS),
@@ -97,6 +101,11 @@ class WizardApp(App[int]):
     # --- start and navigation ---------------------------------------------------------
 
     def on_mount(self) -> None:
+        # After the first frame: the worker's imports (the core, paramiko) would otherwise
+        # hold the GIL while the first screen is being painted.
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
         self.recheck()
         host = self.probe_default()
         if host and self.config.auto_probe and self.config.host:
@@ -115,6 +124,8 @@ class WizardApp(App[int]):
         self.exit(0)
 
     def action_help(self) -> None:
+        from tui.wizard.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -191,6 +202,8 @@ class WizardApp(App[int]):
                 s.open(self._password_from_thread)
                 return
             except UnknownHostKey as e:
+                from tui.wizard.screens.hostkey import HostKeyScreen
+
                 if not self.ask_from_thread(HostKeyScreen(e)):
                     raise TargetError(f"host key of {e.hostname} not trusted; nothing was "
                                       "done") from None
@@ -199,6 +212,8 @@ class WizardApp(App[int]):
         raise TargetError("too many unknown host keys on the way to the target")
 
     def _password_from_thread(self, prompt: str) -> str | None:
+        from tui.wizard.screens.password import PasswordScreen
+
         return self.ask_from_thread(PasswordScreen(prompt))
 
     def ask_from_thread(self, dialog: ModalScreen[T]) -> T | None:
@@ -241,6 +256,8 @@ class WizardApp(App[int]):
         if self._session is None or self._session.target is None:
             self.notify("nothing is open yet", severity="warning")
             return
+        from tui.wizard.screens.confirm import ConfirmScreen
+
         where = self._session.target_label
         body = (f"Restore the newest change set on {where} from its byte-exact backups? "
                 "Refused if a file was changed by someone else since.")
@@ -327,6 +344,7 @@ class WizardApp(App[int]):
         if not item:
             return
         from tui.core.export import default_name, save_text
+        from tui.wizard.screens.save import SaveScreen
 
         name, text = item
         directory = self.config.save_dir or Path.cwd()

@@ -71,11 +71,8 @@ class Method3Screen(WizardScreen):
                  False: "the Security Center agent does not run here",
                  None: "agent: unknown on a disk that is not running"}[running]
         text.append_text(plain(agent))
-        fw = ev.get("firewall")
-        if not fw:
-            text.append_text(plain("\nhost firewall: not checked here", "italic"))
-            return text
-        for line in firewall_lines(fw):
+        fw = ev.get("firewall") or {}
+        for line in firewall_lines(fw, session_ip=ev.get("whitelist")):
             text.append("\n")
             text.append_text(plain(line))
         for line in finding.remedy:
@@ -99,24 +96,21 @@ def addresses(session: Any) -> list[tuple[str, str]]:
     return seen
 
 
-def firewall_lines(fw: Any) -> list[str]:
-    """The firewall evidence as lines; tolerant of its exact shape (dict or list)."""
-    if isinstance(fw, dict):
-        out = []
-        for key, value in fw.items():
-            if isinstance(value, list):
-                out.append(f"{key}:" if value else f"{key}: none")
-                out += [f"  {v if not isinstance(v, dict) else _rule(v)}" for v in value]
-            elif isinstance(value, dict):
-                out.append(f"{key}: {_rule(value)}")
-            elif value not in (None, ""):
-                out.append(f"{key}: {value}")
-        return out
-    return [str(fw)]
-
-
-def _rule(d: dict) -> str:
-    parts = [str(d.get(k)) for k in ("action", "source", "chain", "line") if d.get(k)]
-    rule = d.get("rule")
-    by = d.get("managed_by")
-    return " ".join(parts) + (f": {rule}" if rule else "") + (f" (managed by {by})" if by else "")
+def firewall_lines(fw: dict, session_ip: str | None) -> list[str]:
+    """The host firewall evidence (tui.core.diagnosis.firewall) in words."""
+    if not fw.get("collected"):
+        out = ["host firewall: no rules could be read here"]
+        return out + [f"  {n}" for n in fw.get("notes") or []]
+    who = session_ip or "a client"
+    verdict = fw.get("verdict") or "accept (no rule blocks)"
+    out = [f"host firewall ({', '.join(fw.get('sources') or [])}), port {fw.get('port')}: "
+           f"{verdict} for {who}"]
+    if fw.get("symptom"):
+        out.append(f"  the ssh client would show: {fw['symptom']}")
+    for rule in fw.get("blocking") or []:
+        where = f"{rule.get('source')}" + (f" line {rule['line']}" if rule.get("line") else "")
+        by = f" (managed by {rule['managed_by']})" if rule.get("managed_by") else ""
+        out.append(f"  {rule.get('action')}: {rule.get('rule') or 'default policy'}")
+        out.append(f"    in {where}{by}")
+    out += [f"  note: {n}" for n in fw.get("notes") or []]
+    return out

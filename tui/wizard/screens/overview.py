@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 ROWS = (
     ("m1", "1", "TCP wrappers", "tcp-wrappers"),
@@ -26,60 +26,61 @@ _SHOWN = {"client-ip", "sshd"} | {fid for *_, fid in ROWS}
 
 class OverviewScreen(WizardScreen):
     SUB_TITLE = "overview"
-    BINDINGS = [Binding("escape", "focus_rows", "rows", show=False)]
 
     def body(self) -> ComposeResult:
-        yield Static(id="target")
-        with Horizontal(id="client-row"):
-            yield Label("Your address ")
-            yield Input(placeholder="public IP as the instance sees it; Enter re-checks",
-                        id="client", compact=True)
-        yield Static(id="client-source")
+        # No text field here: digits must switch screens, not land in an input box.
+        yield Static(self._target(None), id="target")
         yield OptionList(*self._options(None), id="rows")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.watch(self.app, "probe_result", lambda _: self.show_session(self.app.session))
-        self.query_one("#rows", OptionList).focus()
-
-    def action_focus_rows(self) -> None:
-        self.query_one("#rows", OptionList).focus()
+        self.watch(self.app, "probe_result", lambda _: self.show_session(self.app.session),
+                   init=False)
+        rows = self.query_one("#rows", OptionList)
+        rows.highlighted = 1  # Method 1; the address row is one step up
+        rows.focus()
 
     def show_session(self, session: Any) -> None:
-        report = session.report if session else None
-        target = Text()
-        target.append("Target  ", style="bold")
-        if report is None:
-            target.append(self.app.config.label or self.app.config.host
-                          or self.app.config.root or "this machine")
-            target.append("   checking...", style="italic")
-        else:
-            target.append_text(plain(report.target))
-            sshd = session.finding("sshd")
-            if sshd:
-                target.append("\nsshd    ", style="bold")
-                target.append_text(plain(sshd.summary))
-        self.query_one("#target", Static).update(target)
-        client = session.client if session else None
-        field = self.query_one("#client", Input)
-        if client and not field.has_focus:
-            field.value = client.ip
-        src = Text()
-        if client:
-            src.append(f"from {client.source}", style="italic")
-            if client.private:
-                src.append(f"  WARNING: {client.private}", style="bold")
-        elif report is not None:
-            src.append("not known: type it in (the instance logged none)", style="italic")
-        self.query_one("#client-source", Static).update(src)
+        if session is None and not self.app.probing:
+            return  # composed in this state already; the first frame must come fast
+        self.query_one("#target", Static).update(self._target(session))
         rows = self.query_one("#rows", OptionList)
         keep = rows.highlighted
         rows.set_options(self._options(session))
         if keep is not None and keep < rows.option_count:
             rows.highlighted = keep
 
+    def _address_row(self, session: Any) -> Text:
+        text = Text("@ Your address   ", style="bold")
+        client = session.client if session else None
+        if client is None:
+            given = self.app.config.client_ip
+            text.append_text(plain(given or ("not known: Enter to type it in" if session
+                                              else "looking in the logs...")))
+            return text
+        text.append(client.ip, style="bold")
+        text.append_text(plain(f"  from {client.source}; Enter to change", "italic"))
+        if client.private:
+            text.append_text(plain(f"\n  WARNING: {client.private}", "bold"))
+        return text
+
+    def _target(self, session: Any) -> Text:
+        target = Text()
+        target.append("Target  ", style="bold")
+        if session is None or session.report is None:
+            c = self.app.config
+            target.append_text(plain(c.label or c.host or c.root or "this machine"))
+            target.append("   checking...", style="italic")
+            return target
+        target.append_text(plain(session.report.target))
+        sshd = session.finding("sshd")
+        if sshd:
+            target.append("\nsshd    ", style="bold")
+            target.append_text(plain(sshd.summary))
+        return target
+
     def _options(self, session: Any) -> list[Option]:
-        opts = []
+        opts = [Option(self._address_row(session), id="address")]
         for mode, key, title, fid in ROWS:
             finding = session.finding(fid) if session and session.report else None
             if finding is None:
@@ -91,8 +92,8 @@ class OverviewScreen(WizardScreen):
             for f in session.report.findings:  # checks beyond the four methods
                 if f.id not in _SHOWN:
                     opts.append(Option(row("*", f.id, f.status, f.summary), id=f"other:{f.id}"))
-        opts.append(Option(row(" ", "Summary", "", "findings, changes, backups, next "
-                               "steps; export as Markdown"), id="summary"))
+        opts.append(Option(row(" ", "Summary", "", "findings, changes, backups, next steps"),
+                           id="summary"))
         return opts
 
     def _summary(self, fid: str, finding: Any) -> str:
@@ -107,24 +108,34 @@ class OverviewScreen(WizardScreen):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         mode = event.option.id or "overview"
-        if mode.startswith("other:"):
+        if mode == "address":
+            self._ask_address()
+        elif mode.startswith("other:"):
             self.app.switch_mode("summary")
         else:
             self.app.switch_mode(mode)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        from tui.core.clientip import AddressError
-
+    def _ask_address(self) -> None:
         session = self.app.session
         if session is None:
             self.notify("wait for the first check to finish", severity="warning")
             return
+        from tui.wizard.screens.address import AddressScreen
+
+        current = session.client.ip if session.client else ""
+        self.app.push_screen(AddressScreen(current), self._address_given)
+
+    def _address_given(self, text: str | None) -> None:
+        if text is None:
+            return
+        from tui.core.clientip import AddressError
+
+        session = self.app.session
         try:
-            session.set_client(event.value.strip() or None)
+            session.set_client(text.strip() or None)
         except AddressError as e:
             self.notify(str(e), severity="error")
             return
-        self.query_one("#rows", OptionList).focus()
         self.app.start_target_job("checking", lambda: self._recheck(session))
 
     def _recheck(self, session: Any) -> None:
@@ -134,15 +145,21 @@ class OverviewScreen(WizardScreen):
         self.app.post_message(TargetReady(session))
 
 
-def row(key: str, title: str, status: str | None, summary: str) -> Table:
+def row(key: str, title: str, status: str | None, summary: str) -> Table | Text:
     """One overview row: the summary wraps under itself, not under the key."""
+    if status is None or status == "":
+        # Placeholders are one short line: plain Text keeps the first frame cheap.
+        text = Text(f"{key} {title:<16} ", style="bold")
+        text.append(f"{'...' if status is None else '':<8} ", style="italic")
+        text.append_text(plain(summary, "italic" if status is None else ""))
+        return text
+    from rich.table import Table
+
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1)
     grid.add_column(width=16, no_wrap=True)
     grid.add_column(width=8, no_wrap=True)
     grid.add_column(ratio=1)
-    grid.add_row(Text(key, style="bold"), Text(title, style="bold"),
-                 status_word(status) if status else Text("" if status == "" else "...",
-                                                          style="italic"),
-                 plain(summary, "" if status is not None else "italic"))
+    grid.add_row(Text(key, style="bold"), Text(title, style="bold"), status_word(status),
+                 plain(summary))
     return grid

@@ -166,6 +166,17 @@ def test_version_and_help():
     assert h.returncode == 0 and "match" in h.stdout
 
 
+def test_wizard_options_before_a_command_are_refused_not_dropped():
+    r = run("--client-ip", "203.0.113.7", "instructions", "whitelist")
+    assert r.returncode == 2 and "options go after the command" in r.stderr
+    assert r.stdout == ""
+
+
+def test_wizard_needs_a_terminal():
+    r = run("--root", "/nonexistent")  # stdin/stdout are pipes here
+    assert r.returncode == 2 and "needs a terminal" in r.stderr
+
+
 def test_match_and_core_import_neither_textual_nor_paramiko(files: Path):
     code = (
         "import sys, io, contextlib\n"

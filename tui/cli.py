@@ -95,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    if args.command and argv.index(args.command) > 0:
+        # The wizard's options also exist before a command, where argparse would drop them.
+        parser.error(f"options go after the command: ssh-reset-doctor {args.command} ...")
     if args.command == "match":
         from tui.commands import match
 

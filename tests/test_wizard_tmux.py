@@ -145,3 +145,19 @@ def test_demo_as_a_newcomer_runs_it(tmp_path: Path, term: Terminal) -> None:
     assert term.exit_code() == 0
     assert "203.0.113.45" in copies(tmp_path)["whitelist"]
     assert list((tmp_path / "tmp").iterdir()) == []  # the sample system is gone again
+
+
+def test_q_quits_at_once_while_the_target_hangs(tmp_path: Path, term: Terminal) -> None:
+    from tests.test_probe import Listener
+
+    silent = Listener(lambda conn: None)  # accepts and never speaks: the connect hangs
+    try:
+        term.start([console_script(), "--host", f"127.0.0.1:{silent.port}", "--timeout", "30"],
+                   env_for(tmp_path))
+        term.wait_for("working: opening")
+        start = time.monotonic()
+        term.keys("q")
+        assert term.exit_code(timeout=10) == 0
+        assert time.monotonic() - start < 5, "q waited for the hung connection"
+    finally:
+        silent.close()

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
                           jump=args.jump, sudo=args.sudo, timeout=args.timeout,
                           client_ip=given)
     if not args.demo:
-        return _run(WizardApp(config))
+        return _leave(_run(WizardApp(config)))
     import shutil
     import tempfile
     from pathlib import Path
@@ -48,14 +48,37 @@ def run(args: argparse.Namespace) -> int:
         sample = build_sample(Path(workdir) / "root")
         config.root = str(sample.root)
         config.label = DEMO_LABEL
-        return _run(WizardApp(config))
+        code = _run(WizardApp(config))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return _leave(code)
 
 
 def _run(app: WizardApp) -> int:
-    app.run()
+    import asyncio
+
+    # Our own loop, not asyncio.run(): that joins the executor's threads at the end, so a
+    # worker waiting on a hung host would keep the process alive after `q`.
+    loop = asyncio.new_event_loop()
+    try:
+        app.run(loop=loop)
+    finally:
+        loop.close()
     return app.return_code or EXIT_OK
+
+
+def _leave(code: int) -> int:
+    """Quit now even if a worker thread still waits on a hung host (up to --timeout):
+    the executor's threads would otherwise be joined at exit and hold `q` hostage."""
+    import os
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()
+           if t is not threading.main_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _fail(message: str) -> int:

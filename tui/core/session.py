@@ -136,11 +136,18 @@ class Session:
             self.check()
             return cs
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, wait: float = 2.0) -> bool:
+        """Close the target; False if a step still holds it after `wait` seconds (a hung
+        host): the caller is quitting and the socket goes with the process."""
+        if not self._lock.acquire(timeout=wait):
+            return False
+        try:
             if self.target is not None:
                 self.target.close()
                 self.target = None
+            return True
+        finally:
+            self._lock.release()
 
     def _need_target(self) -> Target:
         if self.target is None:

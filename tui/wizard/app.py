@@ -387,7 +387,7 @@ class WizardApp(App[int]):
             self._probe_cancel.set()
         if self._session is not None:
             try:
-                self._session.close()
+                self._session.close(wait=0.5)
             except Exception as e:  # closing a dead SSH link must not hide the exit code
                 self.log.warning(f"close: {one_line(e)}")
 

@@ -108,6 +108,23 @@ class ProbeResult:
         parts.append(f"after {self.elapsed_ms:.0f} ms")
         return ", ".join(parts)
 
+    def report(self) -> str:
+        """Several lines for people: what was tried, what came back, what it means."""
+        where = f" ({self.address})" if self.address and self.address != self.host else ""
+        lines = [f"probe of {self.host}:{self.port}{where}"]
+        if self.connect_ms is not None:
+            lines.append(f"TCP connect: {self.connect_ms:.0f} ms")
+        if self.banner:
+            lines.append(f"banner: {self.banner}")
+        if self.error:
+            lines.append(f"failure: {self.error}")
+        lines.append(f"outcome: {self.outcome} after {self.elapsed_ms / 1000:.1f} s")
+        lines.append(f"meaning: {self.meaning()}")
+        methods = self.likely_methods()
+        if methods:
+            lines.append("fits Method " + ", ".join(str(m) for m in methods))
+        return "\n".join(lines)
+
 
 _BEFORE = ("The connection was accepted, then {how} before sshd sent its banner: this is what "
            "`Connection reset by peer` means. Likely causes: tcp wrappers "

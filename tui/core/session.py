@@ -100,6 +100,16 @@ class Session:
             return None
         return next((f for f in self.report.findings if f.id == fid), None)
 
+    def addresses(self) -> list[tuple[str, str]]:
+        """(ip, source) to whitelist: the operator's first, then every other one logged."""
+        seen: dict[str, str] = {}
+        if self.client:
+            seen[self.client.ip] = self.client.source
+        logged = self.finding("client-ip")
+        for item in (logged.evidence.get("seen_in_logs") or []) if logged else []:
+            seen.setdefault(item["ip"], item["source"])
+        return list(seen.items())
+
     def remedies(self, what: str) -> tuple[Finding, list[Plan]]:
         """The finding and plans of the last check() (the previews apply() expects)."""
         if what not in self._plans:

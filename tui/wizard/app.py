@@ -42,7 +42,11 @@ _SCREENS = Binding.Group("go", compact=True)
 
 @dataclass
 class WizardConfig:
-    """Everything the wizard needs from outside; tests inject their own (hermetic)."""
+    """Everything the wizard needs from outside; tests inject their own (hermetic).
+
+    The target fields mirror TargetSpec on purpose: importing the core here would put it
+    on the path of the first frame; the first worker builds the TargetSpec.
+    """
 
     root: str | None = None
     host: str | None = None

@@ -43,7 +43,7 @@ class Method3Screen(WizardScreen):
         verdict.append(" ")
         verdict.append_text(plain(finding.summary, "bold"))
         self.query_one("#verdict", Static).update(verdict)
-        addrs = addresses(session)
+        addrs = session.addresses()
         text = Text()
         for ip, source in addrs:
             text.append(f"{ip:<20}", style="bold")
@@ -82,18 +82,6 @@ class Method3Screen(WizardScreen):
 
     def export(self) -> tuple[str, str] | None:
         return ("whitelist", self.steps) if self.steps else None
-
-
-def addresses(session: Any) -> list[tuple[str, str]]:
-    """The operator's address first, then every other one the instance logged."""
-    seen: list[tuple[str, str]] = []
-    if session.client:
-        seen.append((session.client.ip, session.client.source))
-    logged = session.finding("client-ip")
-    for item in (logged.evidence.get("seen_in_logs") or []) if logged else []:
-        if item["ip"] not in {ip for ip, _ in seen}:
-            seen.append((item["ip"], item["source"]))
-    return seen
 
 
 def firewall_lines(fw: dict, session_ip: str | None) -> list[str]:

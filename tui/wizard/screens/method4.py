@@ -97,7 +97,7 @@ class Method4Screen(WizardScreen):
             user = self.app.config.host.split("@", 1)[0]
         commands = network(host if _valid(host) else None, port, user)
         result = self.app.probe_result
-        self.commands = (probe_plain(result) + "\n\n" if result else "") + commands
+        self.commands = (result.report() + "\n\n" if result else "") + commands
         self.query_one("#commands", Static).update(plain(commands))
 
     def export(self) -> tuple[str, str] | None:
@@ -116,25 +116,8 @@ def _valid(host: str | None) -> bool:
     return True
 
 
-def probe_plain(r: Any) -> str:
-    lines = [f"probe of {r.host}:{r.port}" + (f" ({r.address})" if r.address
-                                                and r.address != r.host else "")]
-    if r.connect_ms is not None:
-        lines.append(f"TCP connect: {r.connect_ms:.0f} ms")
-    if r.banner:
-        lines.append(f"banner: {r.banner}")
-    if r.error:
-        lines.append(f"failure: {r.error}")
-    lines.append(f"outcome: {r.outcome} after {r.elapsed_ms / 1000:.1f} s")
-    lines.append(f"meaning: {r.meaning()}")
-    methods = r.likely_methods()
-    if methods:
-        lines.append("fits Method " + ", ".join(str(m) for m in methods))
-    return "\n".join(lines)
-
-
 def probe_text(r: Any) -> Text:
-    text = plain(probe_plain(r))
+    text = plain(r.report())
     bad = r.outcome not in ("banner",)
     text.stylize("bold" if bad else "green", 0, len(text.plain.split("\n", 1)[0]))
     return text

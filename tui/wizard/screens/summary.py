@@ -39,8 +39,6 @@ class SummaryScreen(WizardScreen):
             return
         from tui.core import reportmd
         from tui.core.instructions import network, whitelist
-        from tui.wizard.screens.method3 import addresses
-        from tui.wizard.screens.method4 import probe_plain
 
         report = session.report
         text = Text()
@@ -68,9 +66,9 @@ class SummaryScreen(WizardScreen):
         host = self.app.probe_default()
         self.report_md = reportmd.render(
             report, session.changes,
-            whitelist=whitelist(addresses(session)),
+            whitelist=whitelist(session.addresses()),
             network=network(host[0] if host else None, host[1] if host else 22),
-            probe=probe_plain(probe) if probe else None,
+            probe=probe.report() if probe else None,
         )
 
     def export(self) -> tuple[str, str] | None:

@@ -112,6 +112,13 @@ def build_root(
         _mirror(f, dest)
 
     if with_etc:
+        # A bootable disk has host keys: without them sshd cannot serve (a finding says so).
+        ssh = dest / "etc/ssh"
+        ssh.mkdir(parents=True, exist_ok=True)
+        key = ssh / "ssh_host_ed25519_key"
+        if not key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fixture",
+                            "-f", str(key)], check=True, stdin=subprocess.DEVNULL)
         _mirror("/etc/ld.so.conf", dest)
         conf_d = Path("/etc/ld.so.conf.d")
         if conf_d.is_dir():

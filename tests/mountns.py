@@ -18,13 +18,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class MountNamespace:
-    def __init__(self, workdir: Path) -> None:
+    """`net=True` adds a private network namespace (loopback up): its port 22 is free for a
+    test's own sshd, and the machine's real ports are untouched."""
+
+    def __init__(self, workdir: Path, net: bool = False) -> None:
         for tool in ("unshare", "nsenter", "mount"):
             if shutil.which(tool) is None:  # fail, not skip: CI must have util-linux
                 raise RuntimeError(f"{tool} not found: install util-linux")
         self.workdir = workdir
         self.proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "--", "sleep", "infinity"],
+            ["unshare", "-m", *(["-n"] if net else []), "--propagation", "private", "--",
+             "sleep", "infinity"],
             stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 5
@@ -33,7 +37,15 @@ class MountNamespace:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError("unshare -m did not give a new mount namespace")
             time.sleep(0.01)
-        self.prefix = ["nsenter", "-t", str(self.proc.pid), "-m", "--"]
+        self.prefix = ["nsenter", "-t", str(self.proc.pid), "-m", *(["-n"] if net else []),
+                       "--"]
+        if net:
+            while os.readlink(f"/proc/{self.proc.pid}/ns/net") == os.readlink(
+                    "/proc/self/ns/net"):
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("unshare -n did not give a new network namespace")
+                time.sleep(0.01)
+            self.sh("ip link set lo up")
 
     def overlay(self, path: str) -> Path:
         """Mount an overlay on `path`; returns its upper directory (writes land there)."""

@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # binutils/file: readelf and file judge the demo system's synthesized ELF files.
 # tmux: the wizard's console script is driven in a real terminal.
 # iptables/nftables/iproute2: host firewall rules loaded in private network namespaces.
+# fail2ban: a real fail2ban-server bans the test client (managed deny lists).
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
-              tmux iptables nftables iproute2)
+              tmux iptables nftables iproute2 fail2ban)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()
@@ -22,8 +23,20 @@ done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No service starts on install: the tests run their own sshd and fail2ban-server, and a
+  # system fail2ban would watch (and ban on) this machine while they run.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -z "$own_policy" ] || rm -f "$policy"
 fi
+
+# OpenSSH >= 9.8 (per-source penalties, sshd-session) from bookworm-backports, unpacked
+# beside the system's 9.2 for the tests that need it; nothing is installed.
+sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bpo
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 
@@ -33,6 +34,34 @@ def test_script_and_local_collector_agree_on_this_machine() -> None:
                     if lib.soname in real}
     assert "libwrap.so.0" in real and not a.missing
     assert theirs.sshd_version and theirs.sshd_version.startswith("OpenSSH_")
+    # sshd's own view, the sockets and the stat() of its paths: the same either way
+    for label in ("sshd -T", "sshd -t", "ss -ltnpH"):
+        assert theirs.commands[label] == ours.commands[label], label
+    assert "maxstartups" in ours.commands["sshd -T"].stdout
+    assert theirs.paths == ours.paths
+    assert ours.paths["/usr/sbin/sshd"].mode is not None
+    assert ours.paths["/var/empty/sshd"].errno == errno.ENOENT  # Debian's is /run/sshd
+    f2b = [p for p in ours.files if p.startswith(("/var/lib/fail2ban/", "/var/lib/denyhosts/"))]
+    assert f2b and all(theirs.files[p] == ours.files[p] for p in f2b)
+
+
+def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
+    """`sshd -t` failing is what the sshd-serve finding reads: rc and message survive."""
+    from tests.mountns import MountNamespace
+
+    ns = MountNamespace(tmp_path)
+    try:
+        ns.overlay("/etc")
+        ns.sh("echo 'Bogus yes' >> /etc/ssh/sshd_config")
+        marker = remote.new_marker()
+        out = subprocess.run([*ns.prefix, "sh", "-c", remote.script(marker)],
+                             capture_output=True, timeout=60, check=True).stdout
+        facts = remote.parse(out, marker=marker, target="t")
+        t = facts.commands["sshd -t"]
+        assert t.rc == 255 and "Bad configuration option: Bogus" in t.stderr
+        assert facts.commands["sshd -T"].rc == 255
+    finally:
+        ns.close()
 
 
 def test_truncated_reply_is_an_error_not_a_healthy_machine() -> None:

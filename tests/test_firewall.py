@@ -611,11 +611,15 @@ def test_check_root_reports_firewall_rule_rejecting_the_client(tmp_path: Path) -
     r = run_tool("check", "--root", str(root), "--client-ip", "203.0.113.7", "--json")
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
+    [found] = [f for f in doc["findings"] if f["id"] == "firewall"]
+    assert found["status"] == "problem" and found["method"] is None
+    assert found["summary"] == ("iptables INPUT rule 2 rejects 203.0.113.7 with tcp-reset on "
+                                f"port 2222 (/etc/iptables/rules.v4 line 6): {rule}")
+    assert [f["id"] for f in doc["findings"] if f["status"] == "problem"] == ["firewall"]
     [sc] = [f for f in doc["findings"] if f["id"] == "security-center"]
-    assert sc["status"] == "problem"
-    assert sc["summary"] == ("iptables INPUT rule 2 rejects 203.0.113.7 with tcp-reset on port "
-                             f"2222 (/etc/iptables/rules.v4 line 6): {rule}")
-    fw = sc["evidence"]["firewall"]
+    assert sc["status"] == "info"  # not the agent's rule
+    fw = found["evidence"]
+    assert sc["evidence"]["firewall"] == fw
     assert (fw["port"], fw["verdict"], fw["symptom"]) == (2222, "reset", "Connection refused")
     assert fw["deciding"]["source"] == "/etc/iptables/rules.v4"
     assert fw["deciding"]["line"] == 6 and fw["deciding"]["managed_by"] is None

@@ -13,7 +13,7 @@ import pytest
 
 from tests.mountns import MountNamespace
 from tests.sshlab import SshLab, free_port
-from tui.core.probe import IDENT, ProbeResult, probe, validate_host, validate_port
+from tui.core.probe import IDENT, SPACING, ProbeResult, probe, validate_host, validate_port
 
 
 @pytest.fixture
@@ -252,3 +252,22 @@ def test_summary_is_one_line():
                     "[Errno 104] Connection reset by peer", 5004.0)
     assert r.summary() == ("h port 22 (192.0.2.1), TCP connect 3 ms, "
                            "reset: [Errno 104] Connection reset by peer, after 5004 ms")
+
+
+def test_probes_of_one_port_are_spaced_so_they_cannot_pile_up_penalties(listener):
+    seen: list[float] = []
+
+    def handle(conn: socket.socket) -> None:
+        seen.append(time.monotonic())
+        conn.sendall(b"SSH-2.0-OpenSSH_10.0\r\n")
+
+    ls = listener(handle)
+    for _ in range(3):
+        assert probe("127.0.0.1", ls.port, timeout=2, banner_wait=2).outcome == "banner"
+    gaps = [b - a for a, b in zip(seen, seen[1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= SPACING - 0.05, gaps
+    cancel = threading.Event()
+    cancel.set()  # a queued probe still answers a cancel at once
+    started = time.monotonic()
+    assert probe("127.0.0.1", ls.port, cancel=cancel).outcome == "cancelled"
+    assert time.monotonic() - started < 0.5 and len(seen) == 3

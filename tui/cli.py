@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         "check could not run.",
     )
     add_target_arguments(c)
+    c.add_argument("--port", type=_port, metavar="N",
+                   help="the port you connect to (default: the one sshd is configured for)")
     c.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md contract)")
 
     f = sub.add_parser(
@@ -64,9 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         "problem is there). With --yes applies it, keeps byte-exact backups, verifies, and "
         "rolls back on a failed verification (exit 1).",
     )
-    f.add_argument("what", choices=("tcp-wrappers", "libraries"))
+    # = tui.core.diagnosis.remedies.FIXABLE (a test keeps them equal; the core is not
+    # imported here because `match` must start fast)
+    f.add_argument("what", choices=("tcp-wrappers", "libraries", "maxstartups", "penalties"))
     add_target_arguments(f)
-    f.add_argument("--remedy", choices=("allow-client", "comment-out", "soname-symlink"),
+    f.add_argument("--remedy", choices=("allow-client", "comment-out", "soname-symlink",
+                                        "raise-maxstartups", "exempt-client"),
                    help="choose the remedy (default: the least-privilege one)")
     f.add_argument("--yes", action="store_true", help="apply the plan")
     f.add_argument("--json", action="store_true", help="one JSON object")
@@ -91,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--port", type=int, default=22, metavar="N", help="sshd's port (22)")
     ins.add_argument("--user", metavar="USER", help="the user you log in as")
     return p
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import json
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
+from tui.core.diagnosis.remedies import FIXABLE
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.targets.base import TargetError
 from tui.core.text import printable
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
             target.close()
     except TargetError as e:
         return fail(str(e))
-    report = run_checks(facts, choose_client(facts, given))
+    report = run_checks(facts, choose_client(facts, given), args.port)
     if args.json:
         print(json.dumps(report.to_json(), indent=None, sort_keys=False))
     else:
@@ -40,7 +41,8 @@ def print_report(report: Report) -> None:
         print(f"{_LABEL[f.status]:<8} {method} {f.id:<16} {printable(f.summary)}")
         for line in f.remedy:
             print(f"{'':<29}- {printable(line)}")
-        if f.status == "problem" and f.id in ("tcp-wrappers", "libraries"):
-            ip = report.client.ip if report.client and f.id == "tcp-wrappers" else None
+        if f.status == "problem" and f.id in FIXABLE:
+            needs_ip = f.id in ("tcp-wrappers", "penalties")
+            ip = report.client.ip if report.client and needs_ip else None
             extra = f" --client-ip {ip}" if ip else ""
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")

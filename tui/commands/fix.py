@@ -8,6 +8,7 @@ import json
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
 from tui.core.changes.apply import ChangeError, VerifyError, apply_plan
+from tui.core.changes.checks import run_checks as run_plan_checks
 from tui.core.changes.plan import FileEdit
 from tui.core.diagnosis.remedies import choose, remedies_for
 from tui.core.diagnosis.report import choose_client
@@ -67,6 +68,7 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
 
     ops = target.fileops()
     try:
+        checked = run_plan_checks(target, plan)
         cs = apply_plan(ops, plan, target=facts.target, verify=verify)
     except ChangeError as e:
         out["error"] = str(e)
@@ -77,7 +79,8 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
         # else (stale preview, read-only, no space) stopped before a change: could not run (2).
         return EXIT_PROBLEM if isinstance(e, VerifyError) else code
     out.update(applied=True, change_set=cs.dir, backups=cs.backups())
-    lines = [f"applied: {plan.title}"]
+    out["checks"] = checked
+    lines = [f"applied: {plan.title}", *(f"  {c}" for c in checked)]
     for op in plan.ops:
         lines.append(f"  changed {op.path}" if isinstance(op, FileEdit)
                      else f"  created symlink {op.path} -> {op.target}")

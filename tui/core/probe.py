@@ -163,9 +163,11 @@ def _banner_meaning(line: str) -> str:
                 "log in, so it drops new ones (MaxStartups in sshd_config; often a "
                 "brute-force flood). Retry later or block the flood.")
     if "Not allowed at this time" in line:
-        return ("sshd answered `Not allowed at this time`: OpenSSH >= 9.8 penalises this "
-                "source address after failed logins or crashes (PerSourcePenalties). Wait, "
-                "or exempt the address with PerSourcePenaltyExemptList.")
+        return ("sshd answered `Not allowed at this time`: OpenSSH >= 9.8 refuses this "
+                "source for now, either as a penalty for failed logins, unauthenticated "
+                "connections or crashes (PerSourcePenalties), or because too many "
+                "connections wait to log in (MaxStartups). Wait, or exempt the address "
+                "with PerSourcePenaltyExemptList; `check` on the instance tells which.")
     if line.startswith("SSH-"):
         return ("SSH itself answers (banner received): from here this is not the reset "
                 "problem. If ssh still resets for you, the block is specific to your address "
@@ -174,17 +176,33 @@ def _banner_meaning(line: str) -> str:
             "proxy or load balancer in front of the instance forwards to.")
 
 
+# OpenSSH >= 9.8 penalises a source for every connection that ends without authenticating
+# (noauth, 1 s by default) and refuses it once 15 s have piled up (min:15); penalties drain
+# in real time. Probes of one host:port at least SPACING s apart can never pile up.
+SPACING = 2.0
+_last_probe: dict[tuple[str, int], float] = {}
+_last_lock = threading.Lock()
+
+
 def probe(host: str, port: int = 22, *, timeout: float = 10.0, banner_wait: float = 8.0,
-          cancel: threading.Event | None = None) -> ProbeResult:
+          cancel: threading.Event | None = None, spacing: float = SPACING) -> ProbeResult:
     """Connect once to host:port, wait up to `banner_wait` s for the banner, classify.
 
     `timeout` bounds name resolution and each connection attempt. `cancel` is polled every
-    POLL seconds; setting it makes the probe return outcome "cancelled" promptly.
+    POLL seconds; setting it makes the probe return outcome "cancelled" promptly. A probe
+    of the same host:port less than `spacing` s after the last one waits first.
     """
     host, port = validate_host(host), validate_port(port)
     if timeout <= 0 or banner_wait <= 0:
         raise ValueError("timeout and banner_wait must be positive")
-    return _Probe(host, port, timeout, banner_wait, cancel or threading.Event()).run()
+    cancel = cancel or threading.Event()
+    with _last_lock:
+        now = time.monotonic()
+        start = max(now, _last_probe.get((host, port), -spacing) + spacing)
+        _last_probe[(host, port)] = start  # a second caller queues behind this one
+    if start > now and cancel.wait(start - now):
+        return _Probe(host, port, timeout, banner_wait, cancel).result("cancelled")
+    return _Probe(host, port, timeout, banner_wait, cancel).run()
 
 
 class _Probe:

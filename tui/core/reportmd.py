@@ -10,7 +10,9 @@ from tui.core.session import Change
 _TITLES = {
     "client-ip": "Operator address", "sshd": "sshd", "tcp-wrappers": "Method 1: TCP wrappers",
     "libraries": "Method 2: shared libraries", "security-center": "Method 3: Security Center",
-    "network": "Method 4: your network",
+    "network": "Method 4: your network", "sshd-serve": "sshd itself",
+    "maxstartups": "MaxStartups", "penalties": "Per-source penalties",
+    "firewall": "Host firewall", "deny-lists": "Managed deny lists",
 }
 
 

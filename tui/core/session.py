@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tui.core.changes.apply import ChangeSet, apply_plan, undo_last
+from tui.core.changes.checks import run_checks as run_plan_checks
 from tui.core.changes.plan import Plan
 from tui.core.clientip import ClientAddress, parse_address
 from tui.core.diagnosis.finding import Finding
-from tui.core.diagnosis.remedies import remedies_for
+from tui.core.diagnosis.remedies import FIXABLE, remedies_for
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts
 from tui.core.targets.target import Target, TargetSpec, open_target
@@ -25,7 +26,7 @@ PasswordProvider = Callable[[str], "str | None"]
 
 @dataclass
 class Change:
-    what: str  # "tcp-wrappers" | "libraries"
+    what: str  # one of remedies.FIXABLE
     title: str
     change_set: ChangeSet
     undone: bool = False
@@ -44,6 +45,7 @@ class Session:
         self._typed: ClientAddress | None = None
         self._given = ClientAddress(parse_address(given_ip), "--client-ip") if given_ip else None
         self._lock = threading.RLock()
+        self.check_notes: list[str] = []  # of the last apply: validated / not validated
 
     @property
     def kind(self) -> str:
@@ -91,8 +93,7 @@ class Session:
             # Plans are computed here, in the caller's worker thread: a huge rules file
             # must not stall whoever only wants to show them.
             ip = client.ip if client else None
-            self._plans = {w: remedies_for(w, self.facts, ip)
-                           for w in ("tcp-wrappers", "libraries")}
+            self._plans = {w: remedies_for(w, self.facts, ip) for w in FIXABLE}
             return self.report
 
     def finding(self, fid: str) -> Finding | None:
@@ -117,10 +118,12 @@ class Session:
         return self._plans[what]
 
     def apply(self, what: str, plan: Plan) -> ChangeSet:
-        """Apply `plan` (stale previews are refused by apply_plan), verify, re-check."""
+        """Run the plan's checks on the target (`sshd -t` on a candidate), apply it (stale
+        previews are refused by apply_plan), verify, re-check."""
         with self._lock:
             target = self._need_target()
             ip = self.client.ip if self.client else None
+            self.check_notes = run_plan_checks(target, plan)
 
             def verify() -> str | None:
                 again, _ = remedies_for(what, target.collect(), ip)

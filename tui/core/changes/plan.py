@@ -25,6 +25,16 @@ class Symlink:
 Op = FileEdit | Symlink
 
 
+@dataclass(frozen=True)
+class CommandCheck:
+    """A command the target runs before anything is written (e.g. `sshd -t` on the
+    candidate config fed on stdin); a non-zero exit refuses the plan."""
+
+    argv: tuple[str, ...]
+    stdin: bytes
+    what: str  # for people: "sshd -t on the candidate /etc/ssh/sshd_config"
+
+
 @dataclass
 class Plan:
     remedy: str  # stable id, e.g. "allow-client", "comment-out", "soname-symlink"
@@ -32,6 +42,7 @@ class Plan:
     ops: list[Op]
     notes: list[str] = field(default_factory=list)  # what the operator should also know
     default: bool = False  # the least-privilege choice among the alternatives
+    checks: list[CommandCheck] = field(default_factory=list)  # run on the target first
 
     def preview(self) -> str:
         return "\n".join(preview_op(op) for op in self.ops)

@@ -136,6 +136,9 @@ def _tree() -> dict[str, _Entry]:
     put("/etc/passwd", _File(S.PASSWD))
     put("/etc/group", _File(S.GROUP))
     put("/etc/ssh/sshd_config", _File(S.SSHD_CONFIG))
+    # Only its place and mode matter to the checks (nothing of a disk is run or loaded).
+    put("/etc/ssh/ssh_host_ed25519_key", _File(b"placeholder: the demo has no real key\n",
+                                               0o600))
     put("/etc/ld.so.conf", _File(S.LD_SO_CONF))
     for name, data in S.LD_SO_CONF_D.items():
         put(f"/etc/ld.so.conf.d/{name}", _File(data))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from tui.core.diagnosis import sshdports
 from tui.core.facts.model import FIREWALL_COMMANDS, FIREWALL_FILES, Facts
@@ -15,7 +15,7 @@ _MAX_RULES = 20
 @dataclass
 class FirewallCheck:
     evidence: dict[str, Any]
-    status: str | None = None  # "problem" | "warning" | None (nothing to say)
+    status: Literal["problem", "warning"] | None = None  # None: nothing to say
     summary: str | None = None
     remedy: list[str] = field(default_factory=list)
 

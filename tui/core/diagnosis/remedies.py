@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from tui.core.changes.plan import Plan
-from tui.core.diagnosis import libraries, tcpwrappers
+from tui.core.diagnosis import libraries, maxstartups, penalties, tcpwrappers
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import Facts
 
+# What `fix` and the wizard can change by a previewed edit; everything else gets commands.
+FIXABLE = ("tcp-wrappers", "libraries", "maxstartups", "penalties")
+
 
 def remedies_for(what: str, facts: Facts, ip: str | None) -> tuple[Finding, list[Plan]]:
-    """The finding for `what` ("tcp-wrappers" | "libraries") and its plans, default first."""
+    """The finding for `what` (one of FIXABLE) and its plans, default first."""
     if what == "libraries":
         return libraries.finding(facts), libraries.plans(facts)
+    if what in ("maxstartups", "penalties"):
+        mod = maxstartups if what == "maxstartups" else penalties
+        found = mod.finding(facts, ip)
+        return found, (mod.plans(facts, ip) if found.status == "problem" else [])
     finding = tcpwrappers.finding(facts, ip)
     who = ip or finding.evidence.get("client")
     plans = tcpwrappers.plans(facts, who) if finding.status == "problem" and who else []

@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.clientip import ClientAddress, all_from_logs
-from tui.core.diagnosis import firewall, libraries, tcpwrappers
+from tui.core.diagnosis import (
+    denylists,
+    firewall,
+    libraries,
+    maxstartups,
+    penalties,
+    sshdserve,
+    tcpwrappers,
+)
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import AGENT_PROCESSES, Facts
 
@@ -37,15 +45,24 @@ def choose_client(facts: Facts, given: str | None) -> ClientAddress | None:
     return seen[0] if seen else None
 
 
-def run_checks(facts: Facts, client: ClientAddress | None) -> Report:
+def run_checks(facts: Facts, client: ClientAddress | None, port: int | None = None) -> Report:
+    """Every finding: the article's four methods, then the causes beyond it (method null).
+
+    `port` is the one the operator connects to (None: sshd's configured port)."""
     ip = client.ip if client else None
     r = Report(facts.target, client)
     r.findings.append(_client_finding(facts, client))
     r.findings.append(_sshd_finding(facts))
     r.findings.append(tcpwrappers.finding(facts, ip))
     r.findings.append(libraries.finding(facts))
-    r.findings.append(_security_center(facts, client))
+    fw = firewall.check(facts, ip)
+    r.findings.append(_security_center(facts, client, fw))
     r.findings.append(_network(client))
+    r.findings.append(sshdserve.finding(facts, ip, port))
+    r.findings.append(maxstartups.finding(facts, ip))
+    r.findings.append(penalties.finding(facts, ip))
+    r.findings.append(_firewall(fw))
+    r.findings.append(denylists.finding(facts, ip))
     return r
 
 
@@ -73,7 +90,8 @@ def _sshd_finding(facts: Facts) -> Finding:
                    f"{wrap[linked]})", ev)
 
 
-def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
+def _security_center(facts: Facts, client: ClientAddress | None,
+                     fw: firewall.FirewallCheck) -> Finding:
     agent = sorted({p for p in facts.processes for a in AGENT_PROCESSES if p == a[:15]})
     ev: dict[str, Any] = {"agent_running": bool(agent) if facts.live else None,
                           "agent_processes": agent}
@@ -81,9 +99,9 @@ def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
         ev["whitelist"] = client.ip
         if client.private:
             ev["warning"] = f"{client.ip} is {client.private}: whitelist the public address"
-    fw = firewall.check(facts, client.ip if client else None)
-    ev["firewall"] = fw.evidence
-    if fw.status == "problem":  # a host firewall rule blocks the operator: that is the cause
+    ev["firewall"] = fw.evidence  # Method 3 shows the host's rules beside the console steps
+    deciding = fw.evidence.get("deciding") or {}
+    if fw.status == "problem" and deciding.get("managed_by") == "security-center":
         return Finding("security-center", 3, "problem", fw.summary or "", ev, fw.remedy)
     text = ("if the Security Center blocked your public IP, add it to the Security Center "
             "whitelist (console steps)")
@@ -91,9 +109,20 @@ def _security_center(facts: Facts, client: ClientAddress | None) -> Finding:
         return Finding("security-center", 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
                        "your public address", ev)
-    if fw.status == "warning":
-        return Finding("security-center", 3, "warning", fw.summary or "", ev, fw.remedy)
     return Finding("security-center", 3, "info", text, ev)
+
+
+def _firewall(fw: firewall.FirewallCheck) -> Finding:
+    if fw.status in ("problem", "warning"):
+        return Finding("firewall", None, fw.status, fw.summary or "", fw.evidence, fw.remedy)
+    if not fw.evidence.get("collected"):
+        notes = fw.evidence.get("notes") or []
+        if notes:
+            return Finding("firewall", None, "unknown",
+                           f"host firewall rules not read: {notes[0]}", fw.evidence)
+        return Finding("firewall", None, "ok", "no host firewall rules found", fw.evidence)
+    return Finding("firewall", None, "ok",
+                   f"no host firewall rule blocks port {fw.evidence.get('port')}", fw.evidence)
 
 
 def _network(client: ClientAddress | None) -> Finding:

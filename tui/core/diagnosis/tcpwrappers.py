@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import re
 
 from tui.core.changes.plan import FileEdit, Plan
 from tui.core.diagnosis.finding import Finding
@@ -17,7 +16,6 @@ from tui.core.tcpwrappers.tcpdchk import diagnose
 
 # Addresses nobody would list on purpose: a rule that denies them denies everyone.
 GENERIC_CLIENTS = ("192.0.2.1", "2001:db8::1")
-_DENYHOSTS_MARK = re.compile(rb"^# DenyHosts:", re.MULTILINE)
 
 
 def uses_libwrap(facts: Facts) -> tuple[bool | None, str | None]:
@@ -62,17 +60,9 @@ def verdict_for(ev: Evaluator, ip: str) -> Verdict:
 
 def managers(facts: Facts) -> dict[str, str]:
     """Tools that write hosts.deny themselves -> the command that really lifts a block."""
-    found: dict[str, str] = {}
-    deny = facts.files.get(DENY)
-    if (deny and deny.data and _DENYHOSTS_MARK.search(deny.data)) or _has(facts,
-                                                                          "/etc/denyhosts.conf"):
-        found["denyhosts"] = "denyhosts"
-    for path, blob in facts.files.items():
-        if path.startswith("/etc/fail2ban/") and blob.data:
-            jail = _fail2ban_hostsdeny_jail(blob.data)
-            if jail:
-                found["fail2ban"] = jail
-    return found
+    from tui.core.diagnosis import denylists  # it reads this module's verdicts
+
+    return denylists.hosts_deny_managers(facts)
 
 
 def finding(facts: Facts, client_ip: str | None) -> Finding:
@@ -119,16 +109,9 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
 
 
 def remedy_lines(facts: Facts, ip: str, mgr: dict[str, str]) -> list[str]:
-    lines = []
-    if "fail2ban" in mgr:
-        lines.append(f"fail2ban manages {DENY}: fail2ban-client set {mgr['fail2ban']} unbanip {ip}")
-    if "denyhosts" in mgr:
-        lines.append(
-            f"DenyHosts manages {DENY} and re-adds entries from its work directory: stop it, "
-            f"remove {ip} from {DENY} and from the files in its WORK_DIR (see "
-            "/etc/denyhosts.conf, usually /var/lib/denyhosts), then start it again"
-        )
-    return lines
+    from tui.core.diagnosis import denylists
+
+    return denylists.hosts_deny_remedy(facts, ip, mgr)
 
 
 # --- plans ------------------------------------------------------------------------------
@@ -235,20 +218,3 @@ def _after_header(lines: list[bytes]) -> int:
 
 def _same_family(a: str, b: str) -> bool:
     return ipaddress.ip_address(a).version == ipaddress.ip_address(b).version
-
-
-def _has(facts: Facts, path: str) -> bool:
-    blob = facts.files.get(path)
-    return bool(blob and blob.data is not None)
-
-
-def _fail2ban_hostsdeny_jail(conf: bytes) -> str | None:
-    """The first enabled jail (or [DEFAULT]) whose action is hostsdeny."""
-    section = None
-    for raw in conf.decode("utf-8", "replace").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-        elif re.match(r"(ban)?action\s*=.*\bhostsdeny\b", line):
-            return "sshd" if section in (None, "DEFAULT") else section
-    return None

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import re
 
+from tui.core.facts.model import (
+    DEFAULT_HOST_KEYS,
+    DENYHOSTS_WORK_DIR,
+    FAIL2BAN_DB,
+    FAIL2BAN_FILES,
+    PRIVSEP_DIRS,
+    SSHD_PATHS,
+    Facts,
+)
 from tui.core.tcpwrappers.clib import strtok
 from tui.core.tcpwrappers.table import is_skipped, records, split_rule
 
@@ -28,6 +37,12 @@ def referenced_files(data: bytes, limit: int = 50) -> list[str]:
     return out
 
 
+def release(facts: Facts) -> tuple[int, int] | None:
+    """(major, minor) of the target's OpenSSH, e.g. (9, 2); None when unknown."""
+    m = re.search(r"OpenSSH_(\d+)\.(\d+)", facts.sshd_version or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def openssh_version(binary_bytes: bytes) -> str | None:
     """The version string compiled into sshd, found without running it."""
     m = _VERSION.search(binary_bytes)
@@ -37,3 +52,70 @@ def openssh_version(binary_bytes: bytes) -> str | None:
 def nested_files(data: bytes, limit: int = 50) -> list[str]:
     """Words of a /file pattern list that are themselves /file patterns."""
     return [w.decode("latin-1") for w in data.split() if w.startswith(b"/")][:limit]
+
+
+def sshd_T(facts: Facts) -> dict[str, list[str]] | None:
+    """`sshd -T` as keyword -> values (in order; Port, HostKey ... repeat), None if not run."""
+    out = facts.commands.get("sshd -T")
+    if out is None or out.rc != 0:
+        return None
+    conf: dict[str, list[str]] = {}
+    for line in out.stdout.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            conf.setdefault(key.lower(), []).append(value.strip())
+    return conf
+
+
+def stat_paths(facts: Facts) -> list[str]:
+    """What findings stat(): privsep dirs, sshd, sshd-session/-auth, the host keys."""
+    from tui.core.diagnosis.sshdconfig import directives
+
+    conf = sshd_T(facts)
+    keys = (conf or {}).get("hostkey") or [
+        d.args[0] for d in directives(facts) if d.key == "hostkey" and d.args
+    ] or list(DEFAULT_HOST_KEYS)
+    session = (conf or {}).get("sshdsessionpath", []) + (conf or {}).get("sshdauthpath", [])
+    out = [*PRIVSEP_DIRS, *SSHD_PATHS, *session, *keys]
+    return [p for p in dict.fromkeys(out) if p.startswith("/")]
+
+
+def fail2ban_db(facts: Facts) -> str | None:
+    """fail2ban's ban database: `dbfile` of fail2ban.local/.conf (first set wins), or the
+    default; None when the setting turns the database off."""
+    drop_in = sorted((p for p in facts.files if p.startswith("/etc/fail2ban/fail2ban.d/")),
+                     reverse=True)
+    # fail2ban reads .conf, d/*.conf, .local, d/*.local; the last value read wins
+    order = ([p for p in drop_in if p.endswith(".local")] + [FAIL2BAN_FILES[1]]
+             + [p for p in drop_in if p.endswith(".conf")] + [FAIL2BAN_FILES[0]])
+    for path in order:
+        value = _ini_value(facts, path, "definition", "dbfile")
+        if value is not None:
+            return None if value.lower() in (":memory:", "none", "") else value
+    return FAIL2BAN_DB
+
+
+def denyhosts_work_dir(facts: Facts) -> str:
+    blob = facts.files.get("/etc/denyhosts.conf")
+    if blob and blob.data:
+        for raw in blob.data.decode("utf-8", "replace").splitlines():
+            m = re.match(r"\s*WORK_DIR\s*[=:]\s*(/\S+)", raw)
+            if m:
+                return m.group(1).rstrip("/")
+    return DENYHOSTS_WORK_DIR
+
+
+def _ini_value(facts: Facts, path: str, section: str, key: str) -> str | None:
+    blob = facts.files.get(path)
+    if not blob or not blob.data:
+        return None
+    current, found = None, None
+    for raw in blob.data.decode("utf-8", "replace").splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip() if not raw.startswith(" ") else ""
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip().lower()
+        elif current == section and "=" in line:
+            k, _, v = line.partition("=")
+            if k.strip().lower() == key:
+                found = v.strip()
+    return found

@@ -15,29 +15,42 @@ import shutil
 import socket
 import subprocess
 
-from tui.core.facts.common import nested_files, openssh_version, referenced_files
+from tui.core.facts.common import (
+    denyhosts_work_dir,
+    fail2ban_db,
+    nested_files,
+    openssh_version,
+    referenced_files,
+    stat_paths,
+)
 from tui.core.facts.model import (
     ALLOW,
     CONFIG_DIRS,
     CONFIG_FILES,
     DENY,
+    DENYHOSTS_FILES,
+    FAIL2BAN_FILES,
     FIREWALL_COMMANDS,
     FIREWALL_FILES,
     FIREWALL_TIMEOUT,
+    LIVE_COMMANDS,
+    LIVE_TIMEOUT,
     LOG_FILES,
+    LOG_LINES,
     LOG_PATTERN,
     SFTP_SERVERS,
     SSHD_PATHS,
+    CommandOutput,
     Facts,
     FileBlob,
     LogLine,
+    PathInfo,
 )
 from tui.core.libs import offline
 from tui.core.rootpath import resolve_in_root, to_target
 from tui.core.targets.localops import LocalOps
 
 _LOG_TAIL = 4 << 20  # bytes of each log file read from its end
-_LOG_LINES = 300
 
 
 def collect(root: str = "/", *, label: str | None = None) -> Facts:
@@ -60,8 +73,12 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
     if live:
         facts.processes = _process_names()
         _run_firewall(facts)
+        _run_live(facts)
     else:
         _read_firewall(ops, facts)
+    _collect_deny_lists(ops, facts)
+    for path in stat_paths(facts):
+        facts.paths[path] = _stat(ops, path)
     return facts
 
 
@@ -77,7 +94,7 @@ def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
 
 
 def _collect_files(ops: LocalOps, facts: Facts) -> None:
-    paths = list(CONFIG_FILES)
+    paths = list(CONFIG_FILES) + list(FAIL2BAN_FILES)
     for d in CONFIG_DIRS:
         with contextlib.suppress(OSError):
             paths += [f"{d}/{n}" for n in sorted(ops.listdir(d)) if n.endswith((".conf", ".local"))]
@@ -135,7 +152,7 @@ def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:
         with contextlib.suppress(OSError):
             data = _tail(ops, path, _LOG_TAIL)
             lines += [LogLine(path, t) for t in _decode_lines(data) if wanted.search(t)]
-    return lines[-_LOG_LINES:]
+    return lines[-LOG_LINES:]
 
 
 def _tail(ops: LocalOps, path: str, size: int) -> bytes:
@@ -171,6 +188,46 @@ def _run_firewall(facts: Facts) -> None:
                                f"{err[0][:200] if err else 'no message'}")
             continue
         facts.firewall[label] = r.stdout.decode("utf-8", "replace")
+
+
+def _run_live(facts: Facts) -> None:
+    """sshd's own view (-T, -t), the listening sockets, fail2ban's bans: data even on failure."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    for label, argv in LIVE_COMMANDS:
+        exe = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=path)
+        if exe is None or not os.access(exe, os.X_OK):
+            continue
+        try:
+            r = subprocess.run([exe, *argv[1:]], capture_output=True, check=False,
+                               stdin=subprocess.DEVNULL, timeout=LIVE_TIMEOUT,
+                               env={**os.environ, "LC_ALL": "C"})
+            facts.commands[label] = CommandOutput(r.returncode, _text(r.stdout), _text(r.stderr))
+        except subprocess.TimeoutExpired:
+            facts.commands[label] = CommandOutput(124, "", f"timed out after {LIVE_TIMEOUT} s")
+        except OSError as e:
+            facts.notes.append(f"{label} not run: {e}")
+
+
+def _collect_deny_lists(ops: LocalOps, facts: Facts) -> None:
+    db = fail2ban_db(facts)
+    if db:
+        facts.files[db] = read_blob(ops, db, limit=16 << 20)
+    work = denyhosts_work_dir(facts)
+    for name in DENYHOSTS_FILES:
+        facts.files[f"{work}/{name}"] = read_blob(ops, f"{work}/{name}", limit=1 << 20)
+
+
+def _stat(ops: LocalOps, path: str) -> PathInfo:
+    try:
+        real = to_target(ops.root, resolve_in_root(ops.root, path))
+        st = os.stat(ops.host_path(real))
+        return PathInfo(st.st_mode, st.st_uid, st.st_gid)
+    except OSError as e:
+        return PathInfo(None, errno=e.errno or errno.EIO)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _read_firewall(ops: LocalOps, facts: Facts) -> None:

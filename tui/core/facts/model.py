@@ -29,7 +29,28 @@ CONFIG_FILES = (
     ALLOW, DENY, "/etc/passwd", "/etc/group",
     "/etc/denyhosts.conf", "/etc/fail2ban/jail.conf", "/etc/fail2ban/jail.local", SSHD_CONFIG,
 )
-CONFIG_DIRS = ("/etc/fail2ban/jail.d", "/etc/ssh/sshd_config.d")
+CONFIG_DIRS = ("/etc/fail2ban/jail.d", "/etc/fail2ban/fail2ban.d", "/etc/ssh/sshd_config.d")
+# Managed deny lists: fail2ban's own settings and its ban database (read, never run), and
+# DenyHosts' work directory (WORK_DIR in /etc/denyhosts.conf; this is Debian's default).
+FAIL2BAN_FILES = ("/etc/fail2ban/fail2ban.conf", "/etc/fail2ban/fail2ban.local")
+FAIL2BAN_DB = "/var/lib/fail2ban/fail2ban.sqlite3"
+DENYHOSTS_WORK_DIR = "/var/lib/denyhosts"
+DENYHOSTS_FILES = ("hosts", "hosts-restricted", "hosts-root", "hosts-valid", "users-hosts",
+                   "suspicious-logins")
+# Commands of a running system (never run under --root). A missing tool is skipped quietly;
+# a non-zero exit is data (sshd -t reports a broken config that way), kept with its output.
+LIVE_COMMANDS = (
+    ("sshd -T", ("/usr/sbin/sshd", "-T")),
+    ("sshd -t", ("/usr/sbin/sshd", "-t")),
+    ("ss -ltnpH", ("ss", "-ltnpH")),
+    ("fail2ban-client banned", ("fail2ban-client", "banned")),
+)
+LIVE_TIMEOUT = 10  # seconds per command
+# Paths whose stat() findings read (symlinks followed; under the root for --root), besides
+# the host keys and sshd-session paths found in the configuration.
+PRIVSEP_DIRS = ("/run/sshd", "/var/run/sshd", "/var/empty/sshd", "/var/empty")
+DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                     "/etc/ssh/ssh_host_ed25519_key")
 # Host firewall: the live rules (root only; each run under a time limit) and, on a mounted
 # disk, the files that load at boot. Labels are what evaluate() and the findings show.
 FIREWALL_COMMANDS = (
@@ -43,10 +64,16 @@ FIREWALL_FILES = (
 )
 FIREWALL_TIMEOUT = 5  # seconds per command
 LOG_FILES = ("/var/log/auth.log", "/var/log/secure")
+LOG_LINES = 1000  # newest matching lines kept (MaxStartups drops can be many)
 # Lines worth reading in sshd's logs: the client side of a reset leaves these on the server.
 LOG_PATTERN = (
     r"refused connect from|Connection reset by|Did not receive identification string from"
     r"|error: kex_exchange_identification|Connection closed by"
+    r"|MaxStartups|Maxstartups|penalt|srclimit|privilege separation directory"
+    r"|no hostkeys available"
+    r"|Unable to load host key|UNPROTECTED PRIVATE KEY|bad permissions|sshd-session|fatal: "
+    r"|must be owned by root and not group or world-writable|bad ownership or modes for chroot"
+    r"|chroot\(\".*\[preauth\]|Bad configuration option|bad configuration options"
 )
 # Security Center (Alibaba Cloud "Aegis") agent processes.
 AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_client")
@@ -56,6 +83,21 @@ AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_cl
 class FileBlob:
     data: bytes | None  # None when it could not be read
     errno: int | None = None  # ENOENT: absent; anything else: exists but unreadable
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    rc: int  # exit status; 124: killed by the time limit
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    mode: int | None  # st_mode of stat() (type bits included); None when stat failed
+    uid: int | None = None
+    gid: int | None = None
+    errno: int | None = None  # ENOENT: absent
 
 
 @dataclass(frozen=True)
@@ -80,6 +122,8 @@ class Facts:
     logs: list[LogLine] = field(default_factory=list)  # oldest first, only LOG_PATTERN lines
     sftp_server: str | None = None
     firewall: dict[str, str] = field(default_factory=dict)  # source label -> ruleset text
+    commands: dict[str, CommandOutput] = field(default_factory=dict)  # LIVE_COMMANDS label ->
+    paths: dict[str, PathInfo] = field(default_factory=dict)  # stat() of sshd's own paths
     notes: list[str] = field(default_factory=list)  # what could not be collected, and why
 
     def read(self, path: str) -> bytes:

@@ -19,15 +19,25 @@ from tui.core.facts.model import (
     ALLOW,
     CONFIG_FILES,
     DENY,
+    DENYHOSTS_FILES,
+    DENYHOSTS_WORK_DIR,
+    FAIL2BAN_DB,
+    FAIL2BAN_FILES,
     FIREWALL_COMMANDS,
     FIREWALL_TIMEOUT,
+    LIVE_COMMANDS,
+    LIVE_TIMEOUT,
     LOG_FILES,
+    LOG_LINES,
     LOG_PATTERN,
+    PRIVSEP_DIRS,
     SFTP_SERVERS,
     SSHD_PATHS,
+    CommandOutput,
     Facts,
     FileBlob,
     LogLine,
+    PathInfo,
 )
 from tui.core.libs.offline import BinaryLibs, Library
 
@@ -49,6 +59,7 @@ dump() {
 m id "$(id -u)"
 m hostname "$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
 for f in @FILES@ /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.d/*.local \
+         /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.d/*.local \
          /etc/ssh/sshd_config.d/*.conf; do
   case "$f" in *'*'*) continue;; esac
   case "$f" in /etc/hosts.allow|/etc/hosts.deny) dump "$f" 16777216;; *) dump "$f" 1048576;; esac
@@ -87,9 +98,9 @@ for s in @SFTP@; do [ -x "$s" ] && { m sftp "$s"; break; }; done
 m processes; cat /proc/[0-9]*/comm 2>/dev/null | sort -u
 m journal
 journalctl -q --no-pager -o short-iso -n 20000 _COMM=sshd + _COMM=sshd-session 2>/dev/null \
-  | grep -E '@PATTERN@' | tail -n 300
+  | grep -E '@PATTERN@' | tail -n @LOGLINES@
 for f in @LOGS@; do
-  [ -r "$f" ] && { m log "$f"; tail -c 4194304 "$f" | grep -E '@PATTERN@' | tail -n 300; }
+  [ -r "$f" ] && { m log "$f"; tail -c 4194304 "$f" | grep -E '@PATTERN@' | tail -n @LOGLINES@; }
 done
 # host firewall rules (root only): stdout on success, the first error lines on failure
 fw() {
@@ -100,6 +111,42 @@ fw() {
   else m fwfail "$n" "$?"; $t "$@" 2>&1 >/dev/null | head -n 2; fi
 }
 @FWCALLS@
+# sshd's own view, listening sockets, fail2ban's bans: exit status and both streams are data
+c() {
+  n=$1; shift
+  case "$1" in /*) [ -x "$1" ] || return 0;; *) command -v "$1" >/dev/null 2>&1 || return 0;; esac
+  t=; command -v timeout >/dev/null 2>&1 && t="timeout @LIVETIME@"
+  e=$(mktemp 2>/dev/null) || e=/dev/null
+  out=$($t "$@" </dev/null 2>"$e"); rc=$?
+  m cmd "$n" "$rc"; printf '%s\n' "$out" | base64
+  m cmderr "$n"; base64 < "$e"; [ "$e" = /dev/null ] || rm -f "$e"
+}
+@LIVECALLS@
+# managed deny lists: fail2ban's ban database, DenyHosts' work directory
+db=$(cat /etc/fail2ban/fail2ban.conf /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.local \
+       /etc/fail2ban/fail2ban.d/*.local 2>/dev/null \
+     | sed -n 's/^dbfile[[:space:]]*=[[:space:]]*//p' | tail -n 1)
+case "$db" in '') dump @F2BDB@ 16777216;; /*) dump "$db" 16777216;; esac
+wd=$(sed -n 's/^[[:space:]]*WORK_DIR[[:space:]]*[=:][[:space:]]*\(\/[^[:space:]]*\).*/\1/p' \
+     /etc/denyhosts.conf 2>/dev/null | head -n 1)
+wd=${wd%/}; [ -n "$wd" ] || wd=@DHWORK@
+for n in @DHFILES@; do dump "$wd/$n" 1048576; done
+# stat() of the privsep dirs, sshd, sshd-session and the host keys
+{ printf '%s\n' @STATPATHS@
+  sshd_T=$(@SSHD@ -T </dev/null 2>/dev/null)
+  if [ -n "$sshd_T" ]; then
+    printf '%s\n' "$sshd_T" \
+      | awk '$1 == "hostkey" || $1 == "sshdsessionpath" || $1 == "sshdauthpath" {print $2}'
+  else
+    cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null \
+      | awk 'tolower($1) == "hostkey" {print $2}'
+  fi
+} | while IFS= read -r p; do
+  case "$p" in /*) ;; *) continue;; esac
+  if s=$(stat -L -c '%f %u %g' "$p" 2>/dev/null); then m stat $s "$p"
+  elif [ -e "$p" ] || [ -L "$p" ]; then m nostat EACCES "$p"
+  else m nostat ENOENT "$p"; fi
+done
 m end
 """
 
@@ -115,13 +162,23 @@ def script(marker: str) -> str:
     q = " ".join
     return (
         _SCRIPT.replace("@MARK@", marker)
-        .replace("@FILES@", q(shlex.quote(f) for f in CONFIG_FILES))
+        .replace("@FILES@", q(shlex.quote(f) for f in (*CONFIG_FILES, *FAIL2BAN_FILES)))
+        .replace("@SSHD@ -T", SSHD_PATHS[0] + " -T")
         .replace("@SSHD@", q(SSHD_PATHS))
         .replace("@SFTP@", q(SFTP_SERVERS))
         .replace("@LIBDIRS@", _LIB_DIRS)
         .replace("@LOGS@", q(LOG_FILES))
         .replace("@PATTERN@", LOG_PATTERN.replace("'", ""))
         .replace("@FWTIME@", str(FIREWALL_TIMEOUT))
+        .replace("@LIVETIME@", str(LIVE_TIMEOUT))
+        .replace("@LOGLINES@", str(LOG_LINES))
+        .replace("@F2BDB@", shlex.quote(FAIL2BAN_DB))
+        .replace("@DHWORK@", shlex.quote(DENYHOSTS_WORK_DIR))
+        .replace("@DHFILES@", q(shlex.quote(n) for n in DENYHOSTS_FILES))
+        .replace("@STATPATHS@", q(shlex.quote(p) for p in (*PRIVSEP_DIRS, *SSHD_PATHS)))
+        .replace("@LIVECALLS@", "\n".join(
+            f"c {i} {q(shlex.quote(a) for a in argv)}"
+            for i, (_, argv) in enumerate(LIVE_COMMANDS)))
         .replace("@FWCALLS@", "\n".join(
             f"fw {i} {q(shlex.quote(a) for a in argv)}"
             for i, (_, argv) in enumerate(FIREWALL_COMMANDS)))
@@ -139,6 +196,7 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
         raise FactsError("the target's reply to the facts script is incomplete")
     ldd: dict[str, bytes] = {}
     needed_by: dict[str, str] = {}
+    cmds: dict[str, tuple[int, str, str]] = {}
     for head, body in sections:
         kind, args = head[0], head[1:]
         arg = " ".join(args)
@@ -190,10 +248,28 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
             facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s" if args[1] == "124"
                                else f"{label} failed (exit {args[1]}): "
                                f"{msg[0][:200] if msg else 'no message'}")
+        elif kind == "cmd" and len(args) == 2 and _index(args[0], LIVE_COMMANDS) \
+                and args[1].isdigit():
+            label = LIVE_COMMANDS[int(args[0])][0]
+            cmds[label] = (int(args[1]), _b64text(body), "")
+        elif kind == "cmderr" and _index(arg, LIVE_COMMANDS) \
+                and LIVE_COMMANDS[int(arg)][0] in cmds:
+            label = LIVE_COMMANDS[int(arg)][0]
+            cmds[label] = (cmds[label][0], cmds[label][1], _b64text(body))
+        elif kind == "stat" and len(args) >= 4:
+            try:
+                facts.paths[" ".join(args[3:])] = PathInfo(int(args[0], 16), int(args[1]),
+                                                           int(args[2]))
+            except ValueError:
+                facts.notes.append(f"stat of {' '.join(args[3:])}: garbled reply")
+        elif kind == "nostat" and len(args) >= 2:
+            code = errno.ENOENT if args[0] == "ENOENT" else errno.EACCES
+            facts.paths[" ".join(args[1:])] = PathInfo(None, errno=code)
         elif kind in ("journal", "log"):
             src = "journal" if kind == "journal" else arg
             facts.logs += [LogLine(src, t) for t in body.decode("utf-8", "replace").splitlines()
                            if t.strip()]
+    facts.commands = {k: CommandOutput(*v) for k, v in cmds.items()}
     for binary, body in ldd.items():
         facts.binaries.append(parse_ldd(binary, body, needed_by))
     order = {p: i for i, p in enumerate(SSHD_PATHS)}
@@ -246,6 +322,18 @@ def _check_referenced(facts: Facts) -> None:
     missed = [p for p in wanted if p not in facts.files]
     if missed:
         facts.notes.append("pattern files not collected: " + ", ".join(missed[:5]))
+
+
+def _index(text: str, table: tuple) -> bool:
+    return text.isdigit() and int(text) < len(table)
+
+
+def _b64text(body: bytes) -> str:
+    try:
+        text = base64.b64decode(body).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+    return "" if text == "\n" else text  # printf added the newline sh's $() had eaten
 
 
 def _version_key(path: str) -> tuple[int, ...]:

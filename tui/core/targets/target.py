@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tui.core.facts.model import Facts
-from tui.core.targets.base import FileOps, TargetError
+from tui.core.targets.base import CommandResult, FileOps, TargetError
+
+COMMAND_TIMEOUT = 20.0  # seconds for a check such as `sshd -t`
 
 
 @dataclass
@@ -31,6 +33,10 @@ class Target:
         raise NotImplementedError
 
     def fileops(self) -> FileOps:
+        raise NotImplementedError
+
+    def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
+        """Run a command on the target (as root); None where nothing may run (--root)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -64,6 +70,20 @@ class LocalTarget(Target):
             self._ops = LocalOps(self.root)
         return self._ops
 
+    def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
+        if self.root != "/":
+            return None  # a mounted disk: its binaries are never executed
+        import subprocess
+
+        try:
+            r = subprocess.run(argv, input=stdin, capture_output=True, check=False,
+                               timeout=COMMAND_TIMEOUT, env={**os.environ, "LC_ALL": "C"})
+        except subprocess.TimeoutExpired:
+            return CommandResult(124, b"", f"timed out after {COMMAND_TIMEOUT:g} s".encode())
+        except OSError as e:
+            return CommandResult(127, b"", str(e).encode())
+        return CommandResult(r.returncode, r.stdout, r.stderr)
+
 
 class RemoteTarget(Target):
     kind = "ssh"
@@ -93,6 +113,11 @@ class RemoteTarget(Target):
         if self._ops is None:
             self._ops = self.conn.open_fileops(self._sftp_server)
         return self._ops
+
+    def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
+        # Quoted word by word: nothing of argv is ever parsed by the remote shell.
+        return self.conn.run(shlex.join(argv), stdin=stdin, sudo=self.sudo,
+                             timeout=COMMAND_TIMEOUT)
 
     def close(self) -> None:
         if self._ops is not None:

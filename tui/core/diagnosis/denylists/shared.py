@@ -1,0 +1,77 @@
+"""What the fail2ban and DenyHosts readers share: collected files, addresses, target paths,
+times, and the shape of each tool's part of the finding."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tui.core.facts.model import Facts
+
+# fail2ban's time abbreviations; DenyHosts' PURGE_DENY uses the one-letter ones.
+TIME_UNITS = {"y": 31536000, "mo": 2592000, "w": 604800, "d": 86400, "h": 3600, "m": 60,
+              "s": 1}
+
+
+@dataclass
+class Part:
+    """One tool's contribution to the finding (None from a reader: the tool is absent)."""
+
+    name: str
+    evidence: dict[str, Any]
+    status: str = "info"
+    summary: str = ""
+    remedy: list[str] = field(default_factory=list)
+
+
+def data(facts: Facts, path: str) -> bytes | None:
+    """A collected file's bytes; None when it was missing or could not be read."""
+    blob = facts.files.get(path)
+    return blob.data if blob and blob.data is not None and blob.errno is None else None
+
+
+def on_target(facts: Facts, path: str) -> str:
+    """A path as the operator types it: under the mount point for --root."""
+    if facts.kind == "root" and facts.target.startswith("/"):
+        return facts.target.rstrip("/") + path
+    return path
+
+
+def uses_libwrap(facts: Facts) -> bool | None:
+    from tui.core.diagnosis.tcpwrappers import uses_libwrap  # late: tcpwrappers imports us
+
+    return uses_libwrap(facts)[0]
+
+
+def addr(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address in any spelling ([v6], ::ffff:v4 folded to v4); None if it is not one."""
+    try:
+        a = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped:
+        return a.ipv4_mapped
+    return a
+
+
+def normal(text: str) -> str | None:
+    a = addr(text)
+    return str(a) if a is not None else None
+
+
+def same(a: str, b: str) -> bool:
+    x, y = addr(a), addr(b)
+    return x is not None and x == y
+
+
+def iso(t: int | None) -> str | None:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat() if t is not None else None
+
+
+def clock(t: float, now: float) -> str:
+    """Local time of day, with the date only when it is not today."""
+    same_day = time.localtime(t)[:3] == time.localtime(now)[:3]
+    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", time.localtime(t))

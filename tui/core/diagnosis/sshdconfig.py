@@ -1,0 +1,262 @@
+"""sshd's effective settings, and minimal edits of sshd_config validated by `sshd -t`.
+
+sshd reads Include files at the place of their Include line; a Match block runs to the end of
+its file. For most single-valued keywords the *first* value read wins, but not for all:
+MaxStartups takes the last one (9.2 and 10.0), PerSourceMaxStartups the last one before 9.8
+(verified with `sshd -T`, tests/test_sshdconfig_edit.py). The planner follows the same rules so
+that the line it changes is the one sshd obeys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from tui.core.changes.plan import CommandCheck, FileEdit, Plan
+from tui.core.facts.common import release, sshd_T
+from tui.core.facts.model import SSHD_CONFIG, Facts
+
+SSHD_BIN = "/usr/sbin/sshd"
+RELOAD_NOTE = ("takes effect when sshd reloads: systemctl reload ssh (Debian/Ubuntu) or "
+               "systemctl reload sshd (RHEL family); existing sessions survive a reload")
+# keyword, separator (whitespace and/or one '='), arguments, trailing comment, line end
+_LINE = re.compile(rb"^([ \t]*)([^\s=#]+)([ \t]*=[ \t]*|[ \t]+)([^\r\n]*?)"
+                   rb"((?:[ \t]+#[^\r\n]*)?)([ \t]*)(\r?\n|)$")
+_MAX_DEPTH = 8
+LAST_WINS = frozenset({"maxstartups"})
+_LAST_WINS_BEFORE_9_8 = frozenset({"persourcemaxstartups"})
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One live line of the global part of the configuration, in the order sshd reads it."""
+
+    path: str  # the file it is in
+    index: int  # 0-based line number in that file
+    key: str  # lower case
+    args: list[str]
+    top: int  # 0-based line in the main file that brings it in (itself, or its Include)
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """Lines as sshd reads them (only LF ends one; a CR stays part of its line), ends kept."""
+    parts = data.split(b"\n")
+    return [p + b"\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _parse(line: bytes) -> tuple[str, list[str]] | None:
+    """(lower-case keyword, args) of a live line; None for blanks and comments."""
+    text = line.decode("utf-8", "surrogateescape").strip()
+    m = re.match(r"([^\s=#][^\s=]*)(?:\s*=\s*|\s+|$)(.*)", text)
+    if m is None:
+        return None
+    args: list[str] = []
+    for tok in m.group(2).split():
+        if tok.startswith("#"):
+            break  # sshd ends the arguments at a word that starts a comment
+        args.append(tok.strip('"'))
+    return m.group(1).lower(), args
+
+
+def _included(facts: Facts, patterns: list[str]) -> list[str]:
+    out: list[str] = []
+    for pat in patterns:
+        pat = pat if pat.startswith("/") else f"/etc/ssh/{pat}"
+        out += sorted(k for k in facts.files if fnmatch.fnmatchcase(k, pat))
+    return out
+
+
+def directives(facts: Facts) -> list[Directive]:
+    """The global directives sshd reads, Include files inlined, each file up to its Match."""
+    out: list[Directive] = []
+
+    def walk(path: str, depth: int, top: int | None) -> None:
+        blob = facts.files.get(path)
+        if blob is None or not blob.data or depth > _MAX_DEPTH:
+            return
+        for i, line in enumerate(_lines(blob.data)):
+            parsed = _parse(line)
+            if parsed is None:
+                continue
+            key, args = parsed
+            if key == "match":
+                return  # the rest of this file is conditional
+            here = i if top is None else top
+            if key == "include":
+                for p in _included(facts, args):
+                    walk(p, depth + 1, here)
+                continue
+            out.append(Directive(path, i, key, args, here))
+
+    walk(SSHD_CONFIG, 0, None)
+    return out
+
+
+def effective(facts: Facts) -> dict[str, list[str]]:
+    """keyword -> values in the order sshd reads them (its first value wins for single-valued
+    keywords): `sshd -T` when it ran, else a best-effort parse of the collected files, which
+    lists only what the files set (no defaults)."""
+    conf = sshd_T(facts)
+    if conf is not None:
+        return conf
+    out: dict[str, list[str]] = {}
+    for d in directives(facts):
+        out.setdefault(d.key, []).append(" ".join(d.args))
+    return out
+
+
+def from_sshd_T(facts: Facts) -> bool:
+    return sshd_T(facts) is not None
+
+
+def last_wins(facts: Facts, key: str) -> bool:
+    """Whether sshd keeps the last value of `key` rather than the first."""
+    if key in LAST_WINS:
+        return True
+    version = release(facts)
+    old = version is not None and version < (9, 8)
+    return key in _LAST_WINS_BEFORE_9_8 and old
+
+
+def get(facts: Facts, key: str) -> str | None:
+    """The value sshd uses for a single-valued keyword (from the files: None when unset)."""
+    values = effective(facts).get(key)
+    if not values:
+        return None
+    return values[-1] if last_wins(facts, key) and not from_sshd_T(facts) else values[0]
+
+
+def first(conf: dict[str, list[str]], key: str) -> str | None:
+    values = conf.get(key)
+    return values[0] if values else None
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def _eol(lines: list[bytes], near: int) -> bytes:
+    """The line ending the file uses around `near` (CRLF files stay CRLF)."""
+    for ln in lines[near:near + 1] + lines[max(0, near - 1):near] + lines:
+        if ln.endswith(b"\r\n"):
+            return b"\r\n"
+        if ln.endswith(b"\n"):
+            return b"\n"
+    return b"\n"
+
+
+def _with_final_newline(lines: list[bytes]) -> list[bytes]:
+    if lines and not lines[-1].endswith(b"\n"):
+        lines[-1] += _eol(lines, len(lines) - 1)
+    return lines
+
+
+def _replace_value(line: bytes, value: bytes) -> bytes:
+    """The same line with `value` as its argument: indentation, spelling of the keyword,
+    separator, trailing comment and line end kept."""
+    m = _LINE.match(line)
+    if m is None:  # not expected for a line _parse() accepted; rewrite it plainly
+        return line.split(maxsplit=1)[0] + b" " + value + (b"\r\n" if line.endswith(b"\r\n")
+                                                            else b"\n")
+    indent, key, sep, _, comment, trail, end = m.groups()
+    return indent + key + sep + value + comment + trail + (end or b"")
+
+
+def _commented_default(lines: list[bytes], keyword: str) -> int | None:
+    """Index of a `#Keyword ...` line before the first live Match of the main file."""
+    rx = re.compile(rb"^[ \t]*#[ \t]*" + re.escape(keyword.encode()) + rb"(?:[ \t=]|\r?\n|$)",
+                    re.IGNORECASE)
+    for i, line in enumerate(lines):
+        parsed = _parse(line)
+        if parsed and parsed[0] == "match":
+            return None
+        if rx.match(line):
+            return i
+    return None
+
+
+def _top_insert_at(lines: list[bytes]) -> int:
+    """Below the leading comment block, and before the first Include or Match."""
+    header = 0
+    while header < len(lines) and _parse(lines[header]) is None and (
+            lines[header].lstrip().startswith(b"#")):
+        header += 1
+    for i, line in enumerate(lines):
+        parsed = _parse(line)
+        if parsed and parsed[0] in ("include", "match"):
+            return min(i, header)
+    return header
+
+
+def _end_insert_at(lines: list[bytes]) -> int:
+    """The end of the global part: before the first Match and the comments just above it."""
+    for i, line in enumerate(lines):
+        parsed = _parse(line)
+        if parsed and parsed[0] == "match":
+            while i > 0 and lines[i - 1].lstrip().startswith(b"#"):
+                i -= 1
+            return i
+    return len(lines)
+
+
+def plan_set(facts: Facts, keyword: str, value: str, *, remedy: str, title: str,
+             notes: list[str] | None = None, sshd: str = SSHD_BIN) -> Plan | None:
+    """A plan that makes `keyword value` the effective global setting with a minimal edit,
+    or None when it already is, or the main file cannot be read.
+
+    The edit goes where sshd will obey it: the line that sets the keyword now (the first one,
+    or the last one for keywords where the last wins; in the main file or an Include file,
+    before any Match), else right after the `#Keyword default` comment of the main file, else
+    before any Include near the top of the main file (first value wins) or at the end of its
+    global part (last value wins). The plan carries `sshd -t -f /dev/stdin` on the candidate
+    main file.
+    """
+    main = facts.files.get(SSHD_CONFIG)
+    if main is None or main.data is None:
+        return None
+    key = keyword.lower()
+    last = last_wins(facts, key)
+    val = value.encode()
+    found_all = [d for d in directives(facts) if d.key == key]
+    found = (found_all[-1] if last else found_all[0]) if found_all else None
+    if found is not None and found.args == value.split():
+        return None  # already set: nothing to write (idempotent)
+    main_lines = _with_final_newline(_lines(main.data))
+    if found is not None:
+        path = found.path
+        blob = facts.files[path]
+        assert blob.data is not None
+        lines = _with_final_newline(_lines(blob.data))
+        new_line = _replace_value(lines[found.index], val)
+        lines[found.index] = new_line
+        after = b"".join(lines)
+        edit = FileEdit(path, blob.data, after)
+        if path == SSHD_CONFIG:
+            candidate = after
+        else:
+            # sshd -t reads Include files from disk, where the old value still is. Put the new
+            # line alone next to the Include line that pulls the file in (before it when the
+            # first value wins, after it when the last does): sshd then uses it, and the stale
+            # line read from disk loses. Only that line is inlined: the rest of the file is
+            # unchanged on disk, and copying it would duplicate keywords sshd refuses twice
+            # (Subsystem) or open a Match block over the rest of the main file.
+            stripped = new_line.lstrip(b" \t")
+            at = found.top + 1 if last else found.top
+            candidate = b"".join(main_lines[:at] + [stripped] + main_lines[at:])
+        where = f"{path} line {found.index + 1}"
+    else:
+        at = _commented_default(main_lines, keyword)
+        if at is not None:
+            at += 1
+        else:
+            at = _end_insert_at(main_lines) if last else _top_insert_at(main_lines)
+        new_line = f"{keyword} {value}".encode() + _eol(main_lines, at)
+        after = b"".join(main_lines[:at] + [new_line] + main_lines[at:])
+        edit = FileEdit(SSHD_CONFIG, main.data, after)
+        candidate = after
+        where = f"{SSHD_CONFIG} line {at + 1}"
+    check = CommandCheck(argv=(sshd, "-t", "-f", "/dev/stdin"), stdin=candidate,
+                         what=f"sshd -t on the candidate {SSHD_CONFIG}"
+                              + ("" if edit.path == SSHD_CONFIG else f" (with {edit.path})"))
+    out_notes = [f"sets {keyword} {value} at {where}", RELOAD_NOTE, *(notes or [])]
+    return Plan(remedy, title, [edit], notes=out_notes, checks=[check])

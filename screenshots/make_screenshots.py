@@ -30,7 +30,8 @@ SHOTS = {
     "method2-libraries": ("2",),
     "method3-whitelist": ("3",),
     "method4-network": ("4",),
-    "summary": ("1", "a", "y", "!wait", "2", "a", "y", "!wait", "n", "n", "n"),
+    "other-causes": ("5",),
+    "summary": ("1", "a", "y", "!wait", "2", "a", "y", "!wait", "n", "n", "n", "n"),
     "help": ("question_mark",),
 }
 

@@ -221,6 +221,8 @@ async def test_summary_lists_changes_and_exports_markdown(tmp_path: Path, root: 
         await pilot.press("2", "a", "y")
         await wait_until(pilot, lambda: app.session.changes and not app.busy)
         await pilot.press("4", "n")
+        assert app.current_mode == "others"
+        await pilot.press("n")
         assert app.current_mode == "summary"
         await pilot.pause()
         text = screen_text(app)
@@ -240,10 +242,12 @@ async def test_navigation_keys_help_and_quit(tmp_path: Path, root: Path) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
         seen = []
-        for _ in range(7):
+        for _ in range(8):
             seen.append(app.current_mode)
             await pilot.press("n")
-        assert seen == ["overview", "m1", "m2", "m3", "m4", "summary", "summary"]
+        assert seen == ["overview", "m1", "m2", "m3", "m4", "others", "summary", "summary"]
+        await pilot.press("5")
+        assert app.current_mode == "others"
         await pilot.press("b", "b", "0")
         assert app.current_mode == "overview"
         await pilot.press("question_mark")
@@ -279,9 +283,57 @@ async def test_method3_shows_a_host_firewall_rule_that_resets_the_operator(
     app = app_for(tmp_path, root=str(root))
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
-        assert app.session.finding("security-center").status == "problem"
+        assert app.session.finding("firewall").status == "problem"
         await pilot.press("3")
         await pilot.pause()
         text = screen_text(app)
         assert "reset" in text and rule in text
         assert "in /etc/iptables/rules.v4 line 3" in text
+
+
+async def test_other_causes_screen_names_maxstartups_and_applies_the_raise(
+    tmp_path: Path,
+) -> None:
+    """A disk whose sshd dropped connections past MaxStartups (as 9.2 logs it): the overview
+    row and screen 5 name it; the sshd_config edit is previewed, applied and undone."""
+    import time
+
+    root = broken_root(tmp_path / "sysimage", deny=b"# nothing\n", library=False)
+    config = root / "etc/ssh/sshd_config"
+    config.write_bytes(b"Include /etc/ssh/sshd_config.d/*.conf\n#MaxStartups 10:30:100\n"
+                       b"MaxStartups 3:30:10\n")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime(time.time() - 60))
+    log = root / "var/log/auth.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(
+        f"{stamp} web1 sshd[{700 + n}]: drop connection #{n} from [198.51.100.{n}]:4{n}022 "
+        "on [10.0.0.5]:22 past MaxStartups\n" for n in (3, 4, 5)))
+    before = config.read_bytes()
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        assert app.session.finding("maxstartups").status == "problem"
+        assert [f.id for f in app.session.report.problems] == ["maxstartups"]
+        rows = app.screen.query_one("#rows", OptionList)
+        ids = [rows.get_option_at_index(i).id for i in range(rows.option_count)]
+        rows.highlighted = ids.index("other:maxstartups")
+        await pilot.press("enter")
+        assert app.current_mode == "others"
+        await pilot.pause()
+        text = screen_text(app)
+        assert "MaxStartups" in text and "PROBLEM" in text
+        assert "-MaxStartups 3:30:10" in text  # the diff preview
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.changes and not app.busy)
+        after = config.read_bytes()
+        assert after != before and b"MaxStartups 3:30:10" not in after
+        assert app.session.finding("maxstartups").status != "problem"
+        # offline: the root's sshd is never run, so the candidate was not validated by it
+        assert any("not validated" in n for n in app.session.check_notes)
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmScreen), app.screen
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.changes[-1].undone and not app.busy)
+        assert config.read_bytes() == before

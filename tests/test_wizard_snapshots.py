@@ -19,7 +19,8 @@ SCREENS = {
     "method2": ("2",),
     "method3": ("3",),
     "method4": ("4",),
-    "summary": ("n", "n", "n", "n", "n"),
+    "others": ("5",),
+    "summary": ("n", "n", "n", "n", "n", "n"),
     "confirm-apply": ("1", "a"),
     "help": ("question_mark",),
 }

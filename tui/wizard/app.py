@@ -36,7 +36,7 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
 
     return make
 
-ORDER = ("overview", "m1", "m2", "m3", "m4", "summary")
+ORDER = ("overview", "m1", "m2", "m3", "m4", "others", "summary")
 _SCREENS = Binding.Group("go", compact=True)
 
 
@@ -71,6 +71,7 @@ class WizardApp(App[int]):
         "overview": OverviewScreen,
         "m1": _lazy("method1", "Method1Screen"), "m2": _lazy("method2", "Method2Screen"),
         "m3": _lazy("method3", "Method3Screen"), "m4": _lazy("method4", "Method4Screen"),
+        "others": _lazy("others", "OthersScreen"),
         "summary": _lazy("summary", "SummaryScreen"),
     }
     BINDINGS = [
@@ -79,6 +80,7 @@ class WizardApp(App[int]):
         Binding("2", "goto('m2')", "method 2", group=_SCREENS),
         Binding("3", "goto('m3')", "method 3", group=_SCREENS),
         Binding("4", "goto('m4')", "method 4", group=_SCREENS),
+        Binding("5", "goto('others')", "other causes", group=_SCREENS),
         Binding("n", "step(1)", "next"),
         Binding("b", "step(-1)", "back"),
         Binding("u", "undo", "undo"),
@@ -139,7 +141,7 @@ class WizardApp(App[int]):
         if action in ("copy", "save"):
             return bool(getattr(self.screen, "export", None))  # False: not in the footer
         if action == "undo":  # where changes are made and listed
-            return self.current_mode in ("m1", "m2", "summary")
+            return self.current_mode in ("m1", "m2", "others", "summary")
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -147,7 +149,9 @@ class WizardApp(App[int]):
         for mode, name in (("overview", "Overview"), ("m1", "Method 1: TCP wrappers"),
                            ("m2", "Method 2: shared libraries"),
                            ("m3", "Method 3: Security Center whitelist"),
-                           ("m4", "Method 4: your network"), ("summary", "Summary and report")):
+                           ("m4", "Method 4: your network"),
+                           ("others", "Other causes: sshd, MaxStartups, penalties, firewall"),
+                           ("summary", "Summary and report")):
             yield SystemCommand(name, f"open the {name} screen",
                                 lambda m=mode: self.switch_mode(m))
         yield SystemCommand("Re-run checks", "collect the facts again", self.action_recheck)

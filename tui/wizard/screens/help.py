@@ -12,7 +12,8 @@ from textual.widgets import Static
 KEYS = (
     ("0", "overview: every check, one row per method"),
     ("1 2 3 4", "Method 1 TCP wrappers, 2 libraries, 3 Security Center, 4 your network"),
-    ("n / b", "next / back screen (the summary comes after Method 4)"),
+    ("5", "other causes: sshd itself, MaxStartups, penalties, firewall, deny lists"),
+    ("n / b", "next / back screen (other causes, then the summary, after Method 4)"),
     ("Enter", "open the highlighted row; in a field: use what was typed"),
     ("a", "apply the previewed fix (then y to confirm, n or Esc to cancel)"),
     ("u", "undo the newest change set (byte-exact backups)"),

@@ -22,6 +22,10 @@ ROWS = (
     ("m4", "4", "Your network", "network"),
 )
 _SHOWN = {"client-ip", "sshd"} | {fid for *_, fid in ROWS}
+# Titles of the causes beyond the article (screen 5); kept here so the overview does not
+# import that screen before its first frame.
+TITLES = {"sshd-serve": "sshd itself", "maxstartups": "MaxStartups",
+          "penalties": "Penalties", "firewall": "Host firewall", "deny-lists": "Deny lists"}
 
 
 class OverviewScreen(WizardScreen):
@@ -89,9 +93,20 @@ class OverviewScreen(WizardScreen):
                 opts.append(Option(row(key, title, finding.status,
                                        self._summary(fid, finding)), id=mode))
         if session and session.report:
-            for f in session.report.findings:  # checks beyond the four methods
-                if f.id not in _SHOWN:
-                    opts.append(Option(row("*", f.id, f.status, f.summary), id=f"other:{f.id}"))
+            # Causes beyond the four methods: a row each when they have something to say,
+            # one row for all the quiet ones (80x24 has no room for five "ok" rows).
+            beyond = [f for f in session.report.findings if f.id not in _SHOWN]
+            quiet = [f for f in beyond if f.status not in ("problem", "warning")]
+            for f in beyond:
+                if f not in quiet:
+                    opts.append(Option(row("5", TITLES.get(f.id, f.id), f.status, f.summary),
+                                       id=f"other:{f.id}"))
+            if quiet:
+                names = ", ".join(t if t == "MaxStartups" else t.lower()
+                                  for t in (TITLES.get(f.id, f.id) for f in quiet))
+                status = "unknown" if any(f.status == "unknown" for f in quiet) else "ok"
+                opts.append(Option(row("5", "Other causes", status,
+                                       f"nothing found: {names}"), id="other:quiet"))
         opts.append(Option(row(" ", "Summary", "", "findings, changes, backups, next steps"),
                            id="summary"))
         return opts
@@ -111,7 +126,7 @@ class OverviewScreen(WizardScreen):
         if mode == "address":
             self._ask_address()
         elif mode.startswith("other:"):
-            self.app.switch_mode("summary")
+            self.app.switch_mode("others")
         else:
             self.app.switch_mode(mode)
 

@@ -63,7 +63,7 @@ class _Check:
 def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
     """Can the sshd of this target serve a new connection on the operator's port?"""
     sshd_t = sshd_T(facts) or {}
-    configured = _configured_ports(facts, sshd_t)
+    configured = sshdports.ports(facts)  # sshd -T's when it ran, else the files'
     if port is not None:
         port_source = "given"
     elif 22 in configured or not configured:
@@ -107,15 +107,6 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
 
 
 # -- sshd -t ---------------------------------------------------------------------
-
-
-def _configured_ports(facts: Facts, conf: dict[str, list[str]]) -> list[int]:
-    if conf.get("listenaddress"):  # sshd -T gives every listen address with its port
-        found = [_split_hostport(a)[1] for a in conf["listenaddress"]]
-        return list(dict.fromkeys(p for p in found if p is not None))
-    if conf.get("port"):
-        return list(dict.fromkeys(int(p) for p in conf["port"] if p.isdigit()))
-    return sshdports.ports(facts)
 
 
 def _config_test(facts: Facts, service: str, serving: bool, ev: dict[str, Any]) -> _Check:

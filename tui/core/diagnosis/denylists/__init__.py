@@ -5,8 +5,9 @@ stick: fail2ban restores the bans in its database when it starts, and DenyHosts 
 address its work directory still counts above a threshold. The finding names the tool, the
 jail or file, and the tool's own way to lift the block.
 
-The readers live in `fail2ban` and `denyhosts`; this module joins their parts into one
-finding and gives tcpwrappers what it needs about a managed hosts.deny.
+The readers live in `fail2ban` (with `fail2ban_config` and `fail2ban_state`) and `denyhosts`;
+this module joins their parts into one finding and gives tcpwrappers what it needs about a
+managed hosts.deny.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from typing import Any
 
 from tui.core.diagnosis.denylists import denyhosts, fail2ban
 from tui.core.diagnosis.denylists.denyhosts import DENYHOSTS_CONF, Entry, denyhosts_conf
-from tui.core.diagnosis.denylists.fail2ban import (
-    BANNED,
+from tui.core.diagnosis.denylists.fail2ban_config import (
     JAIL_CONF,
     JAIL_DIR,
     JAIL_LOCAL,
-    Ban,
     Jail,
-    _open_db_copy,
     jail_files,
     jails,
+    seconds,
+)
+from tui.core.diagnosis.denylists.fail2ban_state import (
+    BANNED,
+    Ban,
+    _open_db_copy,
     parse_banned,
     read_db,
-    seconds,
 )
 from tui.core.diagnosis.denylists.shared import normal
 from tui.core.diagnosis.finding import Finding

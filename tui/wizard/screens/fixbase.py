@@ -25,8 +25,9 @@ class FixScreen(WizardScreen):
         super().__init__()
         self.plans: list[Any] = []
 
-    def fix_widgets(self) -> ComposeResult:
-        yield Static(id="verdict")
+    def fix_widgets(self, verdict: bool = True) -> ComposeResult:
+        if verdict:
+            yield Static(id="verdict")
         yield Static(Text("Remedy", style="bold"), classes="heading")
         yield OptionList(id="remedies")
         yield Static(id="notes")

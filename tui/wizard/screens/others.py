@@ -33,13 +33,8 @@ class OthersScreen(FixScreen):
         self.whats: list[str] = []  # the finding each plan belongs to
 
     def body(self) -> ComposeResult:
-        yield Static(id="causes")
-        yield Static(Text("Remedy", style="bold"), classes="heading")
-        yield OptionList(id="remedies")
-        yield Static(id="notes")
-        yield Static(Text("Preview - nothing is written until you press a and confirm",
-                          style="bold"), classes="heading")
-        yield Static(id="preview")
+        yield Static(id="causes")  # in place of one finding's verdict: every cause's
+        yield from self.fix_widgets(verdict=False)
 
     def show_session(self, session: Any) -> None:
         causes = self.query_one("#causes", Static)

@@ -139,22 +139,6 @@ def test_method2_missing_library_console(ns: MountNamespace, tmp_path: Path) -> 
         assert_reset(lab)
 
 
-@pytest.fixture
-def system_sshd(tmp_path: Path) -> Iterator[MountNamespace]:
-    """This machine's own sshd, with its own config and host keys, serving port 22 in a
-    private mount and network namespace (the machine's real port 22 is untouched)."""
-    ns = MountNamespace(tmp_path, net=True)
-    try:
-        for path in ("/etc", "/var/lib", "/run", "/var/log"):
-            ns.overlay(path)
-        ns.write("/etc/hosts.deny", b"# nothing denied\n")
-        ns.sh("mkdir -p /run/sshd && chmod 0755 /run/sshd && /usr/sbin/sshd")
-        yield ns
-    finally:
-        ns.sh("kill $(cat /run/sshd.pid) 2>/dev/null || true", check=False)
-        ns.close()
-
-
 def test_healthy_machine_has_no_false_alarm(system_sshd: MountNamespace) -> None:
     r = system_sshd.tool("check", "--client-ip", "127.0.0.1", "--json")
     assert r.returncode == 0, r.stdout

@@ -161,3 +161,29 @@ def test_q_quits_at_once_while_the_target_hangs(tmp_path: Path, term: Terminal) 
         assert time.monotonic() - start < 5, "q waited for the hung connection"
     finally:
         silent.close()
+
+
+def test_live_machine_causes_beyond_the_article_in_a_real_terminal(
+    term: Terminal, system_sshd
+) -> None:
+    """This machine's own sshd in private namespaces, broken twice beyond the article: its
+    privilege-separation directory is gone and a firewall rule resets the operator. The
+    console script, run on that machine as on the VNC console, names both on the overview
+    and on screen 5, and nothing of the article's four."""
+    ns = system_sshd
+    ns.sh("rmdir /run/sshd")
+    ns.sh("iptables -A INPUT -s 127.0.0.2/32 -p tcp -m tcp --dport 22 "
+          "-j REJECT --reject-with tcp-reset")
+    term.start([*ns.prefix, console_script(), "--client-ip", "127.0.0.2"],
+               {"TERM": "linux", "NO_COLOR": "1"})
+    shown = term.wait_for("checks done", timeout=40)
+    assert "sshd itself      PROBLEM" in shown, shown
+    assert "Host firewall    PROBLEM" in shown, shown
+    for row in ("1 TCP wrappers     ok", "2 Shared libraries ok"):
+        assert row in shown, shown
+    term.keys("5")
+    shown = term.wait_for("5: other causes")
+    assert "/run/sshd" in shown and "127.0.0.2" in shown, shown
+    assert "mkdir -p /run/sshd" in shown, shown
+    term.keys("q")
+    assert term.exit_code() == 0

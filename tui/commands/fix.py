@@ -7,10 +7,9 @@ import json
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
-from tui.core.changes.apply import ChangeError, VerifyError, apply_plan
-from tui.core.changes.checks import run_checks as run_plan_checks
+from tui.core.changes.apply import ChangeError, VerifyError
 from tui.core.changes.plan import FileEdit
-from tui.core.diagnosis.remedies import choose, remedies_for
+from tui.core.diagnosis.remedies import apply_remedy, choose, remedies_for
 from tui.core.diagnosis.report import choose_client
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target
@@ -62,14 +61,8 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
                                                  for p in plans if p is not plan) + ")"
         return _done(args, out, msg, EXIT_PROBLEM)
 
-    def verify() -> str | None:
-        again, _ = remedies_for(args.what, target.collect(), ip)
-        return None if again.status != "problem" else again.summary
-
-    ops = target.fileops()
     try:
-        checked = run_plan_checks(target, plan)
-        cs = apply_plan(ops, plan, target=facts.target, verify=verify)
+        cs, checked = apply_remedy(target, args.what, plan, ip, facts.target)
     except ChangeError as e:
         out["error"] = str(e)
         if args.json:

@@ -11,12 +11,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui.core.changes.apply import ChangeSet, apply_plan, undo_last
-from tui.core.changes.checks import run_checks as run_plan_checks
+from tui.core.changes.apply import ChangeSet, undo_last
 from tui.core.changes.plan import Plan
 from tui.core.clientip import ClientAddress, parse_address
 from tui.core.diagnosis.finding import Finding
-from tui.core.diagnosis.remedies import FIXABLE, remedies_for
+from tui.core.diagnosis.remedies import FIXABLE, apply_remedy, remedies_for
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts
 from tui.core.targets.target import Target, TargetSpec, open_target
@@ -123,13 +122,7 @@ class Session:
         with self._lock:
             target = self._need_target()
             ip = self.client.ip if self.client else None
-            self.check_notes = run_plan_checks(target, plan)
-
-            def verify() -> str | None:
-                again, _ = remedies_for(what, target.collect(), ip)
-                return None if again.status != "problem" else again.summary
-
-            cs = apply_plan(target.fileops(), plan, target=self.target_label, verify=verify)
+            cs, self.check_notes = apply_remedy(target, what, plan, ip, self.target_label)
             self.changes.append(Change(what, plan.title, cs))
             self.collect()
             self.check()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from tui.core.changes.apply import ChangeSet, apply_plan
+from tui.core.changes.checks import run_checks
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import libraries, maxstartups, penalties, tcpwrappers
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import Facts
+from tui.core.targets.target import Target
 
 # What `fix` and the wizard can change by a previewed edit; everything else gets commands.
 FIXABLE = ("tcp-wrappers", "libraries", "maxstartups", "penalties")
@@ -34,3 +37,20 @@ def choose(plans: list[Plan], wanted: str | None) -> Plan | None:
     if wanted is None:
         return next((p for p in plans if p.default), plans[0])
     return next((p for p in plans if p.remedy == wanted), None)
+
+
+def apply_remedy(target: Target, what: str, plan: Plan, ip: str | None,
+                 label: str) -> tuple[ChangeSet, list[str]]:
+    """Run the plan's checks on the target (`sshd -t` on the candidate), apply it, and verify
+    by collecting again: the problem of `what` must be gone, else apply_plan rolls back.
+
+    Returns the change set and what the checks said (validated / not validated offline);
+    raises ChangeError (CheckFailed, StaleError, VerifyError, ...) with nothing left changed.
+    """
+    checked = run_checks(target, plan)
+
+    def verify() -> str | None:
+        again, _ = remedies_for(what, target.collect(), ip)
+        return None if again.status != "problem" else again.summary
+
+    return apply_plan(target.fileops(), plan, target=label, verify=verify), checked

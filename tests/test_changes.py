@@ -9,15 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.changes.apply import (
-    ChangeError,
-    StaleError,
-    VerifyError,
-    apply_plan,
-    latest,
-    undo_last,
-)
+from tui.core.changes.apply import ChangeError, StaleError, VerifyError, apply_plan
+from tui.core.changes.journal import newest_active
 from tui.core.changes.plan import FileEdit, Plan, Symlink
+from tui.core.changes.undo import undo
 from tui.core.targets.localops import LocalOps
 
 ODD = b"# header\r\n\xff\xfe odd bytes\nsshd: 10.0.0.1\nALL: ALL\n"
@@ -53,14 +48,14 @@ def test_apply_keeps_mode_owner_and_backup_is_byte_exact(tmp_path: Path) -> None
     assert cs.state == "applied" and cs.backups() == ["/" + str(backup.relative_to(root))]
     assert not list((root / "etc").glob(".hosts.deny.srd-*"))  # no temp left behind
 
-    undone = undo_last(LocalOps(str(root)), target="t")
+    undone = undo(LocalOps(str(root)), target="t").change_set
     assert undone.state == "undone"
     assert target.read_bytes() == ODD
     st = target.stat()
     assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, 0, 4)
     assert backup.read_bytes() == ODD  # backups are kept after undo
     with pytest.raises(ChangeError, match="nothing to undo"):
-        undo_last(LocalOps(str(root)), target="t")
+        undo(LocalOps(str(root)), target="t")
 
 
 def test_two_change_sets_undo_newest_first(tmp_path: Path) -> None:
@@ -73,9 +68,9 @@ def test_two_change_sets_undo_newest_first(tmp_path: Path) -> None:
     apply_plan(ops, Plan("x", "t", [FileEdit("/etc/hosts.deny", a, b)]), target="t",
                now=lambda: 1000.0)
     assert len(_backups(root)) == 2
-    undo_last(ops, target="t")
+    undo(ops, target="t")
     assert (root / "etc/hosts.deny").read_bytes() == a
-    undo_last(ops, target="t")
+    undo(ops, target="t")
     assert (root / "etc/hosts.deny").read_bytes() == ODD
 
 
@@ -95,7 +90,7 @@ def test_undo_refuses_when_file_changed_since(tmp_path: Path) -> None:
     apply_plan(ops, _edit(b"mine\n"), target="t")
     (root / "etc/hosts.deny").write_bytes(b"theirs\n")
     with pytest.raises(ChangeError, match="changed by someone else since: /etc/hosts.deny"):
-        undo_last(ops, target="t")
+        undo(ops, target="t")
     assert (root / "etc/hosts.deny").read_bytes() == b"theirs\n"
 
 
@@ -104,7 +99,7 @@ def test_failed_verification_rolls_back(tmp_path: Path) -> None:
     with pytest.raises(VerifyError, match="still denied; rolled back"):
         apply_plan(LocalOps(str(root)), _edit(b"x\n"), target="t", verify=lambda: "still denied")
     assert (root / "etc/hosts.deny").read_bytes() == ODD
-    assert latest(LocalOps(str(root))) is None  # a rolled-back set is not undoable
+    assert newest_active(LocalOps(str(root))) is None  # a rolled-back set is not undoable
 
 
 @pytest.mark.parametrize("kind", ["symlink", "dir", "fifo"])
@@ -133,7 +128,7 @@ def test_created_file_and_symlink_are_removed_by_undo(tmp_path: Path) -> None:
     apply_plan(ops, plan, target="t")
     assert os.readlink(lib / "liblz4.so.1") == "liblz4.so.1.9.4"
     assert stat.S_IMODE((root / "etc/hosts.allow").stat().st_mode) == 0o644
-    undo_last(ops, target="t")
+    undo(ops, target="t")
     assert not (lib / "liblz4.so.1").is_symlink()
     assert not (root / "etc/hosts.allow").exists()
 

@@ -51,8 +51,8 @@ def mtimes(root: Path) -> dict[str, float]:
     return {str(p.relative_to(root)): p.lstat().st_mtime for p in root.rglob("*")}
 
 
-def check_json(root: Path) -> tuple[int, dict]:
-    r = run_tool("check", "--root", str(root), "--json")
+def check_json(root: Path, *extra: str) -> tuple[int, dict]:
+    r = run_tool("check", "--root", str(root), "--json", *extra)
     assert r.returncode in (0, 1), r.stderr
     return r.returncode, json.loads(r.stdout)
 
@@ -69,14 +69,21 @@ def test_check_names_exactly_the_two_seed_faults(tmp_path: Path) -> None:
     assert code == 1
     assert [f["id"] for f in doc["findings"] if f["status"] == "problem"] == [
         "tcp-wrappers", "libraries"]
-    assert doc["client_ip"] == CLIENT
-
-    ip = finding(doc, "client-ip")["evidence"]
-    assert (ip["ip"], ip["source"], ip["private"]) == (CLIENT, "/var/log/auth.log", None)
-    assert f"refused connect from {CLIENT} ({CLIENT})" in ip["line"]
-    seen = {a["ip"]: a for a in ip["seen_in_logs"]}
+    # Two addresses in the logs: the tool never guesses which one is the operator's.
+    assert doc["client_ip"] is None
+    ip = finding(doc, "client-ip")
+    assert ip["status"] == "unknown"
+    assert ip["summary"].startswith("2 addresses in sshd's logs")
+    seen = {a["ip"]: a for a in ip["evidence"]["seen_in_logs"]}
     assert list(seen) == [CLIENT, sample.private_ip]  # newest first
+    assert f"refused connect from {CLIENT} ({CLIENT})" in seen[CLIENT]["line"]
+    assert (seen[CLIENT]["count"], seen[CLIENT]["source"]) == (3, "/var/log/auth.log")
+    assert seen[CLIENT]["last_seen"].endswith("09:16:44")
     assert "Connection reset by 192.168.1.20 port 51514 [preauth]" in seen["192.168.1.20"]["line"]
+
+    # Named, the operator's address is checked as before.
+    code, doc = check_json(sample.root, "--client-ip", CLIENT)
+    assert doc["client_ip"] == CLIENT
     assert finding(doc, "security-center")["status"] == "info"  # a public address: no warning
 
     sshd = finding(doc, "sshd")["evidence"]
@@ -225,12 +232,17 @@ def test_fix_both_and_undo_both_without_root(unprivileged_root: tuple[Path, list
             env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"},
         )
 
-    for what in ("tcp-wrappers", "libraries"):
-        r = tool("fix", what, "--yes")
+    # The logs name two addresses: a fix that writes one needs the operator to say which.
+    r = tool("fix", "tcp-wrappers", "--yes")
+    assert r.returncode == 2 and "2 addresses in the target's logs" in r.stderr
+    assert "203.0.113.45 (3 times, last 2024-11-21T09:16:44)" in r.stderr
+    assert tree(root, skip=JOURNAL) == before
+    for args in (("tcp-wrappers", "--client-ip", "203.0.113.45"), ("libraries",)):
+        r = tool("fix", *args, "--yes")
         assert r.returncode == 0, r.stdout + r.stderr
     assert b"\nsshd: 203.0.113.45\n" in (root / "etc/hosts.allow").read_bytes()
     assert os.readlink(root / "usr/lib/x86_64-linux-gnu/liblz4.so.1") == "liblz4.so.1.9.4"
-    r = tool("check", "--json")
+    r = tool("check", "--json", "--client-ip", "203.0.113.45")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not [f for f in json.loads(r.stdout)["findings"] if f["status"] == "problem"]
     if prefix:  # the change journal was written by nobody, inside the root

@@ -10,7 +10,16 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from tests.oracle import oracle
-from tests.wizard_kit import CLIENT, DENY, PRIVATE, app_for, broken_root, checked, screen_text
+from tests.wizard_kit import (
+    AUTH_LOG_TWO,
+    CLIENT,
+    DENY,
+    PRIVATE,
+    app_for,
+    broken_root,
+    checked,
+    screen_text,
+)
 from tests.wizard_kit import until as wait_until
 from tui.wizard.screens.address import AddressScreen
 from tui.wizard.screens.confirm import ConfirmScreen
@@ -183,14 +192,50 @@ async def test_method2_symlink_preview_apply_recheck_undo(tmp_path: Path, root: 
         assert not link.is_symlink()
 
 
-async def test_method3_addresses_warning_copy_and_save(tmp_path: Path, root: Path) -> None:
+async def test_two_logged_addresses_are_never_guessed_the_operator_picks(
+    tmp_path: Path
+) -> None:
+    root = broken_root(tmp_path / "sysimage", log=AUTH_LOG_TWO)
     app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        assert app.session.client is None  # two candidates: no guess
+        assert "not known: 2 addresses in the logs; Enter to pick yours" in screen_text(app)
+        # Method 1 offers no rule naming an address nobody picked.
+        _, plans = app.session.remedies("tcp-wrappers")
+        assert all(CLIENT not in p.preview() for p in plans)
+        await pilot.press("up", "enter")
+        assert isinstance(app.screen, AddressScreen)
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"{CLIENT}  1 time, last Nov 21 09:14:02, /var/log/auth.log" in text
+        assert f"{PRIVATE}  1 time, last Nov 21 08:02:11" in text and "private" in text
+        # Typing while the list has focus lands in the field; a bad entry keeps the dialog.
+        await pilot.press("2", "0", "0", "1", ":", "z")
+        assert app.screen.query_one("#address", Input).value == "2001:z"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AddressScreen)
+        assert "not an IP address: '2001:z'" in screen_text(app)
+        app.screen.query_one("#address", Input).value = ""
+        app.screen.query_one("#candidates", OptionList).focus()
+        await pilot.press("enter")  # the newest candidate, highlighted first
+        await wait_until(pilot, lambda: app.session.client is not None and not app.busy)
+        assert (app.session.client.ip, app.session.client.source) == (
+            CLIENT, "picked from /var/log/auth.log")
+        _, plans = app.session.remedies("tcp-wrappers")
+        assert any(f"+sshd: {CLIENT}" in p.preview() for p in plans)
+
+
+async def test_method3_addresses_warning_copy_and_save(tmp_path: Path) -> None:
+    root = broken_root(tmp_path / "sysimage", log=AUTH_LOG_TWO)
+    app = app_for(tmp_path, root=str(root), client_ip=CLIENT)
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
         await pilot.press("3")
         await pilot.pause()
         text = screen_text(app)
-        assert f"{CLIENT}" in text and "from /var/log/auth.log" in text
+        assert f"{CLIENT}" in text and "from --client-ip" in text
         assert f"{PRIVATE}" in text and "WARNING: a private address" in text
         assert "Access Whitelist" in text
         await pilot.press("c")

@@ -13,13 +13,17 @@ from tui.wizard.app import WizardApp, WizardConfig
 CLIENT = "203.0.113.45"
 PRIVATE = "192.168.1.20"
 DENY = b"# /etc/hosts.deny: site policy\nsshd: 203.0.113.0/24\n"
-AUTH_LOG = (
+# The operator's address is the only one sshd logged: the wizard may take it.
+AUTH_LOG = f"Nov 21 09:14:02 web1 sshd[2211]: refused connect from {CLIENT} ({CLIENT})\n"
+# Two addresses logged: the wizard must not guess, the operator picks.
+AUTH_LOG_TWO = (
     f"Nov 21 08:02:11 web1 sshd[2101]: Connection reset by {PRIVATE} port 51514 [preauth]\n"
-    f"Nov 21 09:14:02 web1 sshd[2211]: refused connect from {CLIENT} ({CLIENT})\n"
+    + AUTH_LOG
 )
 
 
-def broken_root(dest: Path, *, deny: bytes = DENY, library: bool = True) -> Path:
+def broken_root(dest: Path, *, deny: bytes = DENY, library: bool = True,
+                log: str = AUTH_LOG) -> Path:
     """A mounted-disk fixture with the article's faults: a deny rule for the operator's
     network and (optionally) liblz4.so.1 gone beside its real file; the operator's
     address is in the disk's auth.log."""
@@ -27,9 +31,8 @@ def broken_root(dest: Path, *, deny: bytes = DENY, library: bool = True) -> Path
     (root / "etc/hosts.allow").write_bytes(b"# /etc/hosts.allow\n")
     (root / "etc/hosts.deny").write_bytes(deny)
     (root / "etc/passwd").write_bytes(b"root:x:0:0:root:/root:/bin/sh\n")
-    log = root / "var/log/auth.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(AUTH_LOG)
+    (root / "var/log").mkdir(parents=True, exist_ok=True)
+    (root / "var/log/auth.log").write_text(log)
     if library:
         break_library(root)
     return root

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "raise-maxstartups", "exempt-client"),
                    help="choose the remedy (default: the least-privilege one)")
     f.add_argument("--yes", action="store_true", help="apply the plan")
+    f.add_argument("--plan", metavar="ID", type=_plan_id,
+                   help="with --yes: apply exactly the plan a preview printed under this id, "
+                   "or nothing (when the files changed since)")
     f.add_argument("--json", action="store_true", help="one JSON object")
 
     u = sub.add_parser(
@@ -98,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _plan_id(text: str) -> str:
+    if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
+        raise argparse.ArgumentTypeError(f"not a plan id (16 hex digits): {text!r}")
+    return text
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
@@ -105,6 +114,18 @@ def _port(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Changes are shielded from Ctrl-C (they finish or roll back first); anything else
+        # has nothing to clean up.
+        print("ssh-reset-doctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from tui.core.clientip import AddressError, parse_address
 from tui.core.targets.target import Target, TargetSpec, open_target
@@ -35,6 +39,46 @@ def _password_prompt() -> Callable[[str], str | None]:
             return None
 
     return ask
+
+
+def target_options(args: argparse.Namespace, ip: str | None) -> str:
+    """The target options of this run, for a command the operator runs next."""
+    parts: list[str] = []
+    if getattr(args, "root", None):
+        parts += ["--root", args.root]
+    if getattr(args, "host", None):
+        parts += ["--host", args.host]
+        for key in getattr(args, "identities", None) or []:
+            parts += ["-i", key]
+        if getattr(args, "jump", None):
+            parts += ["-J", args.jump]
+        if getattr(args, "sudo", False):
+            parts.append("--sudo")
+    if ip:
+        parts += ["--client-ip", ip]
+    return "".join(" " + shlex.quote(p) for p in parts)
+
+
+@contextmanager
+def shielded() -> Iterator[list[str]]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the change in hand is finished or rolled back:
+    a run stopped half-way is recoverable (the journal), but finishing is better. The
+    signals that came are listed for the caller to report."""
+    got: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def note(signum: int, _frame: object) -> None:
+        got.append(signal.Signals(signum).name)
+
+    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    old = {s: signal.signal(s, note) for s in sigs}
+    try:
+        yield got
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def fail(message: str) -> int:

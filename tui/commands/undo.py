@@ -1,12 +1,19 @@
-"""`ssh-reset-doctor undo`: restore the newest change set from its backups."""
+"""`ssh-reset-doctor undo`: restore the newest change set from its backups.
+
+The newest change set that may have left files changed is undone, whether it was applied
+or a run stopped half-way through it (kill -9, a lost connection, a full disk). With --yes
+the target is locked until every restored file has been read back.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from tui.commands import EXIT_OK, EXIT_PROBLEM
-from tui.commands.session import fail, open_from_args
-from tui.core.changes.apply import ChangeError, undo_last
+from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
+from tui.commands.session import fail, open_from_args, shielded, target_options
+from tui.core.changes.apply import ChangeError
+from tui.core.changes.undo import UndoResult, undo
 from tui.core.targets.base import TargetError
 from tui.core.text import printable
 
@@ -16,23 +23,38 @@ def run(args: argparse.Namespace) -> int:
         target = open_from_args(args)
     except TargetError as e:
         return fail(str(e))
+    signals: list[str] = []
     try:
-        cs = undo_last(target.fileops(), target=target.label, dry_run=not args.yes)
+        if args.yes:
+            with shielded() as signals, target.lock():
+                res = undo(target.fileops(), target=target.label)
+        else:
+            res = undo(target.fileops(), target=target.label, dry_run=True)
     except ChangeError as e:
         fail(str(e))
-        return EXIT_PROBLEM  # refused (changed since, nothing to undo): not a usage error
+        for line in e.details:
+            print(f"  {printable(line)}", file=sys.stderr)
+        # Refused (changed since, nothing to undo): 1. Half-done and unverified: 2.
+        return EXIT_ERROR if e.changed else EXIT_PROBLEM
     except (TargetError, OSError) as e:
         return fail(str(e))
     finally:
         target.close()
-    verb = "restored" if args.yes else "would restore"
-    for e in cs.entries:
-        if e["op"] == "symlink":
-            print(f"{verb}: remove symlink {printable(e['path'])} -> {printable(e['target'])}")
-        elif e.get("created"):
-            print(f"{verb}: remove created {printable(e['path'])}")
-        else:
-            print(f"{verb}: {printable(e['path'])} from {printable(e['backup'])}")
-    if not args.yes:
-        print(f"change set {cs.dir}: nothing changed; run again with --yes to undo it")
+    _print(res, args)
+    if signals:
+        return fail(f"interrupted ({signals[0]}) after the undo above was finished")
     return EXIT_OK
+
+
+def _print(res: UndoResult, args: argparse.Namespace) -> None:
+    cs = res.change_set
+    for note in res.notes:
+        print(f"note: {printable(note)}")
+    for step in res.steps:
+        print(printable(step.describe(res.done)))
+    if res.done:
+        print(f"change set {printable(cs.id)} ({printable(cs.remedy)}): {cs.state}; every "
+              "restored file was read back and matches its backup")
+    else:
+        print(f"change set {printable(cs.dir)}: nothing changed; run again with --yes to undo "
+              f"it: ssh-reset-doctor undo --yes{target_options(args, None)}")

@@ -11,13 +11,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui.core.changes.apply import ChangeSet, undo_last
+from tui.core.changes.apply import StaleError
+from tui.core.changes.journal import ChangeSet
 from tui.core.changes.plan import Plan
-from tui.core.clientip import ClientAddress, parse_address
+from tui.core.changes.undo import interrupted, recover, undo
+from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.remedies import FIXABLE, apply_remedy, remedies_for
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts
+from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target, TargetSpec, open_target
 
 PasswordProvider = Callable[[str], "str | None"]
@@ -45,6 +48,7 @@ class Session:
         self._given = ClientAddress(parse_address(given_ip), "--client-ip") if given_ip else None
         self._lock = threading.RLock()
         self.check_notes: list[str] = []  # of the last apply: validated / not validated
+        self.recovered: list[str] = []  # interrupted change sets restored before an apply
 
     @property
     def kind(self) -> str:
@@ -76,9 +80,10 @@ class Session:
             self.facts = self.target.collect()
             return self.facts
 
-    def set_client(self, text: str | None) -> None:
-        """The address typed on the overview; empty goes back to --client-ip or the logs."""
-        self._typed = ClientAddress(parse_address(text), "typed in") if text else None
+    def set_client(self, text: str | None, source: str = "typed in") -> None:
+        """The address typed or picked on the overview; empty goes back to --client-ip or
+        the logs. AddressError (nothing changes) for anything but one strict address."""
+        self._typed = ClientAddress(parse_address(text), source) if text else None
 
     def check(self) -> Report:
         with self._lock:
@@ -117,22 +122,35 @@ class Session:
         return self._plans[what]
 
     def apply(self, what: str, plan: Plan) -> ChangeSet:
-        """Run the plan's checks on the target (`sshd -t` on a candidate), apply it (stale
-        previews are refused by apply_plan), verify, re-check."""
+        """Under the target's lock: recover change sets a run left half-way, run the plan's
+        checks on the target (`sshd -t` on a candidate), apply it (a file that no longer
+        holds the previewed bytes is refused), verify, re-check. On a refusal the facts are
+        collected again, so the screens show a fresh plan."""
         with self._lock:
             target = self._need_target()
             ip = self.client.ip if self.client else None
-            cs, self.check_notes = apply_remedy(target, what, plan, ip, self.target_label)
+            try:
+                with target.lock():
+                    self.recovered += recover(target.fileops(), target=self.target_label)
+                    cs, self.check_notes = apply_remedy(target, what, plan, ip,
+                                                        self.target_label)
+            except StaleError:
+                self.collect()
+                self.check()
+                raise
             self.changes.append(Change(what, plan.title, cs))
             self.collect()
             self.check()
             return cs
 
-    def undo(self) -> ChangeSet:
-        """Restore the newest applied change set on the target (ours or an earlier run's)."""
+    def undo(self, set_id: str | None = None) -> ChangeSet:
+        """Restore the newest active change set on the target (ours or an earlier run's,
+        applied or interrupted), or `set_id`."""
         with self._lock:
             target = self._need_target()
-            cs = undo_last(target.fileops(), target=self.target_label)
+            with target.lock():
+                res = undo(target.fileops(), target=self.target_label, set_id=set_id)
+            cs = res.change_set
             ours = [c for c in self.changes if c.change_set.id == cs.id]
             if not ours:  # applied by an earlier run or by `fix --yes`
                 ours = [Change(cs.remedy, f"{cs.remedy} (an earlier run)", cs)]
@@ -141,6 +159,20 @@ class Session:
             self.collect()
             self.check()
             return cs
+
+    def candidates(self) -> list[ClientAddress]:
+        """Addresses sshd logged (newest first, with counts): the operator picks theirs."""
+        return all_from_logs(self.facts.logs) if self.facts else []
+
+    def interrupted(self) -> list[ChangeSet]:
+        """Change sets a run left half-way on the target; apply and undo recover them."""
+        with self._lock:
+            if self.target is None:
+                return []
+            try:
+                return interrupted(self.target.fileops())
+            except (OSError, TargetError):
+                return []
 
     def close(self, wait: float = 2.0) -> bool:
         """Close the target; False if a step still holds it after `wait` seconds (a hung

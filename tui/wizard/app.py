@@ -170,7 +170,7 @@ class WizardApp(App[int]):
 
     def start_target_job(self, name: str, job: Callable[[], None]) -> bool:
         if self.busy:
-            self.notify(f"still {self.busy}; wait for it or press q", severity="warning")
+            self.say(f"still {self.busy}; wait for it or press q", severity="warning")
             return False
         self.busy = name
         self.run_worker(job, name=name, group="target", thread=True, exit_on_error=False)
@@ -262,7 +262,7 @@ class WizardApp(App[int]):
 
     def action_undo(self) -> None:
         if self._session is None or self._session.target is None:
-            self.notify("nothing is open yet", severity="warning")
+            self.say("nothing is open yet", severity="warning")
             return
         from tui.wizard.screens.confirm import ConfirmScreen
 
@@ -289,8 +289,11 @@ class WizardApp(App[int]):
             backups = ", ".join(cs.backups()) or "none needed (only a new link)"
             text = f"applied: {message.title}. Backups: {backups}. Undo with u."
         else:
-            text = f"undone: change set {cs.id} restored from its backups"
-        self.notify(text, title="done", timeout=15)
+            text = (f"undone: change set {cs.id} restored from its backups (every file read "
+                    "back)")
+        recovered, self._session.recovered = self._session.recovered, []
+        text = "\n".join([*recovered, text, *cs.notes])
+        self.say(text, title="done", timeout=15)
         self.status = text
         self.session = self._session
 
@@ -332,7 +335,7 @@ class WizardApp(App[int]):
         export = getattr(self.screen, "export", None)
         item = export() if export else None
         if not item:
-            self.notify("nothing to copy or save on this screen yet", severity="warning")
+            self.say("nothing to copy or save on this screen yet", severity="warning")
         return item
 
     def action_copy(self) -> None:
@@ -344,7 +347,7 @@ class WizardApp(App[int]):
         name, text = item
         r = copy_text(text, name, osc52=self.copy_to_clipboard, term=os.environ.get("TERM"),
                       directory=self.config.copies_dir)
-        self.notify(r.message(), title=f"copy {name}", timeout=15,
+        self.say(r.message(), title=f"copy {name}", timeout=15,
                     severity="information" if r.ways else "error")
 
     def action_save(self) -> None:
@@ -364,18 +367,22 @@ class WizardApp(App[int]):
             try:
                 where = save_text(path, text)
             except FileExistsError:
-                self.notify(f"{path} exists; nothing was overwritten (press s again)",
+                self.say(f"{path} exists; nothing was overwritten (press s again)",
                             severity="error")
                 return
             except OSError as e:
-                self.notify(f"could not save {path}: {e.strerror or e}", severity="error")
+                self.say(f"could not save {path}: {e.strerror or e}", severity="error")
                 return
-            self.notify(f"saved {name} to {where}", title="saved", timeout=15)
+            self.say(f"saved {name} to {where}", title="saved", timeout=15)
 
         default = str(directory / default_name(name, suffix))
         self.push_screen(SaveScreen(name, default), chosen)
 
-    # --- the one error handler --------------------------------------------------------
+    # --- notices and the one error handler ---------------------------------------------
+
+    def say(self, message: str, **kw: Any) -> None:
+        """A notice. Never markup: it often carries text from the target ('[/]' included)."""
+        self.notify(message, markup=False, **kw)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -383,8 +390,11 @@ class WizardApp(App[int]):
             text = one_line(worker.error)
             if worker.group == "probe":
                 self.probing = None
-            self.status = f"{worker.name} failed: {text}"
-            self.notify(text, title=f"{worker.name} failed", severity="error", timeout=20)
+            # A change that failed half-way names each file's state and how to restore it.
+            details = getattr(worker.error, "details", None) or []
+            self.status = "; ".join([f"{worker.name} failed: {text}", *details])
+            self.say("\n".join([text, *details]), title=f"{worker.name} failed",
+                        severity="error", timeout=20)
         if worker.group == "target" and event.state in (
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
         ):
@@ -406,7 +416,8 @@ def one_line(e: BaseException | None) -> str:
     text = str(e).strip().splitlines()
     if isinstance(e, OSError) and e.strerror:
         return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-    known = ("TargetError", "ChangeError", "StaleError", "VerifyError", "AddressError")
+    known = ("TargetError", "ChangeError", "StaleError", "ConflictError", "VerifyError",
+             "CheckFailed", "AddressError", "LockError", "UnknownHostKey", "HostKeyMismatch")
     name = type(e).__name__
     first = text[0] if text else name
     return first if name in known or isinstance(e, ValueError) else f"{name}: {first}"

@@ -1,57 +1,94 @@
-"""Applying a plan and undoing it, the same way on every target (DESIGN.md §5).
+"""Applying a plan, the same way on every target (this machine, a mounted root, SFTP).
 
-Each applied plan is a change set: a directory under JOURNAL_DIR on the target holding the
-byte-exact backups and ``journal.json``. ``undo`` finds the newest applied change set there,
-so it works from any machine that reaches the same target.
+The order is what makes every interruption recoverable (see journal.py):
+
+1. check every file still has the previewed bytes and is a regular file;
+2. byte-exact backups, read back; the journal records ``applying`` with each file's before
+   and after hashes — nothing of the target has been touched yet;
+3. each file: temp file in the same directory (fsync, mode, owner, SELinux label), a last
+   look that the file is still as previewed, rename over it; the replaced file is read
+   through a handle opened before the rename, so bytes another program appended in that
+   instant are noticed and given back (never clobbered);
+4. read back, verify (the caller re-collects and re-checks), record ``applied``.
+
+A failure after step 2 rolls back: each file still holding our bytes gets its original
+again (bytes others appended since are carried over), and only when every file has been read
+back and matches is it reported as a rollback. Otherwise the error names each file's state,
+its backup and the command that restores it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import hashlib
-import json
 import os
-import secrets
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tui.core.changes.plan import Plan, Symlink
+from tui.core.changes import journal
+from tui.core.changes.journal import (
+    APPLIED,
+    APPLYING,
+    JOURNAL_DIR,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    ChangeSet,
+    Entry,
+    sha,
+)
+from tui.core.changes.plan import FileEdit, Plan, Symlink
 from tui.core.targets.base import FileOps, FileStat, TargetError
 
-JOURNAL_DIR = "/var/lib/ssh-reset-doctor/changes"
-_JOURNAL = "journal.json"
+_LIMIT = 512 << 20  # bytes of one file we read back or compare
 
 
 class ChangeError(Exception):
-    """A plan could not be applied or undone; the message is one line. Nothing was changed
-    unless ``changed`` says otherwise (a rollback that itself failed)."""
+    """A plan could not be applied or undone. The message is one line; `details` holds one
+    line per file whose state the operator must know (its backup and how to restore it).
+    Nothing was changed unless `changed` says otherwise."""
 
     changed = False
 
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
 
 class StaleError(ChangeError):
-    """The file no longer has the bytes the preview was made from."""
+    """A file no longer has the bytes the preview was made from: plan again."""
+
+
+class ConflictError(StaleError):
+    """Another program wrote a file while we replaced it: their bytes were kept, ours
+    withdrawn. Planning again on the new bytes is the way on."""
 
 
 class VerifyError(ChangeError):
     """Written, but the result did not check out; the change set was rolled back."""
 
 
-@dataclass
-class ChangeSet:
-    id: str
-    dir: str
-    state: str  # applying | applied | rolled-back | undone
-    remedy: str
-    entries: list[dict]
-
-    def backups(self) -> list[str]:
-        return [e["backup"] for e in self.entries if e.get("backup")]
-
-
 Verify = Callable[[], "str | None"]  # None: all good; else what is still wrong
+
+
+@dataclass
+class FileMeta:
+    """Mode/owner a file we write gets (its original's, or new_mode for a created one)."""
+
+    mode: int
+    uid: int | None = None
+    gid: int | None = None
+    label_from: str | None = None  # copy the SELinux label of this path (the original)
+
+
+@dataclass
+class Outcome:
+    """What a rollback or undo left: per file, whether it is as wanted, and the lines that
+    tell the operator what to do where it is not."""
+
+    ok: bool = True
+    details: list[str] = field(default_factory=list)
 
 
 def apply_plan(
@@ -63,115 +100,25 @@ def apply_plan(
     journal_dir: str = JOURNAL_DIR,
     now: Callable[[], float] = time.time,
 ) -> ChangeSet:
-    """Check every op against the preview, back up, write, verify; roll back on failure."""
+    """Check every op against the preview, back up, write, verify; roll back on failure.
+
+    `cs.notes` of the result says what the operator should know even on success (e.g. the
+    journal could not be marked applied)."""
     try:
         stats = _precheck(ops, plan)
-        cs = _backup(ops, plan, stats, journal_dir, now())
-        _write_journal(ops, cs, target)
-        ops.sync([cs.dir])
     except OSError as e:
         raise ChangeError(f"{_oserror(e)}; nothing was changed") from e
-    return _apply(ops, plan, stats, cs, target, verify)
-
-
-def _backup(
-    ops: FileOps, plan: Plan, stats: dict[str, FileStat | None], journal_dir: str, when: float
-) -> ChangeSet:
-    cs = _new_change_set(ops, journal_dir, plan.remedy, when)
-    entries: list[dict] = []
-    for n, op in enumerate(plan.ops, 1):
-        if isinstance(op, Symlink):
-            entries.append({"op": "symlink", "path": op.path, "target": op.target})
-            continue
-        st = stats[op.path]
-        entry = {
-            "op": "edit", "path": op.path, "backup": None, "created": op.before is None,
-            "before_sha256": _sha(op.before), "after_sha256": _sha(op.after),
-        }
-        if op.before is not None and st is not None:
-            backup = f"{cs.dir}/{n}-{os.path.basename(op.path)}"
-            ops.create_exclusive(backup, op.before, 0o600)
-            if ops.read_bytes(backup) != op.before:  # byte-exact, or we do not go on
-                raise ChangeError(f"backup {backup} does not read back identical; nothing changed")
-            entry.update(backup=backup, mode=stat.S_IMODE(st.mode), uid=st.uid, gid=st.gid)
-        entries.append(entry)
-    cs.entries = entries
-    return cs
-
-
-def _apply(
-    ops: FileOps, plan: Plan, stats: dict[str, FileStat | None], cs: ChangeSet, target: str,
-    verify: Verify | None,
-) -> ChangeSet:
-    done: list[dict] = []
-    entries = cs.entries
+    cs: ChangeSet | None = None
     try:
-        for op, entry in zip(plan.ops, entries, strict=True):
-            if isinstance(op, Symlink):
-                ops.symlink(op.target, op.path)
-            else:
-                _replace(ops, op.path, op.before, op.after, stats[op.path], op.new_mode)
-            done.append(entry)
-        ops.sync([os.path.dirname(op.path) for op in plan.ops])
-        problem = _readback(ops, plan) or (verify() if verify else None)
-    except (OSError, ChangeError, TargetError) as e:
-        _rollback(ops, done, cs, target)
+        cs = journal.new_change_set(ops, journal_dir, plan.remedy, now(), plan.plan_id)
+        cs.entries = _backup(ops, plan, stats, cs)
+        journal.write(ops, cs, target, APPLYING)  # the write-ahead record
+    except (OSError, TargetError) as e:
+        if cs is not None:
+            _mark(ops, cs, target, ROLLED_BACK)  # nothing was touched: trivially rolled back
         why = _oserror(e) if isinstance(e, OSError) else str(e)
-        raise ChangeError(f"{why}; rolled back, the files are as they were") from e
-    if problem:
-        _rollback(ops, done, cs, target)
-        raise VerifyError(
-            f"verification failed: {problem}; rolled back, the files are as they were"
-        )
-    cs.state = "applied"
-    _write_journal(ops, cs, target)
-    return cs
-
-
-def undo_last(
-    ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: bool = False
-) -> ChangeSet:
-    """Restore the newest applied change set; refuse when a file was changed since."""
-    cs = latest(ops, journal_dir)
-    if cs is None:
-        raise ChangeError(f"nothing to undo: no applied change set in {journal_dir}")
-    changed = []
-    for e in cs.entries:
-        if e["op"] == "symlink":
-            try:
-                if ops.readlink(e["path"]) != e["target"]:
-                    changed.append(e["path"])
-            except OSError:
-                changed.append(e["path"])
-        elif _sha(_read_or_none(ops, e["path"])) != e["after_sha256"]:
-            changed.append(e["path"])
-    if changed:
-        raise ChangeError(
-            f"refusing to undo change set {cs.id}: changed by someone else since: "
-            + ", ".join(changed)
-        )
-    if dry_run:
-        return cs
-    _restore(ops, cs.entries)
-    cs.state = "undone"
-    _write_journal(ops, cs, target)
-    return cs
-
-
-def latest(ops: FileOps, journal_dir: str = JOURNAL_DIR) -> ChangeSet | None:
-    try:
-        names = sorted(ops.listdir(journal_dir), key=_seq, reverse=True)
-    except FileNotFoundError:
-        return None
-    for name in names:
-        try:
-            doc = json.loads(ops.read_bytes(f"{journal_dir}/{name}/{_JOURNAL}", 1 << 20))
-        except (OSError, ValueError):
-            continue  # not ours, or a set that never got its journal written
-        if doc.get("state") == "applied":
-            return ChangeSet(name, f"{journal_dir}/{name}", "applied", doc["remedy"],
-                             doc["entries"])
-    return None
+        raise ChangeError(f"{why}; nothing was changed") from e
+    return _apply(ops, plan, stats, cs, target, verify)
 
 
 # --- steps ------------------------------------------------------------------------------
@@ -192,63 +139,172 @@ def _precheck(ops: FileOps, plan: Plan) -> dict[str, FileStat | None]:
         if st is not None and not stat.S_ISREG(st.mode):
             kind = "a symbolic link" if stat.S_ISLNK(st.mode) else "not a regular file"
             raise ChangeError(f"{op.path} is {kind}; refusing to edit it (fix it by hand)")
-        current = None if st is None else ops.read_bytes(op.path)
+        current = None if st is None else ops.read_bytes(op.path, _LIMIT)
         if current != op.before:
             raise StaleError(f"{op.path} changed since the preview; re-run to get a new plan")
         stats[op.path] = st
     return stats
 
 
-def _new_change_set(ops: FileOps, journal_dir: str, remedy: str, when: float) -> ChangeSet:
-    ops.makedirs(journal_dir, 0o700)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
-    # A sequence number, not the clock, orders change sets: two in one second, or a clock
-    # that jumps back, must not make undo pick the older one.
-    seqs = [int(n.split("-", 1)[0]) for n in ops.listdir(journal_dir)
-            if n.split("-", 1)[0].isdigit()]
-    seq = max(seqs, default=0) + 1
-    for _ in range(10):
-        name = f"{seq:06d}-{stamp}-{secrets.token_hex(3)}"
-        try:
-            ops.makedirs(f"{journal_dir}/{name}", 0o700)
-        except FileExistsError:
+def _backup(
+    ops: FileOps, plan: Plan, stats: dict[str, FileStat | None], cs: ChangeSet
+) -> list[Entry]:
+    entries: list[Entry] = []
+    for n, op in enumerate(plan.ops, 1):
+        if isinstance(op, Symlink):
+            entries.append(Entry("symlink", op.path, target=op.target))
             continue
-        if ops.listdir(f"{journal_dir}/{name}"):
-            continue  # never reuse: backups are never overwritten
-        return ChangeSet(name, f"{journal_dir}/{name}", "applying", remedy, [])
-    raise ChangeError(f"could not create a new change set under {journal_dir}")
+        d, base = os.path.split(op.path)
+        entry = Entry("edit", op.path, created=op.before is None,
+                      before_sha256=sha(op.before), after_sha256=sha(op.after),
+                      temp=f"{d}/.{base}.srd-{cs.seq}-{n}")
+        st = stats[op.path]
+        if op.before is not None and st is not None:
+            backup = f"{cs.dir}/{n}-{base}"
+            ops.create_exclusive(backup, op.before, 0o600)
+            if ops.read_bytes(backup, _LIMIT) != op.before:  # byte-exact, or we do not go on
+                raise OSError(errno.EIO, "backup does not read back identical", backup)
+            entry.backup = backup
+            entry.mode, entry.uid, entry.gid = stat.S_IMODE(st.mode), st.uid, st.gid
+        entries.append(entry)
+    return entries
 
 
-def _replace(
-    ops: FileOps, path: str, before: bytes | None, after: bytes, st: FileStat | None,
-    new_mode: int,
-) -> None:
-    """temp + fsync + rename keeping mode/owner/label; in place when rename cannot work."""
-    d, base = os.path.split(path)
-    tmp = f"{d}/.{base}.srd-{secrets.token_hex(4)}"
-    mode = stat.S_IMODE(st.mode) if st else new_mode
-    ops.create_exclusive(tmp, after, mode)
+def _apply(
+    ops: FileOps, plan: Plan, stats: dict[str, FileStat | None], cs: ChangeSet, target: str,
+    verify: Verify | None,
+) -> ChangeSet:
     try:
-        if st is not None:
-            ops.chown(tmp, st.uid, st.gid)
-            copy_label = getattr(ops, "copy_label", None)
-            if copy_label:
-                copy_label(path, tmp)
-        # The window between precheck and here is small, but it is a window: look again.
-        if _read_or_none(ops, path) != before:
-            raise StaleError(f"{path} changed while applying; nothing of it was written")
+        for op, entry in zip(plan.ops, cs.entries, strict=True):
+            if isinstance(op, Symlink):
+                ops.symlink(op.target, op.path)
+            else:
+                _write_edit(ops, op, entry, stats[op.path])
+        ops.sync(list(dict.fromkeys(os.path.dirname(op.path) for op in plan.ops)))
+        problem = _readback(ops, plan) or (verify() if verify else None)
+    except (OSError, ChangeError, TargetError) as e:
+        why = _oserror(e) if isinstance(e, OSError) else str(e)
+        kind = type(e) if isinstance(e, StaleError) else ChangeError
+        raise _rolled_back(ops, cs, target, why, kind) from e
+    if problem:
+        raise _rolled_back(ops, cs, target, f"verification failed: {problem}", VerifyError)
+    try:
+        journal.write(ops, cs, target, APPLIED)
+    except (OSError, TargetError) as e:
+        # Applied and verified; only the record lags. An 'applying' set is still undone by
+        # `undo`, so nothing is lost: say so rather than undo a change that works.
+        cs.state = APPLIED
+        cs.notes.append(f"the change works, but its journal could not be marked applied "
+                        f"({_oserror(e) if isinstance(e, OSError) else e}); it stays "
+                        f"'applying', and undo still restores it")
+    return cs
+
+
+def _write_edit(ops: FileOps, op: FileEdit, entry: Entry, st: FileStat | None) -> None:
+    meta = (FileMeta(stat.S_IMODE(st.mode), st.uid, st.gid, op.path) if st is not None
+            else FileMeta(op.new_mode))
+    final = swap(ops, op.path, op.before, op.after, meta, entry.temp, exact=True)
+    if final != op.after:
+        # Someone appended while we renamed: their bytes went into the file we replaced
+        # and came back on top of ours. Withdraw ours and keep theirs; the caller plans
+        # again on the file as it is now.
+        extra = (final or b"")[len(op.after):]
+        swap(ops, op.path, final, (op.before or b"") + extra, meta, entry.temp)
+        raise ConflictError(f"{op.path} was written by another program while we changed it; "
+                            "its bytes are kept and our change was withdrawn")
+
+
+def swap(
+    ops: FileOps, path: str, base: bytes | None, new: bytes | None, meta: FileMeta,
+    temp: str | None, *, exact: bool = False,
+) -> bytes | None:
+    """Make `path` hold `new` where it holds `base`; returns what it holds at the end.
+
+    Bytes another program appended to `base` are carried over (`new` + them), whether they
+    were there before we looked or arrived while we renamed: such writers (fail2ban's
+    hostsdeny action, DenyHosts) only ever append. With `exact`, any such bytes before the
+    rename refuse instead (StaleError, nothing written). A file holding anything that does
+    not start with `base` raises ConflictError and is left as it is. `new` None removes the
+    file (a file we created, or a symlink-free path back to absent).
+    """
+    for _ in range(8):
+        cur = _read_or_none(ops, path)
+        tail = _tail(cur, base)
+        if tail is None or (exact and tail):
+            if exact:
+                raise StaleError(f"{path} changed while applying; nothing of it was written")
+            raise ConflictError(f"{path} was changed by someone else; left as it is")
+        if new is None:
+            if tail:
+                raise ConflictError(f"{path} was written by someone else; left as it is")
+            if cur is not None:
+                ops.unlink(path)
+            return None
+        want = new + tail
+        if cur == want:
+            return want
+        old = _put(ops, path, cur, want, meta, temp)
+        if old == cur:
+            return want
+        # Written into the file we replaced between our last look and the rename: carry
+        # it over too (round again with what is there now as the base).
+        more = _tail(old, cur)
+        base, new = want, want + more if more is not None else old
+        exact = False
+    raise ConflictError(f"{path} keeps changing under us; left as it is")
+
+
+def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta,
+         temp: str | None) -> bytes | None:
+    """temp + rename `want` over `path` (which held `cur`); in place where rename cannot
+    work (a bind-mounted file: EBUSY). Returns what the replaced file held after it."""
+    d, base = os.path.split(path)
+    tmp = temp or f"{d}/.{base}.srd-tmp"
+    _quiet_unlink(ops, tmp)  # a leftover of an interrupted run of this same change set
+    try:
+        ops.create_exclusive(tmp, want, meta.mode)
+    except OSError as e:
+        # A full disk has no room for a temp copy, but a file that shrinks back to its
+        # original fits in its own blocks: that is how a rollback still gets through.
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT) or cur is None or len(want) > len(cur):
+            raise
+        return _in_place(ops, path, cur, want)
+    try:
+        if meta.uid is not None and meta.gid is not None:
+            ops.chown(tmp, meta.uid, meta.gid)
+        copy_label = getattr(ops, "copy_label", None)
+        if copy_label and meta.label_from and cur is not None:
+            copy_label(meta.label_from, tmp)
         try:
-            ops.rename(tmp, path)
-            return
+            return ops.rename_over(tmp, path, _LIMIT)
         except OSError as e:
-            if e.errno not in (errno.EBUSY, errno.EXDEV) or st is None:
+            if e.errno not in (errno.EBUSY, errno.EXDEV) or cur is None:
                 raise
     except BaseException:
         _quiet_unlink(ops, tmp)
         raise
-    # A file bind-mounted over /etc/hosts.deny cannot be renamed over: rewrite it in place.
     _quiet_unlink(ops, tmp)
-    ops.overwrite(path, after)
+    return _in_place(ops, path, cur, want)
+
+
+def _in_place(ops: FileOps, path: str, cur: bytes, want: bytes) -> bytes:
+    """Rewrite a file that cannot be renamed over. A write that fails half-way is undone
+    at once from `cur` (read back); if even that fails, the error says so."""
+    try:
+        ops.overwrite(path, want)
+    except (OSError, TargetError) as e:
+        why = _oserror(e) if isinstance(e, OSError) else str(e)
+        try:
+            ops.overwrite(path, cur)
+            restored = _read_or_none(ops, path) == cur
+        except (OSError, TargetError):
+            restored = False
+        err = ChangeError(f"{path}: rewriting it in place failed ({why})"
+                          + ("; its old bytes were written back and read back" if restored
+                             else "; it may be cut short"))
+        err.changed = not restored
+        raise err from e
+    return cur  # a rewrite in place has no replaced file: races show in the read-back
 
 
 def _readback(ops: FileOps, plan: Plan) -> str | None:
@@ -256,61 +312,187 @@ def _readback(ops: FileOps, plan: Plan) -> str | None:
         if isinstance(op, Symlink):
             if ops.readlink(op.path) != op.target:
                 return f"{op.path} does not point to {op.target}"
-        elif ops.read_bytes(op.path) != op.after:
+        elif ops.read_bytes(op.path, _LIMIT) != op.after:
             return f"{op.path} does not hold the bytes written"
     return None
 
 
-def _rollback(ops: FileOps, done: list[dict], cs: ChangeSet, target: str) -> None:
+# --- rolling back ------------------------------------------------------------------------
+
+
+def _rolled_back(ops: FileOps, cs: ChangeSet, target: str, why: str,
+                 kind: type[ChangeError]) -> ChangeError:
+    """Roll back every entry of `cs` and say truthfully what came of it."""
+    _mark(ops, cs, target, ROLLING_BACK)
+    out = restore(ops, cs)
+    if out.ok:
+        _mark(ops, cs, target, ROLLED_BACK)
+        return kind(f"{why}; rolled back, the files are as they were (read back and compared)")
+    err = kind(f"{why}; the rollback could not be verified, see below", out.details)
+    err.changed = True
+    return err
+
+
+def restore(ops: FileOps, cs: ChangeSet) -> Outcome:
+    """Put every file of `cs` back to its original, newest operation first, then read each
+    back. Files that hold neither our bytes nor their original are left alone."""
+    out = Outcome()
+    for e in reversed(cs.entries):
+        try:
+            _restore_entry(ops, cs, e)
+        except (OSError, ChangeError, TargetError) as err:
+            out.ok = False
+            text = _oserror(err) if isinstance(err, OSError) else str(err)
+            out.details.append(_state_line(ops, e, f"not restored: {text}"))
+    if out.ok:
+        for e in cs.entries:
+            if not _is_original(ops, e):
+                out.ok = False
+                out.details.append(_state_line(ops, e, "does not read back as its original"))
+    for e in cs.entries:
+        if e.temp:
+            _quiet_unlink(ops, e.temp)
+    return out
+
+
+def _restore_entry(ops: FileOps, cs: ChangeSet, e: Entry) -> None:
+    if e.op == "symlink":
+        try:
+            if ops.readlink(e.path) == e.target:
+                ops.unlink(e.path)
+        except FileNotFoundError:
+            pass
+        return
+    cur = _read_or_none(ops, e.path)
+    if sha(cur) == e.before_sha256:
+        return  # never changed, or already restored
+    if e.created:
+        if cur is not None and sha(cur) == e.after_sha256:
+            ops.unlink(e.path)
+            return
+        raise ConflictError(f"{e.path} was written by someone else; left as it is")
+    after = _after_prefix(cur, e)  # our version, maybe with lines others appended since
+    if after is None:
+        if cur is not None and e.before_sha256 and _after_prefix_hash(cur, e.before_sha256):
+            return  # restored, and appended to since: those lines are someone else's
+        raise ConflictError(f"{e.path} holds neither our change nor its original "
+                            "(written by someone else?); left as it is")
+    original = _backup_bytes(ops, e)
+    meta = FileMeta(e.mode if e.mode is not None else 0o644, e.uid, e.gid, e.path)
+    swap(ops, e.path, after, original, meta, e.temp)
+
+
+def _after_prefix(cur: bytes | None, e: Entry) -> bytes | None:
+    """Our new version of the file if `cur` is it (maybe with bytes appended by others)."""
+    if cur is None:
+        return None
+    if sha(cur) == e.after_sha256:
+        return cur
+    # Appended by others since: find the prefix that hashes to ours. Lines are the unit
+    # such writers append, so only line boundaries are tried.
+    pos = cur.rfind(b"\n")
+    while pos >= 0:
+        if sha(cur[:pos + 1]) == e.after_sha256:
+            return cur[:pos + 1]
+        pos = cur.rfind(b"\n", 0, pos)
+    return None
+
+
+def _backup_bytes(ops: FileOps, e: Entry) -> bytes:
+    assert e.backup is not None
+    data = ops.read_bytes(e.backup, _LIMIT)
+    if sha(data) != e.before_sha256:
+        raise ChangeError(f"backup {e.backup} was altered; not used")
+    return data
+
+
+def _is_original(ops: FileOps, e: Entry) -> bool:
+    """The original, or the original with lines others appended since (kept, not ours)."""
+    return file_state(ops, e).startswith("original")
+
+
+def _after_prefix_hash(cur: bytes, digest: str) -> bool:
+    pos = cur.rfind(b"\n")
+    while pos >= 0:
+        if sha(cur[:pos + 1]) == digest:
+            return True
+        pos = cur.rfind(b"\n", 0, pos)
+    return False
+
+
+def file_state(ops: FileOps, e: Entry) -> str:
+    """As the file is now: 'original', 'changed' (our new version), either of them with a
+    '+' when lines were appended to it since (by fail2ban, DenyHosts...), or 'other'."""
+    if e.op == "symlink":
+        try:
+            return "changed" if ops.readlink(e.path) == e.target else "other"
+        except FileNotFoundError:
+            return "original"
+        except OSError:
+            return "other"
     try:
-        _restore(ops, done)
-        cs.state = "rolled-back"
-        _write_journal(ops, cs, target)
-    except OSError as e:
-        err = ChangeError(
-            f"rollback failed ({_oserror(e)}); restore by hand from the backups in {cs.dir}"
-        )
-        err.changed = True
-        raise err from e
+        cur = _read_or_none(ops, e.path)
+    except OSError:
+        return "other"
+    digest = sha(cur)
+    if digest == e.before_sha256:
+        return "original"
+    if digest == e.after_sha256:
+        return "changed"
+    if cur is not None and e.after_sha256 and _after_prefix_hash(cur, e.after_sha256):
+        return "changed+"
+    if cur is not None and e.before_sha256 and _after_prefix_hash(cur, e.before_sha256):
+        return "original+"
+    return "other"
 
 
-def _restore(ops: FileOps, entries: list[dict]) -> None:
-    for e in reversed(entries):
-        path = e["path"]
-        if e["op"] == "symlink" or e.get("created"):
-            _quiet_unlink(ops, path, missing_ok=True)
-            continue
-        original = ops.read_bytes(e["backup"])
-        if _sha(original) != e["before_sha256"]:
-            raise OSError(errno.EIO, f"backup {e['backup']} was altered", e["backup"])
-        current = _lstat_or_none(ops, path)
-        fake = FileStat(stat.S_IFREG | e["mode"], e["uid"], e["gid"], 0, 0.0)
-        _replace(ops, path, _read_or_none(ops, path), original, current and fake, e["mode"])
-    ops.sync(list({os.path.dirname(e["path"]) for e in entries}))
+def _state_line(ops: FileOps, e: Entry, what: str) -> str:
+    """One line: the file, its state, its backup and the command that restores it."""
+    state = file_state(ops, e)
+    words = {"original": "holds its original", "changed": "holds the new version",
+             "original+": "holds its original with lines others appended",
+             "changed+": "holds the new version with lines others appended",
+             "other": "holds neither its original nor the new version"}[state]
+    line = f"{e.path}: {what}; it {words}"
+    cmd = restore_command(ops, e)
+    if cmd and not state.startswith("original"):
+        line += f"; restore it with: {cmd}"
+    return line
 
 
-def _write_journal(ops: FileOps, cs: ChangeSet, target: str) -> None:
-    doc = {
-        "version": 1, "id": cs.id, "target": target, "remedy": cs.remedy, "state": cs.state,
-        "entries": cs.entries,
-    }
-    data = (json.dumps(doc, indent=1) + "\n").encode()
-    path = f"{cs.dir}/{_JOURNAL}"
-    tmp = f"{path}.{secrets.token_hex(4)}"
-    ops.create_exclusive(tmp, data, 0o600)
-    ops.rename(tmp, path)
+def restore_command(ops: FileOps, e: Entry) -> str | None:
+    """A shell command that puts the original back, as paths the operator can use here
+    (under --root DIR, paths under DIR: never the rescue machine's own files)."""
+    import shlex
+
+    root = getattr(ops, "root", "/")
+    def here(p: str) -> str:
+        return shlex.quote(p if root == "/" else os.path.join(root, p.lstrip("/")))
+
+    if e.op == "symlink" or e.created:
+        return f"rm -f {here(e.path)}"
+    if e.backup:
+        # cat > keeps the file's inode, owner and mode (a bind-mounted file cannot be
+        # renamed over anyway).
+        return f"cat {here(e.backup)} > {here(e.path)}"
+    return None
+
+
+def _mark(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
+    """Record a state where we can; the journal on disk is what recovery reads, and a
+    failure to write it leaves the earlier, still recoverable state."""
+    with contextlib.suppress(OSError, TargetError):
+        journal.write(ops, cs, target, state)
 
 
 # --- small helpers ----------------------------------------------------------------------
 
 
-def _seq(name: str) -> int:
-    head = name.split("-", 1)[0]
-    return int(head) if head.isdigit() else -1
-
-
-def _sha(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
+def _tail(cur: bytes | None, base: bytes | None) -> bytes | None:
+    """What `cur` holds after `base` (b"" when equal); None when it does not start so."""
+    if cur is None or base is None:
+        return b"" if cur is None and base is None else None
+    return cur[len(base):] if cur.startswith(base) else None
 
 
 def _lstat_or_none(ops: FileOps, path: str) -> FileStat | None:
@@ -322,19 +504,15 @@ def _lstat_or_none(ops: FileOps, path: str) -> FileStat | None:
 
 def _read_or_none(ops: FileOps, path: str) -> bytes | None:
     try:
-        return ops.read_bytes(path)
+        return ops.read_bytes(path, _LIMIT)
     except FileNotFoundError:
         return None
 
 
-def _quiet_unlink(ops: FileOps, path: str, missing_ok: bool = True) -> None:
-    try:
+def _quiet_unlink(ops: FileOps, path: str) -> None:
+    # Absent, or a temp we could not remove: harmless; the real error is reported.
+    with contextlib.suppress(OSError):
         ops.unlink(path)
-    except FileNotFoundError:
-        if not missing_ok:
-            raise
-    except OSError:
-        pass  # a temp we could not remove is harmless; the real error is reported
 
 
 def _oserror(e: OSError) -> str:

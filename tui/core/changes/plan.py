@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 
 from tui.core.text import printable
@@ -46,6 +47,21 @@ class Plan:
 
     def preview(self) -> str:
         return "\n".join(preview_op(op) for op in self.ops)
+
+    @property
+    def plan_id(self) -> str:
+        """A hash of the remedy, the files' bytes before and after, and the links: the same
+        id means exactly the same change to exactly the same files (`fix --plan`)."""
+        h = hashlib.sha256(b"ssh-reset-doctor plan 1\0" + self.remedy.encode() + b"\0")
+        for op in self.ops:
+            if isinstance(op, Symlink):
+                h.update(b"symlink\0%s\0%s\0" % (op.path.encode(), op.target.encode()))
+                continue
+            h.update(b"edit\0%s\0" % op.path.encode())
+            for part in (op.before, op.after):
+                h.update(b"-" if part is None else b"+%d:%s" % (len(part), part))
+            h.update(b"%o\0" % op.new_mode)
+        return h.hexdigest()[:16]
 
 
 def preview_op(op: Op) -> str:

@@ -12,6 +12,8 @@ from tui.core.targets.target import Target
 
 # What `fix` and the wizard can change by a previewed edit; everything else gets commands.
 FIXABLE = ("tcp-wrappers", "libraries", "maxstartups", "penalties")
+# Remedies that may write the operator's address: only one given or picked, never a guess.
+NEEDS_ADDRESS = ("tcp-wrappers", "penalties")
 
 
 def remedies_for(what: str, facts: Facts, ip: str | None) -> tuple[Finding, list[Plan]]:

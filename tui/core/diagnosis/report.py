@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.clientip import ClientAddress, all_from_logs
+from tui.core.clientip import ClientAddress, all_from_logs, describe, from_logs
 from tui.core.diagnosis import (
+    changes,
     denylists,
     firewall,
     libraries,
@@ -38,11 +39,12 @@ class Report:
 
 
 def choose_client(facts: Facts, given: str | None) -> ClientAddress | None:
-    """--client-ip wins; else the newest refused/reset address in the target's logs."""
+    """--client-ip wins; else the address in the target's logs when they name exactly one.
+
+    Never a guess among several: on a public instance the newest is usually a scanner."""
     if given:
         return ClientAddress(given, "--client-ip")
-    seen = all_from_logs(facts.logs)
-    return seen[0] if seen else None
+    return from_logs(facts.logs)
 
 
 def run_checks(facts: Facts, client: ClientAddress | None, port: int | None = None) -> Report:
@@ -63,15 +65,24 @@ def run_checks(facts: Facts, client: ClientAddress | None, port: int | None = No
     r.findings.append(penalties.finding(facts, ip))
     r.findings.append(_firewall(fw))
     r.findings.append(denylists.finding(facts, ip))
+    journal = changes.finding(facts)
+    if journal is not None:  # only when this tool has changed the target before
+        r.findings.append(journal)
     return r
 
 
 def _client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
     seen = all_from_logs(facts.logs)
     ev: dict[str, Any] = {
-        "seen_in_logs": [{"ip": a.ip, "source": a.source, "line": a.line} for a in seen[:10]]
+        "seen_in_logs": [{"ip": a.ip, "source": a.source, "line": a.line, "count": a.count,
+                          "last_seen": a.last_seen} for a in seen[:20]]
     }
     if client is None:
+        if len(seen) > 1:
+            return Finding("client-ip", None, "unknown",
+                           f"{len(seen)} addresses in sshd's logs, so yours is not known "
+                           f"(scanners fill them too): pass --client-ip with yours; seen: "
+                           f"{describe(seen)}", ev)
         return Finding("client-ip", None, "unknown",
                        "the operator's address is not known: pass --client-ip", ev)
     ev.update(ip=client.ip, source=client.source, line=client.line, private=client.private)

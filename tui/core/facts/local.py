@@ -33,6 +33,8 @@ from tui.core.facts.model import (
     FIREWALL_COMMANDS,
     FIREWALL_FILES,
     FIREWALL_TIMEOUT,
+    JOURNAL_DIR,
+    JOURNALS_READ,
     LIVE_COMMANDS,
     LIVE_TIMEOUT,
     LOG_FILES,
@@ -51,6 +53,7 @@ from tui.core.rootpath import resolve_in_root, to_target
 from tui.core.targets.localops import LocalOps
 
 _LOG_TAIL = 4 << 20  # bytes of each log file read from its end
+_JOURNAL_NAME = re.compile(r"[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z", re.ASCII)
 
 
 def collect(root: str = "/", *, label: str | None = None) -> Facts:
@@ -79,7 +82,20 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
     _collect_deny_lists(ops, facts)
     for path in stat_paths(facts):
         facts.paths[path] = _stat(ops, path)
+    _collect_journals(ops, facts)
     return facts
+
+
+def _collect_journals(ops: LocalOps, facts: Facts) -> None:
+    """The newest change sets' journal.json of this tool (see tui.core.changes.journal)."""
+    try:
+        names = [n for n in ops.listdir(JOURNAL_DIR) if _JOURNAL_NAME.match(n)]
+    except OSError:
+        return
+    names.sort(key=lambda n: int(n.split("-", 1)[0]))
+    for name in names[-JOURNALS_READ:]:
+        path = f"{JOURNAL_DIR}/{name}/journal.json"
+        facts.files[path] = read_blob(ops, path, limit=1 << 20)
 
 
 def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:

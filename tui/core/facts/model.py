@@ -75,6 +75,10 @@ LOG_PATTERN = (
     r"|must be owned by root and not group or world-writable|bad ownership or modes for chroot"
     r"|chroot\(\".*\[preauth\]|Bad configuration option|bad configuration options"
 )
+# This tool's own change journal on the target (tui.core.changes.journal writes it): the
+# newest change sets' journal.json are collected, so `check` can name an interrupted one.
+JOURNAL_DIR = "/var/lib/ssh-reset-doctor/changes"
+JOURNALS_READ = 10
 # Security Center (Alibaba Cloud "Aegis") agent processes.
 AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_client")
 

@@ -25,6 +25,8 @@ from tui.core.facts.model import (
     FAIL2BAN_FILES,
     FIREWALL_COMMANDS,
     FIREWALL_TIMEOUT,
+    JOURNAL_DIR,
+    JOURNALS_READ,
     LIVE_COMMANDS,
     LIVE_TIMEOUT,
     LOG_FILES,
@@ -147,6 +149,11 @@ for n in @DHFILES@; do dump "$wd/$n" 1048576; done
   elif [ -e "$p" ] || [ -L "$p" ]; then m nostat EACCES "$p"
   else m nostat ENOENT "$p"; fi
 done
+# this tool's own change journal: the newest change sets' records
+for n in $(ls -1 @JOURNALDIR@ 2>/dev/null | grep -E '^[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$' \
+           | sort -n | tail -n @JOURNALS@); do
+  dump @JOURNALDIR@/"$n"/journal.json 1048576
+done
 m end
 """
 
@@ -173,6 +180,8 @@ def script(marker: str) -> str:
         .replace("@LIVETIME@", str(LIVE_TIMEOUT))
         .replace("@LOGLINES@", str(LOG_LINES))
         .replace("@F2BDB@", shlex.quote(FAIL2BAN_DB))
+        .replace("@JOURNALDIR@", shlex.quote(JOURNAL_DIR))
+        .replace("@JOURNALS@", str(JOURNALS_READ))
         .replace("@DHWORK@", shlex.quote(DENYHOSTS_WORK_DIR))
         .replace("@DHFILES@", q(shlex.quote(n) for n in DENYHOSTS_FILES))
         .replace("@STATPATHS@", q(shlex.quote(p) for p in (*PRIVSEP_DIRS, *SSHD_PATHS)))
@@ -183,6 +192,9 @@ def script(marker: str) -> str:
             f"fw {i} {q(shlex.quote(a) for a in argv)}"
             for i, (_, argv) in enumerate(FIREWALL_COMMANDS)))
     )
+
+
+_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
 
 
 class FactsError(ValueError):
@@ -234,22 +246,21 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
             facts.sftp_server = arg
         elif kind == "processes":
             facts.processes = sorted(set(body.decode("utf-8", "replace").split()))
-        elif kind == "fw" and arg.isdigit() and int(arg) < len(FIREWALL_COMMANDS):
+        elif kind == "fw" and _index(arg, FIREWALL_COMMANDS):
             label = FIREWALL_COMMANDS[int(arg)][0]
             try:
                 text = base64.b64decode(body).decode("utf-8", "replace")
                 facts.firewall[label] = "" if text == "\n" else text  # sh's $() ate the rest
             except (binascii.Error, ValueError):
                 facts.notes.append(f"{label}: output garbled in transit")
-        elif kind == "fwfail" and len(args) == 2 and args[0].isdigit() \
-                and int(args[0]) < len(FIREWALL_COMMANDS):
+        elif kind == "fwfail" and len(args) == 2 and _index(args[0], FIREWALL_COMMANDS):
             label = FIREWALL_COMMANDS[int(args[0])][0]
             msg = body.decode("utf-8", "replace").strip().splitlines()
             facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s" if args[1] == "124"
                                else f"{label} failed (exit {args[1]}): "
                                f"{msg[0][:200] if msg else 'no message'}")
         elif kind == "cmd" and len(args) == 2 and _index(args[0], LIVE_COMMANDS) \
-                and args[1].isdigit():
+                and _DIGITS.fullmatch(args[1]):
             label = LIVE_COMMANDS[int(args[0])][0]
             cmds[label] = (int(args[1]), _b64text(body), "")
         elif kind == "cmderr" and _index(arg, LIVE_COMMANDS) \
@@ -325,7 +336,8 @@ def _check_referenced(facts: Facts) -> None:
 
 
 def _index(text: str, table: tuple) -> bool:
-    return text.isdigit() and int(text) < len(table)
+    # ASCII digits only: '²'.isdigit() is True and int('²') raises.
+    return bool(_DIGITS.fullmatch(text)) and int(text) < len(table)
 
 
 def _b64text(body: bytes) -> str:
@@ -337,6 +349,6 @@ def _b64text(body: bytes) -> str:
 
 
 def _version_key(path: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", path.rsplit("/", 1)[-1]))
+    return tuple(int(x[:9]) for x in re.findall(r"[0-9]+", path.rsplit("/", 1)[-1]))
 
 

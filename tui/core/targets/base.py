@@ -54,6 +54,15 @@ class FileOps(Protocol):
         """Atomic replace (rename(2) / posix-rename@openssh.com)."""
         ...
 
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+        """rename(src, dst), and what the replaced `dst` held just after the rename, read
+        through a handle opened before it (None: there was no `dst`).
+
+        Another program that appended to `dst` between our last read and the rename wrote
+        into the file we replaced; this is how the caller finds out and gives it back.
+        """
+        ...
+
     def chown(self, path: str, uid: int, gid: int) -> None: ...
 
     def chmod(self, path: str, mode: int) -> None: ...
@@ -65,6 +74,10 @@ class FileOps(Protocol):
     def unlink(self, path: str) -> None: ...
 
     def makedirs(self, path: str, mode: int = 0o700) -> None: ...
+
+    def mkdir(self, path: str, mode: int = 0o700) -> None:
+        """Exactly one directory, created by us: FileExistsError when it exists."""
+        ...
 
     def listdir(self, path: str) -> list[str]: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 
 from tui.core.rootpath import resolve_in_root
 from tui.core.targets.base import FileStat
@@ -37,16 +38,7 @@ class LocalOps:
         # O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in /etc must not fool or hang us.
         fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
         try:
-            size = os.fstat(fd).st_size
-            if size > limit:
-                raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-            chunks, total = [], 0
-            while chunk := os.read(fd, 1 << 20):
-                total += len(chunk)
-                if total > limit:
-                    raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-                chunks.append(chunk)
-            return b"".join(chunks)
+            return _read_fd(fd, limit, path)
         finally:
             os.close(fd)
 
@@ -67,6 +59,14 @@ class LocalOps:
     def overwrite(self, path: str, data: bytes) -> None:
         fd = os.open(self.host_path(path), os.O_WRONLY | _O_NOFOLLOW | _O_CLOEXEC)
         try:
+            if len(data) > os.fstat(fd).st_size:
+                # Claim the space first: a full disk then fails before any byte changes.
+                with contextlib.suppress(AttributeError):
+                    try:
+                        os.posix_fallocate(fd, 0, len(data))
+                    except OSError as e:
+                        if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                            raise
             _write_all(fd, data)
             os.ftruncate(fd, len(data))  # after writing: a failed write leaves the old tail
             os.fsync(fd)
@@ -75,6 +75,19 @@ class LocalOps:
 
     def rename(self, src: str, dst: str) -> None:
         os.rename(self.host_path(src), self.host_path(dst))
+
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+        host = self.host_path(dst)
+        try:
+            fd = os.open(host, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        except FileNotFoundError:
+            fd = None
+        try:
+            os.rename(self.host_path(src), host)
+            return None if fd is None else _read_fd(fd, limit, dst)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         os.chown(self.host_path(path), uid, gid, follow_symlinks=False)
@@ -102,6 +115,11 @@ class LocalOps:
     def makedirs(self, path: str, mode: int = 0o700) -> None:
         os.makedirs(self.host_path(path, follow_last=True), mode=mode, exist_ok=True)
 
+    def mkdir(self, path: str, mode: int = 0o700) -> None:
+        host = self.host_path(path)
+        os.mkdir(host, mode)
+        os.chmod(host, mode)  # umask must not change it
+
     def listdir(self, path: str) -> list[str]:
         return os.listdir(self.host_path(path, follow_last=True))
 
@@ -116,6 +134,25 @@ class LocalOps:
 
     def close(self) -> None:
         pass
+
+
+def _read_fd(fd: int, limit: int, path: str) -> bytes:
+    """The whole file from offset 0 (pread: the handle's position does not matter).
+
+    Only a regular file is read: a FIFO or a device (/dev/zero) planted where a file is
+    expected would hang us or never end."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file", path)
+    if st.st_size > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+    chunks, total = [], 0
+    while chunk := os.pread(fd, 1 << 20, total):
+        total += len(chunk)
+        if total > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _write_all(fd: int, data: bytes) -> None:

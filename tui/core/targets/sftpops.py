@@ -176,6 +176,8 @@ class SftpOps:
             a = self._sftp.stat(path)
             if stat.S_ISDIR(a.st_mode or 0):
                 raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+            if not stat.S_ISREG(a.st_mode or 0):  # a FIFO would hang sftp-server's open()
+                raise OSError(errno.EINVAL, "not a regular file", path)
             size = a.st_size or 0  # 0 for /proc files: then just read up to limit + 1
             if size > limit:
                 raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
@@ -205,12 +207,14 @@ class SftpOps:
         self._dirty.append(path)
 
     def overwrite(self, path: str, data: bytes) -> None:
-        """In place (no O_CREAT: ENOENT if missing), truncate, write. Durable after sync()."""
+        """In place (no O_CREAT: ENOENT if missing), write, then cut the old tail. Durable
+        after sync(). Writing first: a connection lost half-way leaves the old tail (and its
+        final newline) rather than an empty or cut-off file."""
 
         def write() -> None:
             with self._sftp.open(path, "r+b") as f:
-                f.truncate(0)
                 f.write(data)
+                f.truncate(len(data))
 
         self._call("overwrite", write, path)
         self._dirty.append(path)
@@ -219,6 +223,33 @@ class SftpOps:
         """Atomic replace via posix-rename@openssh.com."""
         self._call("rename", lambda: self._sftp.posix_rename(src, dst), src, dst)
         self._dirty = [dst if p == src else p for p in self._dirty]
+
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+        """posix-rename, then read the replaced file through a handle opened before it
+        (sftp-server keeps the open descriptor, so the handle still reaches that file)."""
+        try:
+            handle = self._sftp.open(dst, "rb")
+        except FileNotFoundError:
+            handle = None
+        except Exception as e:
+            raise self._error(e, "read", dst, None) from e
+        try:
+            self.rename(src, dst)
+            if handle is None:
+                return None
+
+            def read() -> bytes:
+                handle.seek(0)
+                data = handle.read(limit + 1)
+                if len(data) > limit:
+                    raise OSError(errno.EFBIG, f"larger than {limit} bytes", dst)
+                return bytes(data)
+
+            return self._call("read", read, dst)
+        finally:
+            if handle is not None:
+                with contextlib.suppress(Exception):
+                    handle.close()
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         self._call("chown", lambda: self._sftp.chown(path, uid, gid), path)
@@ -266,6 +297,10 @@ class SftpOps:
                 except OSError:
                     pass
             raise err from e
+        self.chmod(path, mode)  # sftp-server's umask applied to mkdir's mode
+
+    def mkdir(self, path: str, mode: int = 0o700) -> None:
+        self._call("mkdir", lambda: self._sftp.mkdir(path, mode), path)
         self.chmod(path, mode)  # sftp-server's umask applied to mkdir's mode
 
     def listdir(self, path: str) -> list[str]:

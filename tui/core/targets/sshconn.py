@@ -770,6 +770,60 @@ class SSHConnection:
         self._sudo_password = password
         return password
 
+    def hold(self, command: str, ready: str, *, sudo: bool | None = None
+             ) -> paramiko.Channel | CommandResult:
+        """Start `command` (as root under sudo) and leave it running: the open channel once
+        it printed the line `ready` (closing the channel sends it EOF), or its result when
+        it ended first. For a lock that must not outlive this connection."""
+        use_sudo = (self._opts.sudo if sudo is None else sudo) and not self.is_root
+        if not use_sudo:
+            return self._start(command, b"", ready)
+        inner = f"sh -c {shlex.quote(command)}"
+        if self._sudo_password is None and self._sudo_needs_password is not True:
+            got = self._start(f"env LC_ALL=C sudo -n -- {inner}", b"", ready)
+            if not isinstance(got, CommandResult):
+                return got
+            if not (got.rc == 1 and any(m in got.stderr for m in _SUDO_NEEDS_PW)):
+                self._check_sudo_refused(got)
+                return got
+            self._sudo_needs_password = True
+        password = self._get_sudo_password()
+        got = self._start(f"env LC_ALL=C sudo -k -S -p '' -- {inner}",
+                          password.encode() + b"\n", ready)
+        if isinstance(got, CommandResult):
+            self._check_sudo_refused(got)
+        return got
+
+    def _start(self, command: str, stdin: bytes, ready: str) -> paramiko.Channel | CommandResult:
+        chan = self._open_session()
+        deadline = time.monotonic() + self._opts.command_timeout
+        want = ready.encode() + b"\n"
+        try:
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)  # no EOF: that would end the command
+            out, err = bytearray(), bytearray()
+            while want not in out:
+                if len(out) + len(err) > 1 << 20:
+                    raise TargetError(f"{self.label}: a lock command said too much")
+                if chan.closed or (chan.eof_received and chan.status_event.is_set()):
+                    _drain(chan, out, err)
+                    if want in out:
+                        break
+                    rc = chan.recv_exit_status()
+                    chan.close()
+                    return CommandResult(rc, bytes(out), bytes(err))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TargetError(f"{self.label} did not answer within "
+                                      f"{self._opts.command_timeout:g} s")
+                select.select([chan], [], [], min(remaining, 0.5))
+                _drain(chan, out, err)
+        except BaseException:
+            chan.close()
+            raise
+        return chan
+
     def _sync(self, paths: list[str]) -> None:
         # `sync FILE...` fsyncs each path (coreutils >= 8.24); plain sync elsewhere.
         quoted = " ".join(shlex.quote(p) for p in paths)

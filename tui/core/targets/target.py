@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from tui.core.facts.model import Facts
@@ -39,6 +40,11 @@ class Target:
         """Run a command on the target (as root); None where nothing may run (--root)."""
         raise NotImplementedError
 
+    def lock(self) -> AbstractContextManager[object]:
+        """Held from planning to verification: one run at a time changes a target
+        (LockError, a TargetError, when another run holds it)."""
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -69,6 +75,14 @@ class LocalTarget(Target):
         if self._ops is None:
             self._ops = LocalOps(self.root)
         return self._ops
+
+    def lock(self) -> AbstractContextManager[object]:
+        from tui.core.targets.localops import LocalOps
+        from tui.core.targets.lock import LOCK_FILE, LocalLock
+
+        ops = LocalOps(self.root)
+        shown = LOCK_FILE if self.root == "/" else os.path.join(self.root, LOCK_FILE[1:])
+        return LocalLock(ops.host_path(LOCK_FILE), shown)
 
     def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
         if self.root != "/":
@@ -118,6 +132,12 @@ class RemoteTarget(Target):
         # Quoted word by word: nothing of argv is ever parsed by the remote shell.
         return self.conn.run(shlex.join(argv), stdin=stdin, sudo=self.sudo,
                              timeout=COMMAND_TIMEOUT)
+
+    def lock(self) -> AbstractContextManager[object]:
+        from tui.core.targets.lock import LOCK_FILE, READY, RemoteLock
+
+        return RemoteLock(lambda script: self.conn.hold(script, READY, sudo=self.sudo),
+                          f"{LOCK_FILE} on {self.label}")
 
     def close(self) -> None:
         if self._ops is not None:

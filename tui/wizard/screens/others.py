@@ -21,6 +21,7 @@ CAUSES = (
     ("penalties", "Per-source penalties"),
     ("firewall", "Host firewall"),
     ("deny-lists", "Deny lists"),
+    ("change-journal", "Earlier changes"),  # only there when this tool changed the target
 )
 FIXABLE = ("maxstartups", "penalties")
 

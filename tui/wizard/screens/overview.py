@@ -25,7 +25,8 @@ _SHOWN = {"client-ip", "sshd"} | {fid for *_, fid in ROWS}
 # Titles of the causes beyond the article (screen 5); kept here so the overview does not
 # import that screen before its first frame.
 TITLES = {"sshd-serve": "sshd itself", "maxstartups": "MaxStartups",
-          "penalties": "Penalties", "firewall": "Host firewall", "deny-lists": "Deny lists"}
+          "penalties": "Penalties", "firewall": "Host firewall", "deny-lists": "Deny lists",
+          "change-journal": "Earlier changes"}
 
 
 class OverviewScreen(WizardScreen):
@@ -59,8 +60,14 @@ class OverviewScreen(WizardScreen):
         client = session.client if session else None
         if client is None:
             given = self.app.config.client_ip
-            text.append_text(plain(given or ("not known: Enter to type it in" if session
-                                              else "looking in the logs...")))
+            seen = len(session.candidates()) if session else 0
+            if given or not session:
+                text.append_text(plain(given or "looking in the logs..."))
+            elif seen > 1:
+                text.append(f"not known: {seen} addresses in the logs; Enter to pick yours",
+                            style="bold")
+            else:
+                text.append_text(plain("not known: Enter to type it in"))
             return text
         text.append(client.ip, style="bold")
         text.append_text(plain(f"  from {client.source}; Enter to change", "italic"))
@@ -138,18 +145,19 @@ class OverviewScreen(WizardScreen):
         from tui.wizard.screens.address import AddressScreen
 
         current = session.client.ip if session.client else ""
-        self.app.push_screen(AddressScreen(current), self._address_given)
+        self.app.push_screen(AddressScreen(current, session.candidates()), self._address_given)
 
-    def _address_given(self, text: str | None) -> None:
-        if text is None:
+    def _address_given(self, answer: tuple[str, str] | None) -> None:
+        if answer is None:
             return
         from tui.core.clientip import AddressError
 
         session = self.app.session
+        ip, source = answer
         try:
-            session.set_client(text.strip() or None)
-        except AddressError as e:
-            self.notify(str(e), severity="error")
+            session.set_client(ip or None, source or "typed in")
+        except AddressError as e:  # the dialog checked it; the core checks again
+            self.notify(str(e), severity="error", markup=False)
             return
         self.app.start_target_job("checking", lambda: self._recheck(session))
 

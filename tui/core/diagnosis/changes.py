@@ -1,0 +1,57 @@
+"""This tool's own earlier changes on the target: one interrupted half-way needs recovery.
+
+A run stopped by kill -9, a lost connection or a full disk leaves its change set 'applying'
+(or 'undoing'): each file is its original or its new version, and `undo --yes` (or the next
+`fix --yes`) brings the originals back. `check` names such a set; it says nothing at all
+when the tool never changed this target.
+"""
+
+from __future__ import annotations
+
+from tui.core.changes.journal import ACTIVE, JOURNAL, JournalError, parse
+from tui.core.diagnosis.finding import Finding
+from tui.core.facts.model import JOURNAL_DIR, Facts
+
+ID = "change-journal"
+
+
+def finding(facts: Facts) -> Finding | None:
+    sets, unreadable = [], []
+    prefix = JOURNAL_DIR + "/"
+    for path, blob in facts.files.items():
+        if not (path.startswith(prefix) and path.endswith("/" + JOURNAL)):
+            continue
+        name = path[len(prefix):-len(JOURNAL) - 1]
+        if blob.data is None:
+            continue  # a set that never got its journal: it changed nothing
+        try:
+            sets.append(parse(blob.data, name, prefix + name))
+        except JournalError as e:
+            unreadable.append(str(e))
+    if not sets and not unreadable:
+        return None
+    sets.sort(key=lambda cs: cs.seq, reverse=True)
+    ev = {"change_sets": [{"id": cs.id, "state": cs.state, "remedy": cs.remedy,
+                           "files": [e.path for e in cs.entries], "plan_id": cs.plan_id}
+                          for cs in sets],
+          "unreadable": unreadable}
+    stopped = [cs for cs in sets if cs.interrupted]
+    if stopped:
+        cs = stopped[0]
+        files = ", ".join(e.path for e in cs.entries)
+        doing = cs.state.replace("-", " ")
+        return Finding(ID, None, "warning",
+                       f"change set {cs.id} ({cs.remedy}) was interrupted while {doing}: "
+                       f"{files} may hold the new version", ev,
+                       ["restore the originals: ssh-reset-doctor undo --yes (with this "
+                        "run's target options); `undo` alone shows what it would do"])
+    active = [cs for cs in sets if cs.state in ACTIVE]
+    if unreadable:
+        return Finding(ID, None, "warning",
+                       f"{len(unreadable)} change journal(s) of this tool cannot be read: "
+                       f"{unreadable[0]}", ev)
+    if active:
+        return Finding(ID, None, "info",
+                       f"{len(active)} change set(s) of this tool in place, newest "
+                       f"{active[0].id} ({active[0].remedy}); `undo` restores it", ev)
+    return Finding(ID, None, "info", "earlier changes of this tool were all undone", ev)

@@ -157,7 +157,8 @@ def _backup(
         d, base = os.path.split(op.path)
         entry = Entry("edit", op.path, created=op.before is None,
                       before_sha256=sha(op.before), after_sha256=sha(op.after),
-                      temp=f"{d}/.{base}.srd-{cs.seq}-{n}")
+                      before_size=None if op.before is None else len(op.before),
+                      after_size=len(op.after), temp=f"{d}/.{base}.srd-{cs.seq}-{n}")
         st = stats[op.path]
         if op.before is not None and st is not None:
             backup = f"{cs.dir}/{n}-{base}"
@@ -289,8 +290,15 @@ def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta
 
 def _in_place(ops: FileOps, path: str, cur: bytes, want: bytes) -> bytes:
     """Rewrite a file that cannot be renamed over. A write that fails half-way is undone
-    at once from `cur` (read back); if even that fails, the error says so."""
+    at once from `cur` (read back); if even that fails, the error says so.
+
+    Each step leaves the file whole: a longer version is one write over the old bytes; a
+    shorter one is first written padded with newlines to the old length (blank lines,
+    nothing to libwrap), then cut. A run stopped in between leaves `want` plus blank lines,
+    which recovery recognises (see `_holds`)."""
     try:
+        if len(want) < len(cur) and not cur.startswith(want):
+            ops.overwrite(path, want + b"\n" * (len(cur) - len(want)))
         ops.overwrite(path, want)
     except (OSError, TargetError) as e:
         why = _oserror(e) if isinstance(e, OSError) else str(e)
@@ -364,36 +372,55 @@ def _restore_entry(ops: FileOps, cs: ChangeSet, e: Entry) -> None:
             pass
         return
     cur = _read_or_none(ops, e.path)
-    if sha(cur) == e.before_sha256:
-        return  # never changed, or already restored
-    if e.created:
-        if cur is not None and sha(cur) == e.after_sha256:
-            ops.unlink(e.path)
-            return
-        raise ConflictError(f"{e.path} was written by someone else; left as it is")
-    after = _after_prefix(cur, e)  # our version, maybe with lines others appended since
-    if after is None:
-        if cur is not None and e.before_sha256 and _after_prefix_hash(cur, e.before_sha256):
-            return  # restored, and appended to since: those lines are someone else's
+    state, ours = _classify(cur, e)
+    meta = FileMeta(e.mode if e.mode is not None else 0o644, e.uid, e.gid, e.path)
+    if state == "original" and cur is not None and sha(cur) != e.before_sha256:
+        # The original padded with blank lines by an in-place write stopped half-way.
+        swap(ops, e.path, cur, _backup_bytes(ops, e), meta, e.temp)
+        return
+    if state in ("original", "original+"):
+        return  # never changed, or already restored (lines appended since are not ours)
+    if state == "other" or cur is None or ours is None:
         raise ConflictError(f"{e.path} holds neither our change nor its original "
                             "(written by someone else?); left as it is")
-    original = _backup_bytes(ops, e)
-    meta = FileMeta(e.mode if e.mode is not None else 0o644, e.uid, e.gid, e.path)
-    swap(ops, e.path, after, original, meta, e.temp)
+    if e.created:
+        if state != "changed":
+            raise ConflictError(f"{e.path} was written by someone else; left as it is")
+        swap(ops, e.path, cur, None, meta, e.temp)
+        return
+    # Blank-line padding of ours goes; lines others appended (state "changed+") stay.
+    base = cur if state == "changed" else cur[:ours]
+    swap(ops, e.path, base, _backup_bytes(ops, e), meta, e.temp)
 
 
-def _after_prefix(cur: bytes | None, e: Entry) -> bytes | None:
-    """Our new version of the file if `cur` is it (maybe with bytes appended by others)."""
+def _classify(cur: bytes | None, e: Entry) -> tuple[str, int | None]:
+    """(state, length of our version in `cur`) for an edit entry; see file_state()."""
     if cur is None:
-        return None
-    if sha(cur) == e.after_sha256:
-        return cur
-    # Appended by others since: find the prefix that hashes to ours. Lines are the unit
-    # such writers append, so only line boundaries are tried.
-    pos = cur.rfind(b"\n")
+        return ("original" if e.created else "other"), None
+    for digest, size, name in ((e.after_sha256, e.after_size, "changed"),
+                               (e.before_sha256, e.before_size, "original")):
+        if digest is None:
+            continue
+        if sha(cur) == digest:
+            return name, len(cur)
+        end = _version_end(cur, digest, size)
+        if end is not None:
+            # What follows our version is blank lines (an in-place write stopped half-way:
+            # the version itself is whole) or lines someone appended since.
+            return (name if not cur[end:].strip(b"\n") else name + "+"), end
+    return "other", None
+
+
+def _version_end(cur: bytes, digest: str, size: int | None) -> int | None:
+    """Where a version hashing to `digest` ends inside `cur`, when `cur` starts with it."""
+    if size is not None:
+        return size if size < len(cur) and sha(cur[:size]) == digest else None
+    # A journal without sizes (an older version of this tool): line boundaries, the unit
+    # in which others append.
+    pos = cur.rfind(b"\n", 0, len(cur) - 1)
     while pos >= 0:
-        if sha(cur[:pos + 1]) == e.after_sha256:
-            return cur[:pos + 1]
+        if sha(cur[:pos + 1]) == digest:
+            return pos + 1
         pos = cur.rfind(b"\n", 0, pos)
     return None
 
@@ -411,15 +438,6 @@ def _is_original(ops: FileOps, e: Entry) -> bool:
     return file_state(ops, e).startswith("original")
 
 
-def _after_prefix_hash(cur: bytes, digest: str) -> bool:
-    pos = cur.rfind(b"\n")
-    while pos >= 0:
-        if sha(cur[:pos + 1]) == digest:
-            return True
-        pos = cur.rfind(b"\n", 0, pos)
-    return False
-
-
 def file_state(ops: FileOps, e: Entry) -> str:
     """As the file is now: 'original', 'changed' (our new version), either of them with a
     '+' when lines were appended to it since (by fail2ban, DenyHosts...), or 'other'."""
@@ -434,16 +452,7 @@ def file_state(ops: FileOps, e: Entry) -> str:
         cur = _read_or_none(ops, e.path)
     except OSError:
         return "other"
-    digest = sha(cur)
-    if digest == e.before_sha256:
-        return "original"
-    if digest == e.after_sha256:
-        return "changed"
-    if cur is not None and e.after_sha256 and _after_prefix_hash(cur, e.after_sha256):
-        return "changed+"
-    if cur is not None and e.before_sha256 and _after_prefix_hash(cur, e.before_sha256):
-        return "original+"
-    return "other"
+    return _classify(cur, e)[0]
 
 
 def _state_line(ops: FileOps, e: Entry, what: str) -> str:

@@ -66,6 +66,8 @@ class Entry:
     created: bool = False  # edit that creates the file
     before_sha256: str | None = None  # None: the file did not exist
     after_sha256: str | None = None
+    before_size: int | None = None  # recognise a version padded with blank lines
+    after_size: int | None = None
     mode: int | None = None  # of the original, restored with it
     uid: int | None = None
     gid: int | None = None
@@ -164,6 +166,11 @@ def _entry(raw: Any, d: str) -> Entry:
         setattr(e, key, value)
     if e.after_sha256 is None or (e.before_sha256 is None) != e.created:
         raise bad
+    for key in ("before_size", "after_size"):
+        value = raw.get(key)
+        if value is not None and (type(value) is not int or not 0 <= value < (1 << 40)):
+            raise bad
+        setattr(e, key, value)
     backup = raw.get("backup")
     if not e.created:
         # Only a file in this change set's own directory can be a backup: a crafted journal

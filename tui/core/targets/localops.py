@@ -59,14 +59,6 @@ class LocalOps:
     def overwrite(self, path: str, data: bytes) -> None:
         fd = os.open(self.host_path(path), os.O_WRONLY | _O_NOFOLLOW | _O_CLOEXEC)
         try:
-            if len(data) > os.fstat(fd).st_size:
-                # Claim the space first: a full disk then fails before any byte changes.
-                with contextlib.suppress(AttributeError):
-                    try:
-                        os.posix_fallocate(fd, 0, len(data))
-                    except OSError as e:
-                        if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                            raise
             _write_all(fd, data)
             os.ftruncate(fd, len(data))  # after writing: a failed write leaves the old tail
             os.fsync(fd)

@@ -1,0 +1,71 @@
+"""A process the fault tests kill: it applies (or undoes) one fixed plan on a root when told.
+
+    python -m tests.fault_driver {apply,undo} ROOT
+
+It sets everything up, prints READY, and waits for a line on stdin before it starts, so a
+tracer (strace -p) can attach first and count only the system calls of the change itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tui.core.changes.apply import ChangeError, apply_plan
+from tui.core.changes.plan import FileEdit, Plan, Symlink
+from tui.core.changes.undo import undo
+from tui.core.targets.localops import LocalOps
+
+LIB = "/usr/lib/x86_64-linux-gnu"
+ALLOW = b"# /etc/hosts.allow\nsshd: 10.0.0.0/8\n"
+DENY = b"# /etc/hosts.deny: site policy\r\nsshd: 203.0.113.0/24\n\xff odd\nALL: ALL\n"
+DROPIN = "/etc/ssh/sshd_config.d/50-srd.conf"
+
+
+def files() -> dict[str, tuple[bytes | None, bytes]]:
+    """path -> (before, after) of every edit of the plan."""
+    return {
+        "/etc/hosts.allow": (ALLOW, ALLOW + b"sshd: 203.0.113.45\n"),
+        "/etc/hosts.deny": (DENY, DENY.replace(b"ALL: ALL\n", b"#ALL: ALL\n")
+                            .replace(b"sshd: 203", b"#sshd: 203")),
+        DROPIN: (None, b"MaxStartups 100:30:200\n"),
+    }
+
+
+def plan() -> Plan:
+    ops: list[FileEdit | Symlink] = [FileEdit(p, b, a) for p, (b, a) in files().items()]
+    ops.append(Symlink(f"{LIB}/liblz4.so.1", "liblz4.so.1.9.4"))
+    return Plan("test-plan", "a plan with every kind of operation", ops)
+
+
+def make_root(root: Path) -> None:
+    """The files as they are before the plan (nothing else is there)."""
+    for path, (before, _) in files().items():
+        (root / path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        if before is not None:
+            (root / path[1:]).write_bytes(before)
+    (root / LIB[1:]).mkdir(parents=True, exist_ok=True)
+    (root / LIB[1:] / "liblz4.so.1.9.4").write_bytes(b"\x7fELF not really\n")
+
+
+def main() -> int:
+    mode, root = sys.argv[1], sys.argv[2]
+    ops = LocalOps(root)
+    if mode == "undo":
+        apply_plan(ops, plan(), target="fault-driver")
+    print("READY", flush=True)
+    sys.stdin.readline()
+    try:
+        if mode == "apply":
+            apply_plan(ops, plan(), target="fault-driver")
+        else:
+            undo(ops, target="fault-driver")
+    except ChangeError as e:
+        print(f"ERROR {e}", flush=True)
+        return 1
+    print("DONE", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # tmux: the wizard's console script is driven in a real terminal.
 # iptables/nftables/iproute2: host firewall rules loaded in private network namespaces.
 # fail2ban: a real fail2ban-server bans the test client (managed deny lists).
+# strace: kills a change with SIGKILL at every system call (crash-consistency tests).
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
-              tmux iptables nftables iproute2 fail2ban)
+              tmux iptables nftables iproute2 fail2ban strace)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -48,9 +48,42 @@ def make_root(root: Path) -> None:
     (root / LIB[1:] / "liblz4.so.1.9.4").write_bytes(b"\x7fELF not really\n")
 
 
+def race(root: str, rounds: int) -> dict[str, int]:
+    """Edit the first line of hosts.deny `rounds` times while another process appends to it;
+    how each attempt ended."""
+    from tui.core.changes.apply import ConflictError, StaleError, VerifyError
+
+    ops = LocalOps(root)
+    path = Path(root) / "etc/hosts.deny"
+    outcome = {"applied": 0, "stale": 0, "withdrawn": 0, "rolled back": 0, "version": 0}
+    for _ in range(rounds):
+        cur = path.read_bytes()
+        rest = cur.split(b"\n", 1)[1]
+        after = b"# v%d\n" % (outcome["version"] + 1) + rest
+        try:
+            apply_plan(ops, Plan("t", "t", [FileEdit("/etc/hosts.deny", cur, after)]),
+                       target="race")
+            outcome["version"] += 1
+            outcome["applied"] += 1
+        except ConflictError:
+            outcome["withdrawn"] += 1
+        except StaleError:
+            outcome["stale"] += 1
+        except VerifyError:
+            outcome["rolled back"] += 1
+    return outcome
+
+
 def main() -> int:
     mode, root = sys.argv[1], sys.argv[2]
     ops = LocalOps(root)
+    if mode == "race":
+        import json
+
+        print("READY", flush=True)
+        sys.stdin.readline()
+        print(json.dumps(race(root, int(sys.argv[3]))), flush=True)
+        return 0
     if mode == "undo":
         apply_plan(ops, plan(), target="fault-driver")
     print("READY", flush=True)

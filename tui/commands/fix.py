@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.yes:
             return _preview(args, target, given)
-        with shielded() as signals, target.lock():
-            code = _apply(args, target, given)
+        signals: list[str] = []
+        with target.lock():
+            code = _apply(args, target, given, signals)
         if signals:
             return fail(f"interrupted ({signals[0]}) after the change above was finished")
         return code
@@ -134,10 +135,15 @@ def _pending(target: Target) -> list[str]:
             "`undo --yes` restores its originals first" for cs in sets]
 
 
-def _apply(args: argparse.Namespace, target: Target, given: str | None) -> int:
+def _apply(args: argparse.Namespace, target: Target, given: str | None,
+           signals: list[str]) -> int:
+    """Recover, plan, apply, verify. Signals that come while files are being changed wait
+    (into `signals`) until the change is finished or rolled back."""
     out: dict[str, Any] = {}
     try:
-        recovered = recover(target.fileops(), target=target.label)
+        with shielded() as got:
+            recovered = recover(target.fileops(), target=target.label)
+        signals += got
     except ChangeError as e:
         out["error"] = str(e)
         return _failed(args, out, e, EXIT_ERROR)
@@ -153,7 +159,11 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None) -> int:
         if attempt == 0:
             _show(args, out, plan)
         try:
-            cs, checked = apply_remedy(target, args.what, plan, ip, label)
+            with shielded() as got:
+                try:
+                    cs, checked = apply_remedy(target, args.what, plan, ip, label)
+                finally:
+                    signals += got
         except StaleError as e:
             if getattr(args, "plan", None) or attempt == _REPLANS - 1 or e.details:
                 out["error"] = str(e)

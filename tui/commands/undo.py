@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     signals: list[str] = []
     try:
         if args.yes:
-            with shielded() as signals, target.lock():
+            with target.lock(), shielded() as signals:
                 res = undo(target.fileops(), target=target.label)
         else:
             res = undo(target.fileops(), target=target.label, dry_run=True)

@@ -180,7 +180,10 @@ def _apply(
             if isinstance(op, Symlink):
                 ops.symlink(op.target, op.path)
             else:
-                _write_edit(ops, op, entry, stats[op.path])
+                st = stats[op.path]
+                meta = (FileMeta(stat.S_IMODE(st.mode), st.uid, st.gid, op.path)
+                        if st is not None else FileMeta(op.new_mode))
+                _write_edit(ops, op, _slot(ops, cs, target, entry, meta))
         ops.sync(list(dict.fromkeys(os.path.dirname(op.path) for op in plan.ops)))
         problem = _readback(ops, plan) or (verify() if verify else None)
     except (OSError, ChangeError, TargetError) as e:
@@ -201,33 +204,51 @@ def _apply(
     return cs
 
 
-def _write_edit(ops: FileOps, op: FileEdit, entry: Entry, st: FileStat | None) -> None:
-    meta = (FileMeta(stat.S_IMODE(st.mode), st.uid, st.gid, op.path) if st is not None
-            else FileMeta(op.new_mode))
-    final = swap(ops, op.path, op.before, op.after, meta, entry.temp, exact=True)
+@dataclass
+class Slot:
+    """One file we write: where, with which mode/owner, the temp name a rename uses, and
+    what to do (record it in the journal) before it is rewritten in place: a run stopped
+    during such a rewrite may leave the file torn, and recovery must know that was us."""
+
+    path: str
+    meta: FileMeta
+    temp: str | None = None
+    on_in_place: Callable[[], None] | None = None
+
+
+def _slot(ops: FileOps, cs: ChangeSet, target: str, e: Entry, meta: FileMeta) -> Slot:
+    def record() -> None:
+        if not e.in_place:
+            e.in_place = True
+            journal.write(ops, cs, target, cs.state)
+
+    return Slot(e.path, meta, e.temp, record)
+
+
+def _write_edit(ops: FileOps, op: FileEdit, slot: Slot) -> None:
+    final = swap(ops, slot, op.before, op.after, exact=True)
     if final != op.after:
         # Someone appended while we renamed: their bytes went into the file we replaced
         # and came back on top of ours. Withdraw ours and keep theirs; the caller plans
         # again on the file as it is now.
         extra = (final or b"")[len(op.after):]
-        swap(ops, op.path, final, (op.before or b"") + extra, meta, entry.temp)
+        swap(ops, slot, final, (op.before or b"") + extra)
         raise ConflictError(f"{op.path} was written by another program while we changed it; "
                             "its bytes are kept and our change was withdrawn")
 
 
-def swap(
-    ops: FileOps, path: str, base: bytes | None, new: bytes | None, meta: FileMeta,
-    temp: str | None, *, exact: bool = False,
-) -> bytes | None:
-    """Make `path` hold `new` where it holds `base`; returns what it holds at the end.
+def swap(ops: FileOps, slot: Slot, base: bytes | None, new: bytes | None, *,
+         exact: bool = False) -> bytes | None:
+    """Make the file hold `new` where it holds `base`; returns what it holds at the end.
 
     Bytes another program appended to `base` are carried over (`new` + them), whether they
     were there before we looked or arrived while we renamed: such writers (fail2ban's
     hostsdeny action, DenyHosts) only ever append. With `exact`, any such bytes before the
     rename refuse instead (StaleError, nothing written). A file holding anything that does
     not start with `base` raises ConflictError and is left as it is. `new` None removes the
-    file (a file we created, or a symlink-free path back to absent).
+    file (one we created).
     """
+    path = slot.path
     for _ in range(8):
         cur = _read_or_none(ops, path)
         tail = _tail(cur, base)
@@ -244,7 +265,7 @@ def swap(
         want = new + tail
         if cur == want:
             return want
-        old = _put(ops, path, cur, want, meta, temp)
+        old = _put(ops, slot, cur, want)
         if old == cur:
             return want
         # Written into the file we replaced between our last look and the rename: carry
@@ -255,12 +276,12 @@ def swap(
     raise ConflictError(f"{path} keeps changing under us; left as it is")
 
 
-def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta,
-         temp: str | None) -> bytes | None:
-    """temp + rename `want` over `path` (which held `cur`); in place where rename cannot
+def _put(ops: FileOps, slot: Slot, cur: bytes | None, want: bytes) -> bytes | None:
+    """temp + rename `want` over the file (which held `cur`); in place where rename cannot
     work (a bind-mounted file: EBUSY). Returns what the replaced file held after it."""
-    d, base = os.path.split(path)
-    tmp = temp or f"{d}/.{base}.srd-tmp"
+    d, base = os.path.split(slot.path)
+    tmp = slot.temp or f"{d}/.{base}.srd-tmp"
+    meta = slot.meta
     _quiet_unlink(ops, tmp)  # a leftover of an interrupted run of this same change set
     try:
         ops.create_exclusive(tmp, want, meta.mode)
@@ -269,7 +290,7 @@ def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta
         # original fits in its own blocks: that is how a rollback still gets through.
         if e.errno not in (errno.ENOSPC, errno.EDQUOT) or cur is None or len(want) > len(cur):
             raise
-        return _in_place(ops, path, cur, want)
+        return _in_place(ops, slot, cur, want)
     try:
         if meta.uid is not None and meta.gid is not None:
             ops.chown(tmp, meta.uid, meta.gid)
@@ -277,7 +298,7 @@ def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta
         if copy_label and meta.label_from and cur is not None:
             copy_label(meta.label_from, tmp)
         try:
-            return ops.rename_over(tmp, path, _LIMIT)
+            return ops.rename_over(tmp, slot.path, _LIMIT)
         except OSError as e:
             if e.errno not in (errno.EBUSY, errno.EXDEV) or cur is None:
                 raise
@@ -285,17 +306,20 @@ def _put(ops: FileOps, path: str, cur: bytes | None, want: bytes, meta: FileMeta
         _quiet_unlink(ops, tmp)
         raise
     _quiet_unlink(ops, tmp)
-    return _in_place(ops, path, cur, want)
+    return _in_place(ops, slot, cur, want)
 
 
-def _in_place(ops: FileOps, path: str, cur: bytes, want: bytes) -> bytes:
+def _in_place(ops: FileOps, slot: Slot, cur: bytes, want: bytes) -> bytes:
     """Rewrite a file that cannot be renamed over. A write that fails half-way is undone
     at once from `cur` (read back); if even that fails, the error says so.
 
     Each step leaves the file whole: a longer version is one write over the old bytes; a
     shorter one is first written padded with newlines to the old length (blank lines,
     nothing to libwrap), then cut. A run stopped in between leaves `want` plus blank lines,
-    which recovery recognises (see `_holds`)."""
+    which recovery recognises (see `_classify`)."""
+    path = slot.path
+    if slot.on_in_place:
+        slot.on_in_place()
     try:
         if len(want) < len(cur) and not cur.startswith(want):
             ops.overwrite(path, want + b"\n" * (len(cur) - len(want)))
@@ -320,7 +344,8 @@ def _readback(ops: FileOps, plan: Plan) -> str | None:
         if isinstance(op, Symlink):
             if ops.readlink(op.path) != op.target:
                 return f"{op.path} does not point to {op.target}"
-        elif ops.read_bytes(op.path, _LIMIT) != op.after:
+        # Lines another program appended since the rename are theirs, not a failed write.
+        elif not ops.read_bytes(op.path, _LIMIT).startswith(op.after):
             return f"{op.path} does not hold the bytes written"
     return None
 
@@ -332,7 +357,7 @@ def _rolled_back(ops: FileOps, cs: ChangeSet, target: str, why: str,
                  kind: type[ChangeError]) -> ChangeError:
     """Roll back every entry of `cs` and say truthfully what came of it."""
     _mark(ops, cs, target, ROLLING_BACK)
-    out = restore(ops, cs)
+    out = restore(ops, cs, target)
     if out.ok:
         _mark(ops, cs, target, ROLLED_BACK)
         return kind(f"{why}; rolled back, the files are as they were (read back and compared)")
@@ -341,13 +366,13 @@ def _rolled_back(ops: FileOps, cs: ChangeSet, target: str, why: str,
     return err
 
 
-def restore(ops: FileOps, cs: ChangeSet) -> Outcome:
+def restore(ops: FileOps, cs: ChangeSet, target: str = "") -> Outcome:
     """Put every file of `cs` back to its original, newest operation first, then read each
     back. Files that hold neither our bytes nor their original are left alone."""
     out = Outcome()
     for e in reversed(cs.entries):
         try:
-            _restore_entry(ops, cs, e)
+            _restore_entry(ops, cs, target, e)
         except (OSError, ChangeError, TargetError) as err:
             out.ok = False
             text = _oserror(err) if isinstance(err, OSError) else str(err)
@@ -363,7 +388,7 @@ def restore(ops: FileOps, cs: ChangeSet) -> Outcome:
     return out
 
 
-def _restore_entry(ops: FileOps, cs: ChangeSet, e: Entry) -> None:
+def _restore_entry(ops: FileOps, cs: ChangeSet, target: str, e: Entry) -> None:
     if e.op == "symlink":
         try:
             if ops.readlink(e.path) == e.target:
@@ -374,9 +399,11 @@ def _restore_entry(ops: FileOps, cs: ChangeSet, e: Entry) -> None:
     cur = _read_or_none(ops, e.path)
     state, ours = _classify(cur, e)
     meta = FileMeta(e.mode if e.mode is not None else 0o644, e.uid, e.gid, e.path)
-    if state == "original" and cur is not None and sha(cur) != e.before_sha256:
-        # The original padded with blank lines by an in-place write stopped half-way.
-        swap(ops, e.path, cur, _backup_bytes(ops, e), meta, e.temp)
+    slot = _slot(ops, cs, target, e, meta)
+    if state == "torn" or (state == "original" and sha(cur) != e.before_sha256):
+        # Our own rewrite in place was stopped half-way (the file may be cut short), or
+        # left the original padded with blank lines: the backup is the original.
+        swap(ops, slot, cur, _backup_bytes(ops, e))
         return
     if state in ("original", "original+"):
         return  # never changed, or already restored (lines appended since are not ours)
@@ -386,11 +413,11 @@ def _restore_entry(ops: FileOps, cs: ChangeSet, e: Entry) -> None:
     if e.created:
         if state != "changed":
             raise ConflictError(f"{e.path} was written by someone else; left as it is")
-        swap(ops, e.path, cur, None, meta, e.temp)
+        swap(ops, slot, cur, None)
         return
     # Blank-line padding of ours goes; lines others appended (state "changed+") stay.
     base = cur if state == "changed" else cur[:ours]
-    swap(ops, e.path, base, _backup_bytes(ops, e), meta, e.temp)
+    swap(ops, slot, base, _backup_bytes(ops, e))
 
 
 def _classify(cur: bytes | None, e: Entry) -> tuple[str, int | None]:
@@ -408,7 +435,8 @@ def _classify(cur: bytes | None, e: Entry) -> tuple[str, int | None]:
             # What follows our version is blank lines (an in-place write stopped half-way:
             # the version itself is whole) or lines someone appended since.
             return (name if not cur[end:].strip(b"\n") else name + "+"), end
-    return "other", None
+    # Neither: someone else's, unless our own rewrite in place was stopped half-way.
+    return ("torn" if e.in_place else "other"), None
 
 
 def _version_end(cur: bytes, digest: str, size: int | None) -> int | None:
@@ -440,7 +468,8 @@ def _is_original(ops: FileOps, e: Entry) -> bool:
 
 def file_state(ops: FileOps, e: Entry) -> str:
     """As the file is now: 'original', 'changed' (our new version), either of them with a
-    '+' when lines were appended to it since (by fail2ban, DenyHosts...), or 'other'."""
+    '+' when lines were appended to it since (by fail2ban, DenyHosts...), 'torn' (neither,
+    after a rewrite in place of ours was stopped half-way), or 'other'."""
     if e.op == "symlink":
         try:
             return "changed" if ops.readlink(e.path) == e.target else "other"
@@ -461,6 +490,7 @@ def _state_line(ops: FileOps, e: Entry, what: str) -> str:
     words = {"original": "holds its original", "changed": "holds the new version",
              "original+": "holds its original with lines others appended",
              "changed+": "holds the new version with lines others appended",
+             "torn": "may be cut short by a rewrite that was stopped half-way",
              "other": "holds neither its original nor the new version"}[state]
     line = f"{e.path}: {what}; it {words}"
     cmd = restore_command(ops, e)

@@ -72,6 +72,7 @@ class Entry:
     uid: int | None = None
     gid: int | None = None
     temp: str | None = None  # the temp file a rename uses; a crash may leave it behind
+    in_place: bool = False  # rewritten in place (rename impossible): a stop may tear it
 
 
 @dataclass
@@ -186,6 +187,7 @@ def _entry(raw: Any, d: str) -> Entry:
             setattr(e, key, value)
         if e.mode is not None and e.mode > 0o7777:
             raise bad
+    e.in_place = raw.get("in_place") is True
     temp = raw.get("temp")
     if temp is not None:
         if not (_abs_path(temp) and os.path.dirname(temp) == os.path.dirname(path)
@@ -269,7 +271,8 @@ def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
     doc = {
         "version": VERSION, "id": cs.id, "target": target or cs.target, "remedy": cs.remedy,
         "plan_id": cs.plan_id, "created": cs.created, "state": state,
-        "entries": [{k: v for k, v in asdict(e).items() if v is not None} for e in cs.entries],
+        "entries": [{k: v for k, v in asdict(e).items() if v is not None and v is not False}
+                    for e in cs.entries],
     }
     data = (json.dumps(doc, indent=1) + "\n").encode()
     path = f"{cs.dir}/{JOURNAL}"

@@ -68,7 +68,8 @@ def undo(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: 
     steps = [Step(e, file_state(ops, e)) for e in cs.entries]
     # Lines appended since (fail2ban, DenyHosts) are carried over when a run that stopped
     # half-way is recovered; an applied set the operator undoes must be as we left it.
-    foreign = ("other",) if cs.interrupted else ("other", "changed+", "original+")
+    # A file torn by our own rewrite in place is ours to restore only when that run stopped.
+    foreign = ("other",) if cs.interrupted else ("other", "torn", "changed+", "original+")
     changed = [s.entry.path for s in steps if s.state in foreign]
     if changed:
         raise ChangeError(
@@ -86,7 +87,7 @@ def undo(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: 
     # Write-ahead: a run stopped from here on leaves the set 'undoing' (or 'rolling-back'),
     # and the next undo goes on with it.
     journal.write(ops, cs, target, ROLLING_BACK if finish == ROLLED_BACK else UNDOING)
-    out = restore(ops, cs)
+    out = restore(ops, cs, target)
     if not out.ok:
         err = ChangeError(f"undo of change set {cs.id} could not be verified; see below",
                           out.details)
@@ -114,7 +115,7 @@ def recover(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR) -> lis
     lines = []
     for cs in interrupted(ops, journal_dir):
         res = undo(ops, target=target, journal_dir=journal_dir, set_id=cs.id)
-        touched = [s for s in res.steps if s.state.startswith("changed")]
+        touched = [s for s in res.steps if not s.state.startswith("original")]
         what = (", ".join(s.entry.path for s in touched) + " restored (read back)"
                 if touched else "nothing had been changed")
         lines.append(f"recovered change set {cs.id} ({cs.remedy}), interrupted while "

@@ -90,10 +90,11 @@ class _HalfWrite(LocalOps):
         self.restore_fails = restore_fails
         self.calls = 0
 
-    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
+                    settle: tuple[float, ...] = ()) -> bytes | None:
         if dst == "/etc/hosts.deny":
             raise OSError(errno.EBUSY, "Device or resource busy", dst)  # bind-mounted
-        return super().rename_over(src, dst, limit)
+        return super().rename_over(src, dst, limit, settle)
 
     def overwrite(self, path: str, data: bytes) -> None:
         self.calls += 1

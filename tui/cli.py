@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_arguments(c)
     c.add_argument("--port", type=_port, metavar="N",
                    help="the port you connect to (default: the one sshd is configured for)")
-    c.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md contract)")
+    c.add_argument("--json", action="store_true",
+                   help="one JSON object: target, client_ip, findings (id, method, status, "
+                   "summary, evidence)")
 
     f = sub.add_parser(
         "fix", help="preview a remedy as a diff; apply it with --yes",

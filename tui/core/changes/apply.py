@@ -42,6 +42,10 @@ from tui.core.changes.plan import FileEdit, Plan, Symlink
 from tui.core.targets.base import FileOps, FileStat, TargetError
 
 _LIMIT = 512 << 20  # bytes of one file we read back or compare
+# After a rename the replaced file is read again after these pauses (s): an appender that
+# opened it just before (`echo ... >> hosts.deny` writes microseconds after its open) has
+# written by then, and its bytes are given back.
+_SETTLE = (0.001, 0.005, 0.02)
 
 
 class ChangeError(Exception):
@@ -298,7 +302,7 @@ def _put(ops: FileOps, slot: Slot, cur: bytes | None, want: bytes) -> bytes | No
         if copy_label and meta.label_from and cur is not None:
             copy_label(meta.label_from, tmp)
         try:
-            return ops.rename_over(tmp, slot.path, _LIMIT)
+            return ops.rename_over(tmp, slot.path, _LIMIT, _SETTLE)
         except OSError as e:
             if e.errno not in (errno.EBUSY, errno.EXDEV) or cur is None:
                 raise

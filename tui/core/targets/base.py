@@ -54,12 +54,15 @@ class FileOps(Protocol):
         """Atomic replace (rename(2) / posix-rename@openssh.com)."""
         ...
 
-    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
-        """rename(src, dst), and what the replaced `dst` held just after the rename, read
-        through a handle opened before it (None: there was no `dst`).
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
+                    settle: tuple[float, ...] = ()) -> bytes | None:
+        """rename(src, dst), and what the replaced `dst` held after the rename, read through
+        a handle opened before it (None: there was no `dst`). It is read at once and again
+        after each delay of `settle` (seconds), as long as it does not change.
 
-        Another program that appended to `dst` between our last read and the rename wrote
-        into the file we replaced; this is how the caller finds out and gives it back.
+        Another program that appended to `dst` between our last read and the rename (or had
+        it open then and writes a moment later) wrote into the file we replaced; this is how
+        the caller finds out and gives those bytes back.
         """
         ...
 

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import stat
+import time
 
 from tui.core.rootpath import resolve_in_root
 from tui.core.targets.base import FileStat
@@ -68,7 +69,8 @@ class LocalOps:
     def rename(self, src: str, dst: str) -> None:
         os.rename(self.host_path(src), self.host_path(dst))
 
-    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
+                    settle: tuple[float, ...] = ()) -> bytes | None:
         host = self.host_path(dst)
         try:
             fd = os.open(host, os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
@@ -76,7 +78,15 @@ class LocalOps:
             fd = None
         try:
             os.rename(self.host_path(src), host)
-            return None if fd is None else _read_fd(fd, limit, dst)
+            if fd is None:
+                return None
+            old = _read_fd(fd, limit, dst)
+            for delay in settle:
+                time.sleep(delay)
+                again = _read_fd(fd, limit, dst)
+                if again != old:
+                    return again
+            return old
         finally:
             if fd is not None:
                 os.close(fd)

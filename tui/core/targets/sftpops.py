@@ -20,6 +20,7 @@ import os
 import posixpath
 import re
 import stat
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -224,7 +225,8 @@ class SftpOps:
         self._call("rename", lambda: self._sftp.posix_rename(src, dst), src, dst)
         self._dirty = [dst if p == src else p for p in self._dirty]
 
-    def rename_over(self, src: str, dst: str, limit: int = 64 << 20) -> bytes | None:
+    def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
+                    settle: tuple[float, ...] = ()) -> bytes | None:
         """posix-rename, then read the replaced file through a handle opened before it
         (sftp-server keeps the open descriptor, so the handle still reaches that file)."""
         try:
@@ -245,7 +247,13 @@ class SftpOps:
                     raise OSError(errno.EFBIG, f"larger than {limit} bytes", dst)
                 return bytes(data)
 
-            return self._call("read", read, dst)
+            old = self._call("read", read, dst)
+            for delay in settle:
+                time.sleep(delay)
+                again = self._call("read", read, dst)
+                if again != old:
+                    return again
+            return old
         finally:
             if handle is not None:
                 with contextlib.suppress(Exception):

@@ -221,7 +221,7 @@ while not os.path.exists(stop):
     with open(path, "ab") as f:  # as fail2ban's `echo ... >> hosts.deny`, DenyHosts' append
         f.write(b"sshd: 198.51.100.%d # w%d\n" % (count % 250, count))
     count += 1
-    time.sleep(0.02)  # a ban every 20 ms: busier than any real fail2ban
+    time.sleep(0.04)  # a ban every 40 ms: busier than any real fail2ban
 print(count)
 """
 
@@ -238,7 +238,7 @@ def test_a_concurrent_appender_never_loses_a_line(tmp_path: Path, delay_us: int)
     writer = subprocess.Popen([sys.executable, "-c", _APPENDER, str(deny), str(stop)],
                               stdout=subprocess.PIPE, text=True)
     try:
-        cmd = [sys.executable, "-m", "tests.fault_driver", "race", str(tmp_path), "150"]
+        cmd = [sys.executable, "-m", "tests.fault_driver", "race", str(tmp_path), "120"]
         if delay_us:
             cmd = [strace(), "-qq", "-o", "/dev/null", "-e", "trace=rename",
                    "-e", f"inject=rename:delay_enter={delay_us}", *cmd]

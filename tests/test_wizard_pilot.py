@@ -382,3 +382,62 @@ async def test_other_causes_screen_names_maxstartups_and_applies_the_raise(
         await pilot.press("y")
         await wait_until(pilot, lambda: app.session.changes[-1].undone and not app.busy)
         assert config.read_bytes() == before
+
+
+class _Crash(BaseException):
+    """Stands for kill -9: nothing of ours runs after it (no rollback, no journal write)."""
+
+
+async def test_an_interrupted_change_is_named_and_undone_with_u(tmp_path: Path,
+                                                                 root: Path) -> None:
+    from tui.core.changes.apply import apply_plan
+    from tui.core.changes.plan import FileEdit, Plan
+    from tui.core.targets.localops import LocalOps
+
+    class DiesAfterRename(LocalOps):
+        def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
+                        settle: tuple[float, ...] = ()) -> bytes | None:
+            super().rename_over(src, dst, limit, settle)
+            raise _Crash
+
+    allow = root / "etc/hosts.allow"
+    before = allow.read_bytes()
+    plan = Plan("allow-client", "t", [FileEdit("/etc/hosts.allow", before,
+                                               before + f"sshd: {CLIENT}\n".encode())])
+    with pytest.raises(_Crash):
+        apply_plan(DiesAfterRename(str(root)), plan, target="t")
+    assert allow.read_bytes() != before  # the run died with the new version in place
+
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        warning = app.session.finding("change-journal")
+        assert warning.status == "warning" and "was interrupted while applying" in warning.summary
+        assert "Earlier changes" in screen_text(app)
+        await pilot.press("5", "u")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.session.changes and app.session.changes[0].undone
+                         and not app.busy)
+        assert allow.read_bytes() == before
+        assert app.session.finding("change-journal").status == "info"
+
+
+async def test_hostile_addresses_never_reach_a_plan(tmp_path: Path, root: Path) -> None:
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        for bad in ("2001:db8::1%x]\nALL: ALL\n#", "203.0.113.45 x", "[203.0.113.45]",
+                    "fe80::1%eth0 ALL", "２０３.0.113.45"):
+            app.screen.query_one("#address", Input).value = bad
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, AddressScreen), bad  # kept open, error shown
+            assert "not an IP address" in screen_text(app) or "zone id" in screen_text(app)
+        await pilot.press("escape")
+        assert app.session.client.ip == CLIENT
+        for _, plans in [app.session.remedies("tcp-wrappers")]:
+            assert all("ALL: ALL" not in p.preview() for p in plans)

@@ -7,10 +7,9 @@ inside the mounted system stay inside it), and nothing under DIR is ever execute
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 
-from tui.core.rootpath import resolve_in_root
+from tui.core.rootpath import open_regular, read_fd, resolve_in_root
 from tui.core.targets.base import FileStat
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -34,19 +33,11 @@ class LocalOps:
         return FileStat(st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime)
 
     def read_bytes(self, path: str, limit: int = 64 << 20) -> bytes:
-        # O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in /etc must not fool or hang us.
-        fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        # A symlink, FIFO or device planted in /etc must not fool, hang or flood us: only a
+        # regular file is opened (ELOOP for a symlink, EINVAL for the others).
+        fd, st = open_regular(self.host_path(path), path)
         try:
-            size = os.fstat(fd).st_size
-            if size > limit:
-                raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-            chunks, total = [], 0
-            while chunk := os.read(fd, 1 << 20):
-                total += len(chunk)
-                if total > limit:
-                    raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-                chunks.append(chunk)
-            return b"".join(chunks)
+            return read_fd(fd, st.st_size, limit, name=path)
         finally:
             os.close(fd)
 

@@ -624,8 +624,10 @@ _LIST_LIMIT = 64 << 20  # bytes of one dpkg .list (the biggest real ones are a f
 
 def _version_key(suffix: str) -> tuple[tuple[int, int | str], ...]:
     """Natural order: "1.9.10" > "1.9.4"; numbers sort above words."""
+    # ASCII digits only: a file name on the disk may hold '²' (isdigit, but int() raises).
     return tuple(
-        (1, int(tok)) if tok.isdigit() else (0, tok) for tok in re.findall(r"\d+|[^\d.]+", suffix)
+        (1, int(tok)) if tok[0] in "0123456789" else (0, tok)
+        for tok in re.findall(r"[0-9]+|[^0-9.]+", suffix)
     )
 
 

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.text import printable
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
 
@@ -149,7 +150,7 @@ class OverviewScreen(WizardScreen):
         try:
             session.set_client(text.strip() or None)
         except AddressError as e:
-            self.notify(str(e), severity="error")
+            self.notify(printable(str(e)), severity="error", markup=False)
             return
         self.app.start_target_job("checking", lambda: self._recheck(session))
 

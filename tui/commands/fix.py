@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace, target: Target, given: str | None) -> int:
     out.update(remedy=plan.remedy, title=plan.title, preview=plan.preview(), notes=plan.notes,
                alternatives=[p.remedy for p in plans if p is not plan])
     if not args.json:
-        print(f"{printable(finding.summary)}\n\nplan: {plan.title}")
+        print(f"{printable(finding.summary)}\n\nplan: {printable(plan.title)}")
         for n in plan.notes:
             print(f"note: {printable(n)}")
         print(plan.preview())

@@ -34,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{verb}: {printable(e['path'])} from {printable(e['backup'])}")
     if not args.yes:
-        print(f"change set {cs.dir}: nothing changed; run again with --yes to undo it")
+        print(f"change set {printable(cs.dir)}: nothing changed; run again with --yes to undo it")
     return EXIT_OK

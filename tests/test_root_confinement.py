@@ -21,6 +21,7 @@ import pytest
 
 from tests.fixture_root import break_library, build_root
 from tests.mountns import REPO, MountNamespace
+from tui.core.facts import local
 from tui.core.libs import offline
 from tui.core.rootpath import NotRegularFile, read_regular
 from tui.core.targets.localops import LocalOps
@@ -269,18 +270,19 @@ _SEND = textwrap.dedent("""\
     import socket, sys
     open("/proc/self/comm", "w").write("sshd")  # journald records _COMM=sshd
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    msg = "MESSAGE=refused connect from {ip} ({ip})\\nSYSLOG_IDENTIFIER=sshd\\nPRIORITY=6\\n"
-    s.sendto(msg.encode(), "/run/systemd/journal/socket")
+    for ip in {ips!r}:
+        msg = "MESSAGE=refused connect from %s (%s)\\nSYSLOG_IDENTIFIER=sshd\\nPRIORITY=6\\n"
+        s.sendto((msg % (ip, ip)).encode(), "/run/systemd/journal/socket")
     """)
 
 
-def make_journal(dest: Path, ip: str) -> Path:
-    """A journal directory (machine-id/system.journal) holding one sshd line naming `ip`,
+def make_journal(dest: Path, *ips: str) -> Path:
+    """A journal directory (machine-id/system.journal) with an sshd line for each of `ips`,
     written by this machine's journald inside a private mount namespace (its /run is a
     tmpfs there, its journal directory `dest`): nothing of the machine is touched."""
     dest.mkdir(parents=True)
     subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", _JOURNALD, "sh",
-                    str(dest), _SEND.format(ip=ip)], check=True, capture_output=True,
+                    str(dest), _SEND.format(ips=list(ips))], check=True, capture_output=True,
                    timeout=30)
     files = list(dest.rglob("*.journal"))
     assert files, "journald wrote no journal file"
@@ -289,12 +291,15 @@ def make_journal(dest: Path, ip: str) -> Path:
 
 def test_journal_of_the_root_read_and_links_out_refused(root: Path, tmp_path: Path) -> None:
     outside = make_journal(tmp_path / "rescue-journal", RESCUE_IP)
-    inside = make_journal(root / "var/log/journal", ROOT_IP)
+    inside = make_journal(root / "var/log/journal", "192.0.2.1", ROOT_IP)
     # A journal file linked out of the root beside the real one: refused, named.
     (inside.parent / "user-1000.journal").symlink_to(outside)
     doc = check_json(root)
     seen = finding(doc, "client-ip")["evidence"]["seen_in_logs"]
-    assert [(s["ip"], s["source"]) for s in seen] == [(ROOT_IP, "journal")]
+    assert {(s["ip"], s["source"]) for s in seen} == {(ROOT_IP, "journal"),
+                                                      ("192.0.2.1", "journal")}
+    logs = [ln.text for ln in local.collect(str(root)).logs]  # oldest first
+    assert [ln.split("from ")[1].split()[0] for ln in logs] == ["192.0.2.1", ROOT_IP]
     assert RESCUE_IP not in json.dumps(doc)
     assert "user-1000.journal (a symlink)" in "\n".join(notes(doc))
 

@@ -178,7 +178,8 @@ def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:
 def _journal(ops: LocalOps, live: bool, journalctl: str, notes: list[str]) -> list[str]:
     """sshd's journal lines, newest last. The journalctl of *this* machine reads the files;
     under --root it is handed only regular files inside the root, as open descriptors."""
-    cmd = [journalctl, "-q", "--no-pager", "-o", "short-iso", "-n", "20000"]
+    # Newest first, so a flood cut at the output bound loses the oldest lines, not the newest.
+    cmd = [journalctl, "-q", "--no-pager", "-o", "short-iso", "-n", "20000", "--reverse"]
     fds: list[int] = []
     if not live:
         fds = _journal_fds(ops, notes)
@@ -196,9 +197,11 @@ def _journal(ops: LocalOps, live: bool, journalctl: str, notes: list[str]) -> li
     finally:
         for fd in fds:
             os.close(fd)
+    lines = _decode_lines(ran.stdout)
     if ran.truncated:
-        notes.append(f"journal: only the first {_JOURNAL_OUTPUT >> 20} MiB of output read")
-    return _decode_lines(ran.stdout)
+        notes.append(f"journal: only the newest {_JOURNAL_OUTPUT >> 20} MiB of sshd's lines read")
+        lines = lines[:-1]  # cut mid-line
+    return lines[::-1]
 
 
 def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:

@@ -308,3 +308,14 @@ def test_journal_of_the_root_read_and_links_out_refused(root: Path, tmp_path: Pa
     (root / "var/log/journal").symlink_to(outside.parent.parent)
     doc = check_json(root)
     assert RESCUE_IP not in json.dumps(doc) and ROOT_IP not in json.dumps(doc)
+
+
+def test_command_output_is_bounded() -> None:
+    """A live command that floods (a compromised ss, a huge ruleset) is cut and killed."""
+    r = local.run_bounded(["cat", "/dev/zero"], timeout=10, limit=1 << 20)
+    assert (r.truncated, len(r.stdout), r.rc) == (True, 1 << 20, -9)
+    r = local.run_bounded(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10,
+                          limit=1 << 20)
+    assert (r.rc, r.stdout, r.stderr, r.truncated) == (3, b"out\n", b"err\n", False)
+    with pytest.raises(subprocess.TimeoutExpired):
+        local.run_bounded(["sleep", "30"], timeout=0.5, limit=10)

@@ -46,3 +46,7 @@ def print_report(report: Report) -> None:
             ip = report.client.ip if report.client and needs_ip else None
             extra = f" --client-ip {ip}" if ip else ""
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")
+    # What could not be collected (a FIFO where a log should be, a command that timed out).
+    sshd = next((f for f in report.findings if f.id == "sshd"), None)
+    for note in (sshd.evidence.get("notes") or []) if sshd else []:
+        print(f"note:    {printable(note)}")

@@ -101,7 +101,7 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
 def _show(args: argparse.Namespace, out: dict[str, Any], plan: Plan) -> None:
     if args.json:
         return
-    print(f"{printable(out['summary'])}\n\nplan: {plan.title}")
+    print(f"{printable(out['summary'])}\n\nplan: {printable(plan.title)}")
     for n in plan.notes:
         print(f"note: {printable(n)}")
     print(plan.preview())

@@ -73,5 +73,5 @@ def _print_json(client: Client, daemon: str, v: Verdict) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"ssh-reset-doctor: {message}", file=sys.stderr)
+    print(f"ssh-reset-doctor: {printable(message)}", file=sys.stderr)
     return EXIT_ERROR

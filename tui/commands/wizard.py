@@ -82,5 +82,7 @@ def _leave(code: int) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"ssh-reset-doctor: {message}", file=sys.stderr)
+    from tui.core.text import printable  # a target's error text may carry escapes
+
+    print(f"ssh-reset-doctor: {printable(message)}", file=sys.stderr)
     return EXIT_ERROR

@@ -1,7 +1,10 @@
 """Getting text out of the tool: clipboard, file fallback, and saving to a file.
 
 A VNC console or a headless bastion often has no clipboard that reaches the operator, so a
-copy always also lands in a file, and the caller is told every way that worked.
+copy always also lands in a file, and the caller is told every way that worked. Whatever
+leaves this way carries no terminal control sequence (the text holds target data: a
+hosts.deny line with ESC[201~ would end a bracketed paste and run what follows), and the
+files are the operator's alone (0600): they hold addresses and rules of the target.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tui.core.text import strip_controls
 
 APP = "ssh-reset-doctor"
 
@@ -43,6 +48,7 @@ def copy_text(
     directory: Path | None = None,
 ) -> CopyResult:
     """pyperclip if it has a backend, OSC 52 through the terminal, and always a file."""
+    text = strip_controls(text)
     r = CopyResult()
     try:
         import pyperclip
@@ -70,7 +76,7 @@ def copy_text(
 def save_text(path: str, text: str) -> str:
     """Write `text` to a NEW file `path` (never overwrites); returns the absolute path."""
     p = Path(os.path.expanduser(path)).absolute()
-    _write_new(p, text)
+    _write_new(p, strip_controls(text))
     return str(p)
 
 
@@ -79,8 +85,8 @@ def default_name(name: str, suffix: str = ".md") -> str:
 
 
 def _write_new(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         data = text.encode()
         view = memoryview(data)

@@ -13,7 +13,7 @@ import textwrap
 
 from tui.core.clientip import parse_address, private_reason
 from tui.core.probe import validate_host, validate_port
-from tui.core.text import printable
+from tui.core.text import printable, strip_controls
 
 WIDTH = 72  # fits the wizard at 80 columns (borders, scrollbar) and a mail quote
 IP_PLACEHOLDER = "<your public IP>"
@@ -69,7 +69,7 @@ def whitelist(addresses: list[tuple[str, str]]) -> str:
         "The block may also be an automatic security-group rule: in the ECS console, open "
         "the instance's security group, check its inbound rules for a Deny rule on "
         f"{', '.join(map(_code, fill))} (port 22 or all ports) and delete it.")
-    return "\n".join(out) + "\n"
+    return strip_controls("\n".join(out) + "\n")
 
 
 def network(host: str | None, port: int = 22, user: str | None = None) -> str:
@@ -127,7 +127,7 @@ def network(host: str | None, port: int = 22, user: str | None = None) -> str:
     out += _bullet("`Remote protocol version 2.0, remote software version OpenSSH_...` (the "
                    "banner): the network and sshd work; the reset is not happening on this "
                    "path. Look at the rest of ssh -vvv (keys, passwords).")
-    return "\n".join(out) + "\n"
+    return strip_controls("\n".join(out) + "\n")
 
 
 def _find_public_ip() -> list[str]:

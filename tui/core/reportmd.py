@@ -6,6 +6,7 @@ import time
 
 from tui.core.diagnosis.report import Report
 from tui.core.session import Change
+from tui.core.text import strip_controls
 
 _TITLES = {
     "client-ip": "Operator address", "sshd": "sshd", "tcp-wrappers": "Method 1: TCP wrappers",
@@ -68,7 +69,8 @@ def render(report: Report, changes: list[Change], *, whitelist: str | None = Non
                           ("Network test", network)):
         if text:
             out += ["", f"## {heading}", "", "```text", text.rstrip("\n"), "```"]
-    return "\n".join(out) + "\n"
+    # Target text (rules, log lines, paths) is in here: no escape sequence may ride along.
+    return strip_controls("\n".join(out) + "\n")
 
 
 def _cell(text: str) -> str:

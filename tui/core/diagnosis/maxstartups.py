@@ -24,19 +24,22 @@ from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import Facts, LogLine
+from tui.core.text import ascii_int
 
 DEFAULT = "10:30:100"
 RECENT = timedelta(hours=24)  # older drops are history, not why SSH resets now
 _DROP = re.compile(
     r"drop connection #(?P<n>\d+) from \[(?P<addr>[^\]]+)\]:(?P<port>\d+) "
-    r"on \[(?P<laddr>[^\]]+)\]:(?P<lport>\d+) (?P<why>(?:past )?(?:PerSource)?Max[Ss]tartups)")
+    r"on \[(?P<laddr>[^\]]+)\]:(?P<lport>\d+) (?P<why>(?:past )?(?:PerSource)?Max[Ss]tartups)",
+    re.ASCII)  # digits from the target are 0-9 only: int('²') raises
 _EPISODE = re.compile(r"beginning MaxStartups throttling|"
                       r"(?:exited|in) MaxStartups throttling (?:after|for) .*?(?P<total>\d+) "
                       r"connections dropped|"
                       r"(?i:maxstartups) logging rate-limited: additional (?P<more>\d+) "
-                      r"connections dropped")
-_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?")
-_SYSLOG = re.compile(r"^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ")
+                      r"connections dropped", re.ASCII)
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?", re.ASCII)
+_SYSLOG = re.compile(r"^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ", re.ASCII)
+_COUNT_DIGITS = 9  # a count or setting longer than this is not sshd's: ignored
 _SHOWN = 5  # newest log lines quoted in the evidence
 
 
@@ -78,9 +81,8 @@ def is_recent(line: LogLine, now: datetime, window: timedelta) -> bool:
 def parse_value(value: str | None) -> tuple[int, int, int]:
     """start:rate:full; a single number N means N:30:N (sshd refuses all from N)."""
     parts = (value or DEFAULT).split(":")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
+    nums = [n for p in parts if (n := ascii_int(p.strip(), _COUNT_DIGITS)) is not None]
+    if len(nums) != len(parts):
         nums = []
     if len(nums) == 3:
         return nums[0], nums[1], nums[2]
@@ -93,8 +95,8 @@ def drops(facts: Facts) -> list[Drop]:
     out = []
     for line in facts.logs:
         m = _DROP.search(line.text)
-        if m:
-            out.append(Drop(int(m.group("n")), m.group("addr"), line))
+        if m and (n := ascii_int(m.group("n"), _COUNT_DIGITS)) is not None:
+            out.append(Drop(n, m.group("addr"), line))
     return out
 
 
@@ -123,8 +125,9 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
     found = drops(facts)
     episodes = [ln for ln in facts.logs if _EPISODE.search(ln.text)]
     recent = [d for d in found if is_recent(d.line, now, RECENT)]
-    totals = [int(m.group("total") or m.group("more")) for ln in episodes
-              if (m := _EPISODE.search(ln.text)) and (m.group("total") or m.group("more"))]
+    totals = [n for ln in episodes if (m := _EPISODE.search(ln.text))
+              and (n := ascii_int(m.group("total") or m.group("more") or "", _COUNT_DIGITS))
+              is not None]
     highest = max((d.n for d in recent), default=None)
     newest = [d.line.text for d in found[-_SHOWN:]]
     ev: dict = {

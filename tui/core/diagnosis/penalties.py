@@ -24,17 +24,21 @@ from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.maxstartups import is_recent, log_time
 from tui.core.facts.common import release
 from tui.core.facts.model import Facts
+from tui.core.text import ascii_int
 
 FIRST_VERSION = (9, 8)
 # sshd_config(5) of 10.0; sshd -T prints them in seconds.
 DEFAULTS = {"crash": 90, "authfail": 5, "noauth": 1, "grace-exceeded": 10,
             "refuseconnection": 10, "max": 600, "min": 15}
+# re.ASCII: digits from the target are 0-9 only (int('²') raises, '٣' is not sshd's).
 _DROP = re.compile(r"drop connection #\d+ from \[(?P<addr>[^\]]+)\]:\d+ on \[[^\]]+\]:\d+ "
-                   r"(?P<why>penalty: .*?)\s*$")
+                   r"(?P<why>penalty: .*?)\s*$", re.ASCII)
 _PENALISE = re.compile(r"\b(?:new|activating) (?P<net>[0-9A-Fa-f:.]+/\d+) (?:\w+ )?penalty of "
-                       r"(?P<secs>\d+) seconds for (?P<why>.*?)\s*$")
+                       r"(?P<secs>\d+) seconds for (?P<why>.*?)\s*$", re.ASCII)
 _EXISTS = re.compile(r"penalty for (?P<net>[0-9A-Fa-f:.]+/\d+) .*already exists, "
-                     r"(?P<secs>\d+) seconds remaining")
+                     r"(?P<secs>\d+) seconds remaining", re.ASCII)
+_TIME = re.compile(r"([0-9]+)([smhdwSMHDW]?)")
+_INT_MAX = 2**31 - 1  # sshd's convtime() refuses more
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SHOWN = 5
 
@@ -50,10 +54,12 @@ def supported(facts: Facts) -> bool | None:
 
 def seconds(text: str) -> int | None:
     """sshd's time format: 90, 30s, 1m30s, 2h ..."""
+    if len(text) > 64 or not re.fullmatch(r"(?:[0-9]+[smhdwSMHDW]?)+", text):
+        return None
     total = 0
-    for num, unit in re.findall(r"(\d+)([smhdwSMHDW]?)", text):
+    for num, unit in _TIME.findall(text):
         total += int(num) * _UNITS[unit.lower()]
-    return total if re.fullmatch(r"(\d+[smhdwSMHDW]?)+", text) else None
+    return total if total <= _INT_MAX else None
 
 
 def penalty_settings(facts: Facts) -> dict[str, int] | None:
@@ -174,7 +180,9 @@ def _wait(facts: Facts, ip: str | None, settings: dict[str, int] | None,
             continue
         t = log_time(ln.text, now)
         if t is not None:
-            best = max(0, int((t - now).total_seconds()) + int(m.group("secs")))
+            secs = ascii_int(m.group("secs"), 10)  # sshd logs an int; longer is not its line
+            if secs is not None:
+                best = max(0, int((t - now).total_seconds()) + secs)
     return min(cap, best) if best is not None else cap
 
 

@@ -7,8 +7,15 @@ import re
 from tui.core.diagnosis.sshdconfig import directives
 from tui.core.facts.common import sshd_T
 from tui.core.facts.model import Facts
+from tui.core.text import ascii_int
 
-_PORT_IN_ADDR = re.compile(r"^(?:\[[^\]]+\]|[^:\s]+):(\d+)$")  # host:port, [v6]:port
+_PORT_IN_ADDR = re.compile(r"^(?:\[[^\]]+\]|[^:\s]+):([0-9]+)$")  # host:port, [v6]:port
+
+
+def port(text: str) -> int | None:
+    """A TCP port 1-65535 written in ASCII digits (target text: '²' or 240 digits are not)."""
+    n = ascii_int(text, 5)
+    return n if n is not None and 0 < n < 65536 else None
 
 
 def ports(facts: Facts) -> list[int]:
@@ -16,8 +23,8 @@ def ports(facts: Facts) -> list[int]:
     in ListenAddress host:port."""
     conf = sshd_T(facts)
     if conf and conf.get("listenaddress"):  # sshd -T spells every one as addr:port
-        found = [int(m.group(1)) for a in conf["listenaddress"]
-                 if (m := re.search(r":(\d+)$", a))]
+        found = [p for a in conf["listenaddress"]
+                 if (m := re.search(r":([0-9]+)$", a)) and (p := port(m.group(1)))]
         if found:
             return list(dict.fromkeys(found))
     port_lines: list[int] = []
@@ -26,14 +33,15 @@ def ports(facts: Facts) -> list[int]:
     listen_any = False
     for d in directives(facts):
         key, args = d.key, d.args
-        if key == "port" and args and args[0].isdigit() and 0 < int(args[0]) < 65536:
-            port_lines.append(int(args[0]))
+        if key == "port" and args and (p := port(args[0])):
+            port_lines.append(p)
         elif key == "listenaddress" and args:
             listen_any = True
             m = _PORT_IN_ADDR.match(args[0])
             # a bare IPv6 address has many colons and no port
             if m and (args[0].startswith("[") or args[0].count(":") == 1):
-                listen_ports.append(int(m.group(1)))
+                if p := port(m.group(1)):
+                    listen_ports.append(p)
             else:
                 bare_listen = True
     base = port_lines or [22]

@@ -49,7 +49,7 @@ _LOG_RX = re.compile(r"Missing privilege separation directory|must be owned by r
                      r"|startup pipe|Bad configuration option|bad configuration options"
                      r"|chroot\(\""
                      r"|fatal: ")
-_SS_USER = re.compile(r'\("([^"]+)",pid=(\d+)')
+_SS_USER = re.compile(r'\("([^"]+)",pid=([0-9]+)')
 
 
 @dataclass
@@ -139,9 +139,11 @@ def _config_test(facts: Facts, service: str, serving: bool, ev: dict[str, Any]) 
 
 
 def _config_fix(first: str, service: str) -> list[str]:
-    m = re.match(r"(/\S+): line (\d+):", first)
+    # The path is target text: quoted, so a name with ';' or '$(' stays a name when pasted.
+    m = re.match(r"(/\S+): line ([0-9]{1,9}):", first)
     where = (f"# fix or remove line {m.group(2)} of {m.group(1)}: sed -n {m.group(2)}p "
-             f"{m.group(1)}" if m else "# correct the sshd_config error reported by sshd -t")
+             f"{shlex.quote(m.group(1))}" if m
+             else "# correct the sshd_config error reported by sshd -t")
     return [where, f"sshd -t && systemctl restart {service}"]
 
 
@@ -361,7 +363,7 @@ def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: dict[str, Any]) 
 def _split_hostport(text: str) -> tuple[str, int | None]:
     host, _, port = text.rpartition(":")
     host = host.split("%", 1)[0].strip("[]")  # 127.0.0.1%lo, [fe80::1]%eth0
-    return host, int(port) if port.isdigit() else None
+    return host, sshdports.port(port)
 
 
 def parse_ss(text: str) -> list[dict[str, Any]]:

@@ -39,7 +39,8 @@ def referenced_files(data: bytes, limit: int = 50) -> list[str]:
 
 def release(facts: Facts) -> tuple[int, int] | None:
     """(major, minor) of the target's OpenSSH, e.g. (9, 2); None when unknown."""
-    m = re.search(r"OpenSSH_(\d+)\.(\d+)", facts.sshd_version or "")
+    # ASCII digits, a few of them: the version string is target text
+    m = re.search(r"OpenSSH_([0-9]{1,4})\.([0-9]{1,4})(?![0-9])", facts.sshd_version or "")
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 

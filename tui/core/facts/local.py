@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import re
+import selectors
 import shutil
 import socket
+import stat
 import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tui.core.facts.common import (
     denyhosts_work_dir,
@@ -49,11 +55,23 @@ from tui.core.facts.model import (
     PathInfo,
 )
 from tui.core.libs import offline
-from tui.core.rootpath import resolve_in_root, to_target
+from tui.core.rootpath import (
+    NotRegularFile,
+    file_kind,
+    open_regular,
+    read_regular,
+    resolve_in_root,
+    to_target,
+)
 from tui.core.targets.localops import LocalOps
 
 _LOG_TAIL = 4 << 20  # bytes of each log file read from its end
 _JOURNAL_NAME = re.compile(r"[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z", re.ASCII)
+_JOURNAL_FILES = 64  # newest journal files of a mounted root handed to journalctl
+_JOURNAL_SCAN = 10000  # directory entries looked at per journal directory
+_JOURNAL_OUTPUT = 16 << 20  # bytes of journalctl's output read
+_COMMAND_OUTPUT = 16 << 20  # bytes of each live command's stdout (and stderr) read
+_FIREWALL_OUTPUT = 64 << 20  # a ruleset with big sets is large; one cut short is not used
 
 
 def collect(root: str = "/", *, label: str | None = None) -> Facts:
@@ -80,6 +98,7 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
     else:
         _read_firewall(ops, facts)
     _collect_deny_lists(ops, facts)
+    _note_unread(ops, facts)
     for path in stat_paths(facts):
         facts.paths[path] = _stat(ops, path)
     _collect_journals(ops, facts)
@@ -99,12 +118,15 @@ def _collect_journals(ops: LocalOps, facts: Facts) -> None:
 
 
 def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
-    """A file as fopen() would see it: symlinks followed (inside the root), errors kept."""
+    """A file as fopen() would see it: symlinks followed (inside the root), errors kept.
+
+    Only a regular file is read, at most `limit` bytes; anything else (a FIFO, a device, a
+    socket) is not even opened: EINVAL, which _note_unread() explains.
+    """
     try:
-        real = to_target(ops.root, resolve_in_root(ops.root, path))
-        if os.path.isdir(ops.host_path(real)):
-            return FileBlob(b"", errno.EISDIR)
-        return FileBlob(ops.read_bytes(real, limit))
+        return FileBlob(read_regular(ops.root, path, limit))
+    except NotRegularFile as e:
+        return FileBlob(b"" if e.errno == errno.EISDIR else None, e.errno)
     except OSError as e:
         return FileBlob(None, e.errno or errno.EIO)
 
@@ -138,7 +160,7 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
         facts.binaries.append(libs)
         if facts.sshd_version is None and libs.exists:
             with contextlib.suppress(OSError):
-                facts.sshd_version = openssh_version(ops.read_bytes(path, 32 << 20))
+                facts.sshd_version = openssh_version(read_regular(ops.root, path, 64 << 20))
         for soname in libs.missing:
             if soname in facts.candidates:
                 continue
@@ -151,35 +173,157 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
 def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:
     wanted = re.compile(LOG_PATTERN)
     lines: list[LogLine] = []
-    journal_dir = None if live else ops.host_path("/var/log/journal")
     journalctl = shutil.which("journalctl")
-    if journalctl and (live or (journal_dir and os.path.isdir(journal_dir))):
-        # The journalctl of *this* machine reads the files; nothing of --root is run.
-        cmd = [journalctl, "-q", "--no-pager", "-o", "short-iso", "-n", "20000",
-               "_COMM=sshd", "+", "_COMM=sshd-session"]
-        if journal_dir:
-            cmd[1:1] = ["-D", journal_dir]
-        try:
-            out = subprocess.run(cmd, capture_output=True, timeout=10, check=False).stdout
-            lines += [LogLine("journal", t) for t in _decode_lines(out) if wanted.search(t)]
-        except (OSError, subprocess.TimeoutExpired) as e:
-            notes.append(f"journal not read: {e}")
+    if journalctl:
+        lines += [LogLine("journal", t) for t in _journal(ops, live, journalctl, notes)
+                  if wanted.search(t)]
     for path in LOG_FILES:
-        with contextlib.suppress(OSError):
-            data = _tail(ops, path, _LOG_TAIL)
-            lines += [LogLine(path, t) for t in _decode_lines(data) if wanted.search(t)]
+        try:
+            data = read_regular(ops.root, path, _LOG_TAIL, tail=True)
+        except NotRegularFile as e:
+            notes.append(f"{path} not read: {e.kind}, not a regular file")
+            continue
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                notes.append(f"{path} not read: {e.strerror}")
+            continue
+        lines += [LogLine(path, t) for t in _decode_lines(data) if wanted.search(t)]
     return lines[-LOG_LINES:]
 
 
-def _tail(ops: LocalOps, path: str, size: int) -> bytes:
-    with open(ops.host_path(path), "rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - size))
-        return f.read()
+def _journal(ops: LocalOps, live: bool, journalctl: str, notes: list[str]) -> list[str]:
+    """sshd's journal lines, newest last. The journalctl of *this* machine reads the files;
+    under --root it is handed only regular files inside the root, as open descriptors."""
+    # Newest first, so a flood cut at the output bound loses the oldest lines, not the newest.
+    cmd = [journalctl, "-q", "--no-pager", "-o", "short-iso", "-n", "20000", "--reverse"]
+    fds: list[int] = []
+    if not live:
+        fds = _journal_fds(ops, notes)
+        if not fds:
+            return []
+        # /proc/self/fd/N: journalctl opens exactly the file checked here, and no glob
+        # character in a name on the disk can widen --file to something else.
+        cmd += [f"--file=/proc/self/fd/{fd}" for fd in fds]
+    cmd += ["_COMM=sshd", "+", "_COMM=sshd-session"]
+    try:
+        ran = run_bounded(cmd, timeout=10, limit=_JOURNAL_OUTPUT, pass_fds=fds)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        notes.append(f"journal not read: {e}")
+        return []
+    finally:
+        for fd in fds:
+            os.close(fd)
+    lines = _decode_lines(ran.stdout)
+    if ran.truncated:
+        notes.append(f"journal: only the newest {_JOURNAL_OUTPUT >> 20} MiB of sshd's lines read")
+        lines = lines[:-1]  # cut mid-line
+    return lines[::-1]
+
+
+def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
+    """Open descriptors of the newest journal files of the mounted root.
+
+    /var/log/journal and its machine-id directories are followed inside the root only; a
+    journal "file" that is a symlink, FIFO or device is named in a note and never opened.
+    """
+    try:
+        top = resolve_in_root(ops.root, "/var/log/journal")
+        st = os.lstat(top)
+    except OSError:
+        return []
+    if not stat.S_ISDIR(st.st_mode):
+        notes.append(f"/var/log/journal not read: {file_kind(st.st_mode)}, not a directory")
+        return []
+    found: list[tuple[float, str]] = []
+    skipped: list[str] = []
+    dirs = [top]
+    while dirs:
+        d = dirs.pop()
+        try:
+            with os.scandir(d) as it:
+                entries = list(itertools.islice(it, _JOURNAL_SCAN))
+        except OSError as e:
+            notes.append(f"{to_target(ops.root, d)} not read: {e.strerror}")
+            continue
+        for e in entries:
+            name = to_target(ops.root, e.path)
+            try:
+                est = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if d == top and stat.S_ISDIR(est.st_mode):
+                dirs.append(e.path)  # a machine-id directory (a real one, not a link)
+            elif e.name.endswith((".journal", ".journal~")):
+                if stat.S_ISREG(est.st_mode):
+                    found.append((est.st_mtime, e.path))
+                else:
+                    skipped.append(f"{name} ({file_kind(est.st_mode)})")
+            elif d == top and stat.S_ISLNK(est.st_mode):
+                skipped.append(f"{name} (a symlink)")
+    if skipped:
+        notes.append(f"journal: not read, not regular files inside {ops.root}: "
+                     + ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+    fds: list[int] = []
+    for _, host in sorted(found, reverse=True)[:_JOURNAL_FILES]:
+        with contextlib.suppress(OSError):
+            fds.append(open_regular(host)[0])
+    return fds
 
 
 def _decode_lines(data: bytes) -> list[str]:
     return data.decode("utf-8", "replace").splitlines()
+
+
+@dataclass(frozen=True)
+class Ran:
+    rc: int
+    stdout: bytes
+    stderr: bytes
+    truncated: bool  # killed after `limit` bytes of output
+
+
+def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequence[int] = (),
+                env: dict[str, str] | None = None) -> Ran:
+    """Run a command of this machine, keeping at most `limit` bytes of each output stream.
+
+    A command that prints more is killed (a flood must not fill memory); one still running
+    after `timeout` seconds is killed and TimeoutExpired raised, like subprocess.run.
+    """
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    bufs: dict[int, bytearray] = {proc.stdout.fileno(): bytearray(),
+                                  proc.stderr.fileno(): bytearray()}
+    truncated = False
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as sel:
+            for fd in bufs:
+                sel.register(fd, selectors.EVENT_READ)
+            while sel.get_map() and not truncated:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, timeout)
+                for key, _ in sel.select(left):
+                    chunk = os.read(key.fd, 1 << 16)
+                    if not chunk:
+                        sel.unregister(key.fd)
+                        continue
+                    buf = bufs[key.fd]
+                    room = limit - len(buf)
+                    buf += chunk[:room]
+                    truncated = len(chunk) > room
+        if truncated:
+            proc.kill()
+        rc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    out, err = bufs.values()
+    return Ran(rc, bytes(out), bytes(err), truncated)
 
 
 def _run_firewall(facts: Facts) -> None:
@@ -190,17 +334,20 @@ def _run_firewall(facts: Facts) -> None:
         if exe is None:
             continue
         try:
-            r = subprocess.run([exe, *argv[1:]], capture_output=True, check=False,
-                               timeout=FIREWALL_TIMEOUT, env={**os.environ, "LC_ALL": "C"})
+            r = run_bounded([exe, *argv[1:]], timeout=FIREWALL_TIMEOUT, limit=_FIREWALL_OUTPUT,
+                            env={**os.environ, "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
             facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s")
             continue
         except OSError as e:
             facts.notes.append(f"{label} not run: {e}")
             continue
-        if r.returncode != 0:
+        if r.truncated:
+            facts.notes.append(f"{label} not read: more than {_FIREWALL_OUTPUT >> 20} MiB")
+            continue
+        if r.rc != 0:
             err = r.stderr.decode("utf-8", "replace").strip().splitlines()
-            facts.notes.append(f"{label} failed (exit {r.returncode}): "
+            facts.notes.append(f"{label} failed (exit {r.rc}): "
                                f"{err[0][:200] if err else 'no message'}")
             continue
         facts.firewall[label] = r.stdout.decode("utf-8", "replace")
@@ -214,10 +361,11 @@ def _run_live(facts: Facts) -> None:
         if exe is None or not os.access(exe, os.X_OK):
             continue
         try:
-            r = subprocess.run([exe, *argv[1:]], capture_output=True, check=False,
-                               stdin=subprocess.DEVNULL, timeout=LIVE_TIMEOUT,
-                               env={**os.environ, "LC_ALL": "C"})
-            facts.commands[label] = CommandOutput(r.returncode, _text(r.stdout), _text(r.stderr))
+            r = run_bounded([exe, *argv[1:]], timeout=LIVE_TIMEOUT, limit=_COMMAND_OUTPUT,
+                            env={**os.environ, "LC_ALL": "C"})
+            facts.commands[label] = CommandOutput(r.rc, _text(r.stdout), _text(r.stderr))
+            if r.truncated:
+                facts.notes.append(f"{label}: output cut at {_COMMAND_OUTPUT >> 20} MiB")
         except subprocess.TimeoutExpired:
             facts.commands[label] = CommandOutput(124, "", f"timed out after {LIVE_TIMEOUT} s")
         except OSError as e:
@@ -253,7 +401,22 @@ def _read_firewall(ops: LocalOps, facts: Facts) -> None:
         if blob.data is not None and not blob.errno:
             facts.firewall[path] = blob.data.decode("utf-8", "replace")
         elif blob.errno not in (None, errno.ENOENT):
-            facts.notes.append(f"{path} not read: {os.strerror(blob.errno or errno.EIO)}")
+            facts.notes.append(_unread(ops, path, blob.errno))
+
+
+def _note_unread(ops: LocalOps, facts: Facts) -> None:
+    """Say which collected files were not read because they are not regular files."""
+    for path, blob in facts.files.items():
+        if blob.errno == errno.EINVAL:
+            facts.notes.append(_unread(ops, path, blob.errno))
+
+
+def _unread(ops: LocalOps, path: str, code: int | None) -> str:
+    if code == errno.EINVAL:
+        with contextlib.suppress(OSError):
+            kind = file_kind(os.lstat(resolve_in_root(ops.root, path)).st_mode)
+            return f"{path} not read: {kind}, not a regular file"
+    return f"{path} not read: {os.strerror(code or errno.EIO)}"
 
 
 def _process_names() -> list[str]:
@@ -275,7 +438,8 @@ def _exists(ops: LocalOps, path: str) -> bool:
 
 def _read_text(ops: LocalOps, path: str) -> str | None:
     try:
-        return ops.read_bytes(path, 4096).decode("utf-8", "replace").strip() or None
+        data = read_regular(ops.root, path, 4096, tail=False)
     except OSError:
         return None
+    return data.decode("utf-8", "replace").strip() or None
 

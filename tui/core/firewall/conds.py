@@ -16,6 +16,7 @@ from tui.core.firewall.model import (
     net_contains,
     unknown,
 )
+from tui.core.text import ascii_int
 
 # Well-known service names rule files use instead of numbers (nft prints numbers by default).
 SERVICES = {"ssh": 22, "http": 80, "https": 443, "smtp": 25, "domain": 53, "ftp": 21,
@@ -69,13 +70,17 @@ def src_in_set(kind: str, name: str, negate: bool, text: str) -> Cond:
 def port_ranges(spec: str, sep: str = ":") -> list[tuple[int, int]] | None:
     """'22', '1000:2000' (iptables) or '1000-2000' (nft), ':1024', 'ssh' -> [(lo, hi)]."""
     lo, s, hi = spec.partition(sep)
-    try:
-        if not s:
-            n = SERVICES.get(spec) if not spec.isdigit() else int(spec)
-            return [(n, n)] if n is not None else None
-        return [(int(lo) if lo else 0, int(hi) if hi else 65535)]
-    except ValueError:
-        return None
+    if not s:
+        n = SERVICES.get(spec) if not spec[:1].isdigit() else _port(spec)
+        return [(n, n)] if n is not None else None
+    first, last = _port(lo) if lo else 0, _port(hi) if hi else 65535
+    return None if first is None or last is None else [(first, last)]
+
+
+def _port(text: str) -> int | None:
+    """0-65535 in ASCII digits; None for '²', Arabic-Indic digits or 240 digits."""
+    n = ascii_int(text, 5)
+    return n if n is not None and n <= 65535 else None
 
 
 def dport(ranges: list[tuple[int, int]], negate: bool, text: str) -> Cond:

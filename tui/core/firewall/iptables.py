@@ -12,6 +12,7 @@ import shlex
 from tui.core.firewall import conds
 from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_net
 from tui.core.firewall.model import Action, Chain, Cond, Rule, Ruleset
+from tui.core.text import ascii_int
 
 # (table, chain) on the input path in hook order; priorities as nft names them.
 _INPUT = (("mangle", "INPUT", -150), ("filter", "INPUT", 0), ("security", "INPUT", 50))
@@ -63,8 +64,12 @@ def parse(text: str, family: str) -> Ruleset:
             rest, pos = words[2:], None
             if words[0] in ("-I", "--insert"):
                 pos = 0
-                if rest and rest[0].isdigit():
-                    pos, rest = int(rest[0]) - 1, rest[1:]
+                if rest and rest[0][:1].isdigit():
+                    n = ascii_int(rest[0], 6)  # iptables refuses anything but a rule number
+                    if n is None or n == 0:
+                        rs.notes.append(f"line {no}: not understood: {line[:80]}")
+                        continue
+                    pos, rest = n - 1, rest[1:]
             rule = _rule(rest, line, no, rs, no_prefix=f"{words[0]} {words[1]}")
             ch.rules.insert(len(ch.rules) if pos is None else pos, rule)
         elif len(words) == 2 and words[0] in ("-N", "--new-chain"):

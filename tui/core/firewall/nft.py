@@ -185,7 +185,7 @@ class _Parser:
     def rule(self, t: Table, st: list[Item]) -> list[Rule]:
         start, end, first, last = span(st)
         text = self.src[start:end]
-        text = re.sub(r"\s*#\s*handle\s+\d+", "", " ".join(text.split()))
+        text = re.sub(r"\s*#\s*handle\s+[0-9]+", "", " ".join(text.split()))
         rp = RuleParser(st, t, self.live)
         try:
             rp.run()
@@ -265,11 +265,11 @@ def _looks_iptables_nft(t: Table) -> bool:
 
 def _priority(ws: list[str | None]) -> int:
     expr = "".join(str(w) for w in ws if w not in (None, ";"))
-    m = re.fullmatch(r"([a-z]*)([+-]?\d*)", expr)
+    m = re.fullmatch(r"([a-z]*)([+-]?)([0-9]{0,10})", expr)  # nft's priority is an int32
     if not m:
         return 0
     base = _PRIO.get(m.group(1), 0)
-    return base + (int(m.group(2)) if m.group(2) not in ("", "+", "-") else 0)
+    return base + (int(m.group(2) + m.group(3)) if m.group(3) else 0)
 
 
 def parse(text: str, *, live: bool = True) -> Ruleset:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_HANDLE = re.compile(r"#\s*handle\s+(\d+)")
+from tui.core.text import ascii_int
+
+_HANDLE = re.compile(r"#\s*handle\s+([0-9]+)")
 _IPTNFT = re.compile(r"table (\w+) (\S+) is managed by iptables-nft")
 _DELIMS = set(" \t\r\n{};,\"#")
 
@@ -67,8 +69,8 @@ def lex(src: str) -> Lexed:
             j = n if j < 0 else j
             comment = src[i:j]
             m = _HANDLE.search(comment)
-            if m:
-                out.handles[line] = int(m.group(1))
+            if m and (handle := ascii_int(m.group(1))) is not None:
+                out.handles[line] = handle
             m = _IPTNFT.search(comment)
             if m:
                 out.iptables_nft.add((m.group(1), m.group(2)))

@@ -22,6 +22,7 @@ from tui.core.firewall.model import (
     unknown,
 )
 from tui.core.firewall.nftlex import Group, Item, Tok, elements, word
+from tui.core.text import ascii_int
 
 _VERDICTS = {"accept", "drop", "reject", "return", "jump", "goto", "continue", "queue"}
 _NOT_TCP = {"udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", "esp", "ah", "comp", "igmp",
@@ -287,8 +288,8 @@ class RuleParser:
         if not ws:
             return conds.other(text)
         if v.rel:
-            n = int(ws[0]) if ws[0].isdigit() else None
-            if n is None:
+            n = ascii_int(ws[0], 5)
+            if n is None or n > 65535:
                 return conds.other(text)
             lo, hi = {"<": (0, n - 1), "lt": (0, n - 1), ">": (n + 1, 65535),
                       "gt": (n + 1, 65535), "<=": (0, n), "le": (0, n), ">=": (n, 65535),

@@ -30,7 +30,13 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_E_MACHINE
 from elftools.elf.segments import InterpSegment
 
-from tui.core.rootpath import resolve_in_root, to_target
+from tui.core.rootpath import (
+    NotRegularFile,
+    open_regular,
+    read_fd,
+    resolve_in_root,
+    to_target,
+)
 
 __all__ = [
     "BinaryLibs",
@@ -146,19 +152,27 @@ def _parse_header(data: bytes) -> _Header:
 
 
 def _open_regular(host: str) -> int:
-    """An fd on a regular file. Never blocks on a FIFO, never follows a final symlink."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    fd = os.open(host, flags)
+    """An fd on a regular file. Never opens a FIFO, a device or a final symlink."""
     try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), host)
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", host)
-    except BaseException:
-        os.close(fd)
+        return open_regular(host)[0]
+    except NotRegularFile as e:
+        if e.errno == errno.EISDIR:
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), host) from None
         raise
-    return fd
+
+
+def _read_bounded(host: str, limit: int) -> bytes | None:
+    """A regular file's bytes, None if it is anything else, unreadable or over `limit`."""
+    try:
+        fd, st = open_regular(host)
+    except OSError:
+        return None
+    try:
+        return read_fd(fd, st.st_size, limit, name=host)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _split_path_list(value: str) -> tuple[str, ...]:
@@ -330,12 +344,8 @@ def _safe_resolve(root: str, target: str, follow_last: bool = True) -> str:
 
 
 def _read_text(root: str, target: str) -> str | None:
-    try:
-        fd = _open_regular(_safe_resolve(root, target))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(1 << 20).decode("utf-8", "replace")
+    data = _read_bounded(_safe_resolve(root, target), 1 << 20)
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def _ldso_conf_dirs(root: str, conf: str = "/etc/ld.so.conf", depth: int = 0) -> list[str]:
@@ -609,12 +619,15 @@ def resolve_offline(root: str, binary: str) -> BinaryLibs:
 # --- what could replace a missing library ----------------------------------------------------
 
 _STEM = re.compile(r"^(.*?\.so)(?:\.|$)")
+_LIST_LIMIT = 64 << 20  # bytes of one dpkg .list (the biggest real ones are a few MiB)
 
 
 def _version_key(suffix: str) -> tuple[tuple[int, int | str], ...]:
     """Natural order: "1.9.10" > "1.9.4"; numbers sort above words."""
+    # ASCII digits only: a file name on the disk may hold '²' (isdigit, but int() raises).
     return tuple(
-        (1, int(tok)) if tok.isdigit() else (0, tok) for tok in re.findall(r"\d+|[^\d.]+", suffix)
+        (1, int(tok)) if tok[0] in "0123456789" else (0, tok)
+        for tok in re.findall(r"[0-9]+|[^0-9.]+", suffix)
     )
 
 
@@ -628,15 +641,17 @@ def _dpkg_lists(root: str) -> list[tuple[str, str]]:
     return sorted((n[: -len(".list")], os.path.join(info, n)) for n in names if n.endswith(".list"))
 
 
+def _read_list(host: str) -> bytes:
+    """A dpkg .list file with a final newline; b"" for a symlink, FIFO, device or a giant."""
+    data = _read_bounded(host, _LIST_LIMIT)
+    return b"" if data is None else data + b"\n"
+
+
 def _listed_paths(root: str, soname: str) -> Iterator[tuple[str, str]]:
     """(package, listed path) for every dpkg .list line ending in '/' + soname."""
     needle = ("/" + soname + "\n").encode()
     for pkg, list_file in _dpkg_lists(root):
-        try:
-            with open(list_file, "rb") as f:
-                data = f.read() + b"\n"
-        except OSError:
-            continue
+        data = _read_list(list_file)
         if needle not in data:  # cheap pre-filter: most of ~1000 lists never match
             continue
         for line in data.splitlines():
@@ -788,12 +803,7 @@ def package_owner(
         for pkg, list_file in lists:
             data = contents.get(list_file)
             if data is None:
-                try:
-                    with open(list_file, "rb") as f:
-                        data = b"\n" + f.read() + b"\n"
-                except OSError:
-                    data = b""
-                contents[list_file] = data
+                data = contents[list_file] = b"\n" + _read_list(list_file)
             if needle in data:
                 return pkg
     return None

@@ -7,12 +7,10 @@ inside the mounted system stay inside it), and nothing under DIR is ever execute
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import stat
 import time
 
-from tui.core.rootpath import resolve_in_root
+from tui.core.rootpath import open_regular, read_fd, resolve_in_root
 from tui.core.targets.base import FileStat
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -36,10 +34,11 @@ class LocalOps:
         return FileStat(st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_mtime)
 
     def read_bytes(self, path: str, limit: int = 64 << 20) -> bytes:
-        # O_NOFOLLOW and O_NONBLOCK: a symlink or a FIFO planted in /etc must not fool or hang us.
-        fd = os.open(self.host_path(path), os.O_RDONLY | os.O_NONBLOCK | _O_NOFOLLOW | _O_CLOEXEC)
+        # A symlink, FIFO or device planted in /etc must not fool, hang or flood us: only a
+        # regular file is opened (ELOOP for a symlink, EINVAL for the others).
+        fd, st = open_regular(self.host_path(path), path)
         try:
-            return _read_fd(fd, limit, path)
+            return read_fd(fd, st.st_size, limit, name=path)
         finally:
             os.close(fd)
 
@@ -80,10 +79,10 @@ class LocalOps:
             os.rename(self.host_path(src), host)
             if fd is None:
                 return None
-            old = _read_fd(fd, limit, dst)
+            old = read_fd(fd, os.fstat(fd).st_size, limit, name=dst)
             for delay in settle:
                 time.sleep(delay)
-                again = _read_fd(fd, limit, dst)
+                again = read_fd(fd, os.fstat(fd).st_size, limit, name=dst)
                 if again != old:
                     return again
             return old
@@ -136,25 +135,6 @@ class LocalOps:
 
     def close(self) -> None:
         pass
-
-
-def _read_fd(fd: int, limit: int, path: str) -> bytes:
-    """The whole file from offset 0 (pread: the handle's position does not matter).
-
-    Only a regular file is read: a FIFO or a device (/dev/zero) planted where a file is
-    expected would hang us or never end."""
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        raise OSError(errno.EINVAL, "not a regular file", path)
-    if st.st_size > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-    chunks, total = [], 0
-    while chunk := os.pread(fd, 1 << 20, total):
-        total += len(chunk)
-        if total > limit:
-            raise OSError(errno.EFBIG, f"larger than {limit} bytes", path)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -10,13 +10,14 @@ import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.core.rootpath import resolve_in_root
+from tui.core.rootpath import read_regular
 from tui.core.tcpwrappers import clib
 
 UNKNOWN = b"unknown"
 PARANOID = b"paranoid"
 _INADDR_CHARS = frozenset(b"01234567890./")
 _MAX_FILE_DEPTH = 16  # libwrap recurses without limit and crashes; we stop and fail closed
+PATTERN_FILE_LIMIT = 64 << 20  # bytes of one /file pattern list read
 
 
 @dataclass(frozen=True)
@@ -203,13 +204,15 @@ def _masked_match6(net_tok: bytes, mask_tok: bytes, string: bytes) -> bool:
     return (int.from_bytes(net[0], "big") >> shift) == (int.from_bytes(addr[0], "big") >> shift)
 
 
-def read_file_under(root: str | None) -> Callable[[str], bytes]:
-    """A reader for /file patterns that resolves absolute paths under `root`."""
+def read_file_under(root: str | None, limit: int = PATTERN_FILE_LIMIT) -> Callable[[str], bytes]:
+    """A reader for /file patterns that resolves absolute paths under `root`.
+
+    Inside a mounted system its absolute symlinks must not lead out of it; and on any system
+    only a regular file of at most `limit` bytes is read: a FIFO would hang us, /dev/zero
+    fill memory (both raise OSError, which file_match notes as "cannot open").
+    """
 
     def read(path: str) -> bytes:
-        # Inside the mounted system: its absolute symlinks must not lead out of it.
-        real = path if not root or root == "/" else resolve_in_root(root, path)
-        with open(real, "rb") as f:
-            return f.read()
+        return read_regular(root or "/", path, limit)
 
     return read

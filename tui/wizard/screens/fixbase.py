@@ -128,12 +128,14 @@ class FixScreen(WizardScreen):
         files = [op.path for op in plan.ops if hasattr(op, "before")]
         links = [op.path for op in plan.ops if not hasattr(op, "before")]
         body = Text()
-        body.append(f"{plan.title}\non {session.target_label}\n\n", style="bold")
+        # Paths and sonames come from the target: printable, and never markup (Text).
+        body.append_text(plain(f"{plan.title}\non {session.target_label}\n\n", "bold"))
         if files:
-            body.append("Byte-exact backups of " + ", ".join(files)
-                        + f" go to a new change set under {JOURNAL}/ on the target first.\n")
+            body.append_text(plain("Byte-exact backups of " + ", ".join(files)
+                                   + f" go to a new change set under {JOURNAL}/ on the target "
+                                   "first.\n"))
         if links:
-            body.append("Creates " + ", ".join(links) + " (undo removes it again).\n")
+            body.append_text(plain("Creates " + ", ".join(links) + " (undo removes it again).\n"))
         body.append("Then the result is read back and re-checked; a failed check rolls back.")
         self.app.push_screen(
             ConfirmScreen("Apply this fix?", body, "y apply  ·  n/Esc cancel"),

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
+from tui.core.text import printable
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain
 
@@ -66,7 +67,7 @@ class Method4Screen(WizardScreen):
 
             host, port = validate_host(host), validate_port(port)
         except ValueError as e:
-            self.notify(str(e), severity="error")
+            self.notify(printable(str(e)), severity="error", markup=False)  # it quotes input
             return
         self.query_one("#probe-result", Static).update(
             plain(f"probing {host}:{port} (waits up to {self.app.config.banner_wait:g} s for "

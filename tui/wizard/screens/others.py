@@ -56,7 +56,7 @@ class OthersScreen(FixScreen):
                          plain(finding.summary))
             if finding.status in ("problem", "warning"):
                 for line in finding.remedy:
-                    grid.add_row("", "", plain(line, "italic"))
+                    grid.add_row(Text(), Text(), plain(line, "italic"))
         causes.update(grid)
         self.plans, self.whats = [], []
         for what in FIXABLE:
@@ -81,12 +81,13 @@ class OthersScreen(FixScreen):
         what = self.whats[self.plans.index(plan)]
         session = self.app.session
         body = Text()
-        body.append(f"{plan.title}\non {session.target_label}\n\n", style="bold")
+        body.append_text(plain(f"{plan.title}\non {session.target_label}\n\n", "bold"))
         files = ", ".join(op.path for op in plan.ops)
-        body.append(f"Byte-exact backups of {files} go to a new change set under "
-                    f"{JOURNAL}/ on the target first.\n")
+        body.append_text(plain(f"Byte-exact backups of {files} go to a new change set under "
+                               f"{JOURNAL}/ on the target first.\n"))
         for check in plan.checks:
-            body.append(f"Before writing: {check.what}; a rejected candidate writes nothing.\n")
+            body.append_text(plain(f"Before writing: {check.what}; a rejected candidate writes "
+                                   "nothing.\n"))
         body.append("sshd uses the new setting after a reload (the notes say how).")
         self.app.push_screen(
             ConfirmScreen("Apply this fix?", body, "y apply  ·  n/Esc cancel"),

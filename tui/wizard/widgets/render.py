@@ -40,7 +40,7 @@ def numbered(data: bytes | None, highlight: int | None, *, missing: str = "absen
 
 def diff(preview: str) -> Text:
     out = Text()
-    for line in preview.splitlines():
+    for line in printable(preview).splitlines():  # the lines are the target's bytes
         if line.startswith(("+++", "---")):
             style = "bold"
         elif line.startswith("+"):

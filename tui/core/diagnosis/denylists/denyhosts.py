@@ -27,6 +27,7 @@ from tui.core.diagnosis.denylists.shared import (
 )
 from tui.core.facts.common import denyhosts_work_dir
 from tui.core.facts.model import DENY, DENYHOSTS_FILES, Facts
+from tui.core.text import ascii_int
 
 DENYHOSTS_CONF = "/etc/denyhosts.conf"
 # Work-dir files that hold per-host failure counts ("host:count:date"); DenyHosts adds every
@@ -35,7 +36,8 @@ _COUNTERS = {"hosts": ("DENY_THRESHOLD_INVALID", 5), "hosts-valid": ("DENY_THRES
              "hosts-root": ("DENY_THRESHOLD_ROOT", 1),
              "hosts-restricted": ("DENY_THRESHOLD_RESTRICTED", 1)}
 MARK = "# DenyHosts:"
-_ASCTIME = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
+_ASCTIME = r"[A-Za-z]{3} [A-Za-z]{3} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}"
+_DIGITS = 9  # a count or setting longer than this is not DenyHosts': ignored
 
 
 @dataclass
@@ -72,10 +74,11 @@ def _counter_entries(path: str, text: bytes, ip: str) -> list[Entry]:
     """Lines "host:count:date" (hosts*) and "user - host:count:date" (users-hosts, ...)."""
     out = []
     for n, raw in enumerate(text.decode("utf-8", "replace").splitlines(), 1):
-        m = (re.fullmatch(rf"(?:.* - )?(.+?):(\d+):({_ASCTIME})", raw.strip())
-             or re.fullmatch(r"(?:.* - )?(.+?):(\d+)", raw.strip()))
-        if m and same(m.group(1), ip):
-            out.append(Entry(path, n, raw.strip(), int(m.group(2)),
+        m = (re.fullmatch(rf"(?:.* - )?(.+?):([0-9]+):({_ASCTIME})", raw.strip())
+             or re.fullmatch(r"(?:.* - )?(.+?):([0-9]+)", raw.strip()))
+        count = ascii_int(m.group(2), _DIGITS) if m else None
+        if m and count is not None and same(m.group(1), ip):
+            out.append(Entry(path, n, raw.strip(), count,
                              m.group(3) if m.lastindex == 3 else None))
     return out
 
@@ -210,19 +213,17 @@ def _over_threshold(e: Entry, conf: dict[str, str]) -> bool:
     if name not in _COUNTERS or e.count is None:
         return False
     key, default = _COUNTERS[name]
-    try:
-        limit = int(conf.get(key, default))
-    except ValueError:
-        limit = default
-    return e.count > limit
+    limit = ascii_int(str(conf.get(key, default)).strip(), _DIGITS)
+    return e.count > (default if limit is None else limit)
 
 
 def _purge_seconds(spec: str | None) -> int | None:
     """DenyHosts' PURGE_DENY: "4w", "5d", "1y", or seconds."""
-    m = re.fullmatch(r"\s*(\d+)\s*([smhdwy]?)\s*", spec or "")
-    if not m:
+    m = re.fullmatch(r"\s*([0-9]+)\s*([smhdwy]?)\s*", spec or "")
+    n = ascii_int(m.group(1), _DIGITS) if m else None
+    if m is None or n is None:
         return None
-    return int(m.group(1)) * TIME_UNITS[m.group(2) or "s"]
+    return n * TIME_UNITS[m.group(2) or "s"]
 
 
 def _asctime(text: str | None) -> int | None:

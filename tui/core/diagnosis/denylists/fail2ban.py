@@ -36,6 +36,7 @@ from tui.core.diagnosis.denylists.shared import (
 from tui.core.diagnosis.sshdports import ports as sshd_ports
 from tui.core.facts.common import fail2ban_db
 from tui.core.facts.model import FAIL2BAN_DB, Facts
+from tui.core.text import ascii_int
 
 # Actions that block only the jail's `port` (everything else here blocks the whole host),
 # unless an option ([type=allports], [actiontype=<allports>]) widens them.
@@ -229,10 +230,13 @@ def _port_match(spec: str | None, ports: set[int]) -> bool:
         if part.lower() in ("ssh", "sshd", "sftp"):
             if 22 in ports:
                 return True
-        elif lo.isdigit() and (hi.isdigit() or not hi):
-            if any(int(lo) <= p <= int(hi or lo) for p in ports):
+        elif lo[:1].isdigit():
+            first, last = ascii_int(lo, 5), ascii_int(hi or lo, 5)
+            if first is None or last is None:
+                continue  # not a port number ('²', 240 digits): its action cannot use it
+            if any(first <= p <= last for p in ports):
                 return True
-        elif not lo.isdigit():
+        else:
             try:  # service names are the same everywhere (/etc/services)
                 if socket.getservbyname(part.lower(), "tcp") in ports:
                     return True

@@ -25,6 +25,7 @@ _OPTION_SPLIT = re.compile(
 _OPTION = re.compile(r"^([^\[]+)(?:\[(.*)\])?\s*$", re.DOTALL)
 _OPTION_VALUE = re.compile(r'\s*([\w\-_\.]+)=(?:"([^"]*)"|\'([^\']*)\'|([^,\]]*))', re.DOTALL)
 _TRUE = ("1", "yes", "true", "on")
+_MAX_SECONDS = 10**11  # about 3000 years: a longer ban time is "forever" written oddly
 
 
 @dataclass
@@ -165,10 +166,12 @@ def seconds(value: str | None) -> int | None:
     if value is None:
         return None
     v = value.strip().lower()
+    if not v.isascii() or len(v) > 64:  # '²', Arabic-Indic digits, a 240-digit number
+        return None
     with contextlib.suppress(ValueError, OverflowError):  # "nan", "inf"
-        return int(float(v))
+        return _bounded(float(v))
     total, pos = 0.0, 0
-    for m in re.finditer(r"\s*(-?\d+(?:\.\d+)?)\s*(mo\w*|[a-z]+)?", v):
+    for m in re.finditer(r"\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(mo\w*|[a-z]+)?", v):
         if m.start() != pos:
             return None
         unit = (m.group(2) or "s")
@@ -177,4 +180,9 @@ def seconds(value: str | None) -> int | None:
             return None
         total += float(m.group(1)) * TIME_UNITS[key]
         pos = m.end()
-    return int(total) if pos == len(v) and pos else None
+    return _bounded(total) if pos == len(v) and pos else None
+
+
+def _bounded(secs: float) -> int | None:
+    """Whole seconds; None past what any clock can show (so no date overflows later)."""
+    return int(secs) if abs(secs) <= _MAX_SECONDS else None

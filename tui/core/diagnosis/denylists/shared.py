@@ -67,11 +67,20 @@ def same(a: str, b: str) -> bool:
     return x is not None and x == y
 
 
-def iso(t: int | None) -> str | None:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat() if t is not None else None
+def iso(t: float | None) -> str | None:
+    """UTC ISO time of epoch seconds; None for none, or for a time no clock can show (the
+    sum of a date and a purge age from the target can lie past the year 9999)."""
+    try:
+        return datetime.fromtimestamp(t, timezone.utc).isoformat() if t is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def clock(t: float, now: float) -> str:
     """Local time of day, with the date only when it is not today."""
-    same_day = time.localtime(t)[:3] == time.localtime(now)[:3]
-    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", time.localtime(t))
+    try:
+        local = time.localtime(t)
+        same_day = local[:3] == time.localtime(now)[:3]
+        return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", local)
+    except (ValueError, OverflowError, OSError):  # a time from the target past any calendar
+        return f"{t:.0f} s after 1970" if abs(t) < 1e30 else "an unknown time"

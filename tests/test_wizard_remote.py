@@ -104,7 +104,9 @@ async def test_keys_work_while_a_slow_target_hangs(tmp_path: Path, home: Path) -
             await pilot.press("0")
             latency = time.monotonic() - start
             assert app.busy == "check", "the slow call should still be running"
-            assert latency < 1.0, f"keys took {latency:.2f} s while the target hung"
+            # Frozen would be the whole connect timeout (4 s); a loaded 2-core CI machine
+            # takes ~1.5 s to import and draw the lazily loaded screens the keys open.
+            assert latency < 3.0, f"keys took {latency:.2f} s while the target hung"
             # The probe from this side classifies the same silence.
             await wait_until(pilot, lambda: app.probe_result is not None, timeout=10)
             assert app.probe_result.outcome == "no-banner"

@@ -161,7 +161,8 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None,
         try:
             with shielded() as got:
                 try:
-                    cs, checked = apply_remedy(target, args.what, plan, ip, label)
+                    done = apply_remedy(target, args.what, plan, ip, label)
+                    cs, checked = done.change_set, done.checked
                 finally:
                     signals += got
         except StaleError as e:

@@ -122,26 +122,34 @@ class Session:
         return self._plans[what]
 
     def apply(self, what: str, plan: Plan) -> ChangeSet:
-        """Under the target's lock: recover change sets a run left half-way, run the plan's
-        checks on the target (`sshd -t` on a candidate), apply it (a file that no longer
-        holds the previewed bytes is refused), verify, re-check. On a refusal the facts are
-        collected again, so the screens show a fresh plan."""
+        """Apply the plan the operator confirmed, exactly. Under the target's lock: recover
+        change sets a run left half-way, collect and plan again, and go on only if that
+        gives the same plan (same files, same bytes, same edit); then run its checks on the
+        target (`sshd -t` on a candidate), apply, verify, re-check. Otherwise StaleError,
+        and the screens show the fresh plan."""
         with self._lock:
             target = self._need_target()
             ip = self.client.ip if self.client else None
-            try:
-                with target.lock():
-                    self.recovered += recover(target.fileops(), target=self.target_label)
-                    cs, self.check_notes = apply_remedy(target, what, plan, ip,
-                                                        self.target_label)
-            except StaleError:
-                self.collect()
-                self.check()
-                raise
-            self.changes.append(Change(what, plan.title, cs))
-            self.collect()
+            with target.lock():
+                self.recovered += recover(target.fileops(), target=self.target_label)
+                self.facts = target.collect()
+                _, plans = remedies_for(what, self.facts, ip)
+                if not any(p.plan_id == plan.plan_id for p in plans):
+                    self.check()
+                    raise StaleError("the files changed since the preview (another program "
+                                     "wrote them, or a change was recovered); nothing was "
+                                     "changed: look at the new preview")
+                try:
+                    done = apply_remedy(target, what, plan, ip, self.target_label)
+                except StaleError:
+                    self.collect()
+                    self.check()
+                    raise
+            self.check_notes = done.checked
+            self.changes.append(Change(what, plan.title, done.change_set))
+            self.facts = done.facts  # collected to verify: no need to collect again
             self.check()
-            return cs
+            return done.change_set
 
     def undo(self, set_id: str | None = None) -> ChangeSet:
         """Restore the newest active change set on the target (ours or an earlier run's,

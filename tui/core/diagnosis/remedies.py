@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from tui.core.changes.apply import ChangeSet, apply_plan
+from dataclasses import dataclass
+
+from tui.core.changes.apply import apply_plan
 from tui.core.changes.checks import run_checks
+from tui.core.changes.journal import ChangeSet
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import libraries, maxstartups, penalties, tcpwrappers
 from tui.core.diagnosis.finding import Finding
@@ -41,18 +44,27 @@ def choose(plans: list[Plan], wanted: str | None) -> Plan | None:
     return next((p for p in plans if p.remedy == wanted), None)
 
 
+@dataclass
+class Applied:
+    change_set: ChangeSet
+    checked: list[str]  # what the plan's checks said (validated / not validated offline)
+    facts: Facts  # collected to verify: the target as it is now
+
+
 def apply_remedy(target: Target, what: str, plan: Plan, ip: str | None,
-                 label: str) -> tuple[ChangeSet, list[str]]:
+                 label: str) -> Applied:
     """Run the plan's checks on the target (`sshd -t` on the candidate), apply it, and verify
     by collecting again: the problem of `what` must be gone, else apply_plan rolls back.
 
-    Returns the change set and what the checks said (validated / not validated offline);
-    raises ChangeError (CheckFailed, StaleError, VerifyError, ...) with nothing left changed.
+    Raises ChangeError (CheckFailed, StaleError, VerifyError, ...) with nothing left changed.
     """
     checked = run_checks(target, plan)
+    seen: list[Facts] = []
 
     def verify() -> str | None:
-        again, _ = remedies_for(what, target.collect(), ip)
+        seen.append(target.collect())
+        again, _ = remedies_for(what, seen[-1], ip)
         return None if again.status != "problem" else again.summary
 
-    return apply_plan(target.fileops(), plan, target=label, verify=verify), checked
+    cs = apply_plan(target.fileops(), plan, target=label, verify=verify)
+    return Applied(cs, checked, seen[-1] if seen else target.collect())

@@ -41,12 +41,18 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
         return out
     if table.note:
         add(None, "warning", "not-a-file", table.note)
-    data = table.data
+    if table.too_big is not None:
+        add(None, "warning", "too-big", "too large to read: not checked")
+        return out
+    w = table.reader()
     generated = denyhosts = 0
-    for rec in records(data):
-        raw = data[rec.start : rec.end]
+    for rec in records(w):
+        raw = w.raw(rec)
+        huge = raw is None  # longer than a window of a streamed file: not kept
+        if raw is None:
+            raw = rec.text
         if not rec.complete:
-            too_long = len(raw) >= 2047 or b"\n" in raw
+            too_long = huge or len(raw) >= 2047 or b"\n" in raw
             consequence = (
                 "libwrap stops reading and denies every client it has not matched yet"
                 if is_deny

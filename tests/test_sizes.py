@@ -262,3 +262,101 @@ def test_io_error_mid_file_is_exit_2_not_a_verdict(tmp_path: Path) -> None:
         for line in subprocess.run(["losetup", "-j", str(img)], capture_output=True,
                                    text=True, check=False).stdout.splitlines():
             subprocess.run(["losetup", "-d", line.split(":")[0]], check=False)
+
+
+# -- previews of NUL-heavy and big files ------------------------------------------------------
+
+
+def _reference_preview(before: bytes, after: bytes, path: str = "/etc/hosts.deny") -> str:
+    """What preview_op printed before: difflib on the whole file, escapes per character."""
+    import difflib
+    import re
+
+    lines = difflib.diff_bytes(difflib.unified_diff, before.splitlines(keepends=True),
+                               after.splitlines(keepends=True), b"a" + path.encode(),
+                               b"b" + path.encode(), n=2)
+    out = b"".join(ln if ln.endswith(b"\n") else ln + b"\n\\ No newline at end of file\n"
+                   for ln in lines).decode("utf-8", "backslashreplace")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}",
+                  out).rstrip("\n")
+
+
+def _python_calls(fn) -> tuple[object, int]:
+    """fn()'s result and how many Python and builtin calls it made: a count, not a time, so
+    a per-character (or per-line) Python loop shows up however fast or loaded the machine."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        result = fn()
+    finally:
+        sys.setprofile(None)
+    return result, calls
+
+
+def test_preview_of_a_megabyte_of_nuls_is_linear() -> None:
+    from tui.core.changes.plan import FileEdit, preview_op
+
+    nuls = b"\0" * (1 << 20)
+    edit = FileEdit("/etc/hosts.deny", nuls, b"#" + nuls + b"\nsshd: 10.0.0.3\n")
+    text, calls = _python_calls(lambda: preview_op(edit))
+    assert calls < 1000, calls  # it was one call per NUL: over two million
+    assert text == (
+        "--- a/etc/hosts.deny\n+++ b/etc/hosts.deny\n@@ -1 +1,2 @@\n-" + "\\x00" * (1 << 20)
+        + "\n\\ No newline at end of file\n+#" + "\\x00" * (1 << 20) + "\n+sshd: 10.0.0.3")
+
+
+def test_preview_of_many_nul_lines_shows_only_the_change() -> None:
+    from tui.core.changes.plan import FileEdit, preview_op
+
+    half = b"\0\n" * (1 << 18)
+    edit = FileEdit("/etc/hosts.deny", half + half, half + b"sshd: 10.0.0.3\n" + half)
+    text, calls = _python_calls(lambda: preview_op(edit))
+    assert calls < 5000, calls  # difflib over half a million lines made millions
+    n = 1 << 18
+    assert text == ("--- a/etc/hosts.deny\n+++ b/etc/hosts.deny\n"
+                    f"@@ -{n - 1},4 +{n - 1},5 @@\n \\x00\n \\x00\n+sshd: 10.0.0.3\n \\x00\n \\x00")
+
+
+def test_preview_of_a_big_file_is_the_whole_file_diff() -> None:
+    """Over the trimming threshold the hunks are those of a diff of the whole file."""
+    from tui.core.changes.plan import FileEdit, preview_op
+
+    lines = _denyhosts_lines(40_000, 3).splitlines(keepends=True)
+    before = b"".join(lines)
+    assert len(before) > 256 << 10
+    after = lines[:]
+    after[5] = b"#" + after[5]
+    after[20_000:20_002] = [b"sshd: 10.0.0.3\r\n"]
+    after[-1] = after[-1].rstrip(b"\n")
+    edit = FileEdit("/etc/hosts.deny", before, b"".join(after))
+    assert preview_op(edit) == _reference_preview(before, b"".join(after))
+
+
+_CHUNKS = st.sampled_from([b"a\n", b"b\n", b"\0\n", b"\r\n", b"\r", b"x", b"\n", b"c\r\n",
+                           b"sshd: 10.0.0.3\n", b"\0"])
+
+
+@SETTINGS
+@given(before=st.lists(_CHUNKS, max_size=40).map(b"".join), data=st.data())
+def test_trimmed_diff_keeps_lines_whole_and_counts_them(before: bytes, data) -> None:
+    from tui.core.changes.plan import _trim_unchanged
+
+    after = bytearray(before)
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(0, len(after)))
+        after[at:at + data.draw(st.integers(0, 3))] = data.draw(_CHUNKS)
+    after = bytes(after)
+    head, old, new = _trim_unchanged(before, after, 2)
+    cut = sum(map(len, before.splitlines(keepends=True)[:head]))
+    assert before[:cut] == after[:cut]  # the dropped head is common, `head` lines long
+    assert cut == 0 or before[cut - 1:cut] == b"\n"
+    assert old == before[cut:cut + len(old)] and new == after[cut:cut + len(new)]
+    rest_old, rest_new = before[cut + len(old):], after[cut + len(new):]
+    assert rest_old == rest_new  # the dropped tail is common and starts a line in both
+    assert not rest_old or (old.endswith(b"\n") and new.endswith(b"\n"))

@@ -360,3 +360,130 @@ def test_trimmed_diff_keeps_lines_whole_and_counts_them(before: bytes, data) -> 
     rest_old, rest_new = before[cut + len(old):], after[cut + len(new):]
     assert rest_old == rest_new  # the dropped tail is common and starts a line in both
     assert not rest_old or (old.endswith(b"\n") and new.endswith(b"\n"))
+
+
+# -- check/fix facts: rules files over the old 16 MiB limit, and past the new one ------------
+
+
+def _big_deny(mib: int) -> tuple[bytes, int]:
+    """A hosts.deny of `mib` MiB whose last line denies 10.0.0.3: (bytes, that line)."""
+    # DenyHosts comments (a long line costs what a short one does) and real rules
+    line = b"# DenyHosts: " + b"x" * 1000 + b"\n"
+    body = line * ((mib << 20) // len(line)) + _denyhosts_lines(2000, 7) + b"sshd: 10.0.0.3\n"
+    return body, body.count(b"\n")
+
+
+def _tcp_finding(r: subprocess.CompletedProcess[str]) -> dict:
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    return next(f for f in doc["findings"] if f["id"] == "tcp-wrappers")
+
+
+@pytest.fixture(scope="module")
+def sysimage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.fixture_root import build_root
+
+    return build_root(tmp_path_factory.mktemp("root") / "sysimage")
+
+
+def test_check_root_judges_a_hosts_deny_over_16_mib(sysimage: Path) -> None:
+    """It was 'cannot open /etc/hosts.deny: EFBIG: libwrap denies' for everyone."""
+    from tests.mountns import run_tool
+
+    deny, line = _big_deny(20)
+    (sysimage / "etc/hosts.deny").write_bytes(deny)
+    denied = _tcp_finding(run_tool("check", "--root", str(sysimage), "--json",
+                                   "--client-ip", "10.0.0.3"))
+    assert denied["status"] == "problem", denied
+    assert (denied["evidence"]["line"], denied["evidence"]["rule"]) == (line, "sshd: 10.0.0.3")
+    granted = _tcp_finding(run_tool("check", "--root", str(sysimage), "--json",
+                                    "--client-ip", "10.0.0.4"))
+    assert granted["status"] == "ok", granted
+
+
+def test_check_root_hosts_deny_too_big_is_unknown_not_denied(sysimage: Path) -> None:
+    from tests.mountns import run_tool
+
+    deny = sysimage / "etc/hosts.deny"
+    deny.write_bytes(b"")
+    os.truncate(deny, 300 << 20)  # sparse: nothing is read past the size check
+    f = _tcp_finding(run_tool("check", "--root", str(sysimage), "--json",
+                              "--client-ip", "10.0.0.3"))
+    assert f["status"] == "unknown", f
+    assert f["summary"] == ("cannot tell whether sshd grants 10.0.0.3: /etc/hosts.deny: too "
+                            f"large to read ({300 << 20} bytes)")
+    r = run_tool("fix", "tcp-wrappers", "--root", str(sysimage), "--client-ip", "10.0.0.3")
+    assert "Traceback" not in r.stderr and deny.stat().st_size == 300 << 20
+
+
+def _lab_env(lab, tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    (home / ".ssh/known_hosts").write_text(lab.host_key_line() + "\n")
+    return {"HOME": str(home)}
+
+
+def test_remote_check_reads_big_rules_and_names_too_big_ones(ns, tmp_path: Path) -> None:
+    """Over SSH: 20 MiB is judged (the script's limit was 16 MiB); past its 48 MiB limit the
+    file is 'too large to read (N bytes)', never a denial."""
+    from tests.mountns import run_tool
+    from tests.sshlab import SshLab
+
+    with SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
+        env = _lab_env(lab, tmp_path)
+        where = ["--host", f"root@127.0.0.1:{lab.port}", "-i", str(lab.client_key)]
+        deny, line = _big_deny(20)
+        ns.write("/etc/hosts.deny", deny)
+        f = _tcp_finding(run_tool("check", *where, "--json", "--client-ip", "10.0.0.3",
+                                  env=env, timeout=180))
+        assert f["status"] == "problem" and f["evidence"]["line"] == line, f
+        ns.sh("truncate -s 60M /etc/hosts.deny")
+        f = _tcp_finding(run_tool("check", *where, "--json", "--client-ip", "10.0.0.3",
+                                  env=env, timeout=180))
+        assert f["status"] == "unknown", f
+        assert f["summary"].endswith(f"/etc/hosts.deny: too large to read ({60 << 20} bytes)")
+
+
+_PEAK_RSS = """
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stdout.write(f"{r.returncode}\\n{peak}\\n{r.stderr}")
+"""
+
+
+def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
+    """A compromised target (its sshd answers every command with 3 GB of zeros, as a
+    ForceCommand) pushed the operator's side to gigabytes. Now: one line, exit 2, and the
+    process's peak memory stays near the 256 MiB read limit."""
+    from tests.sshlab import SshLab
+
+    with SshLab(tmp_path / "lab", extra_config="ForceCommand head -c 3G /dev/zero\n") as lab:
+        env = {**os.environ, **_lab_env(lab, tmp_path)}
+        argv = [sys.executable, "-m", "tui", "check", "--host", f"root@127.0.0.1:{lab.port}",
+                "-i", str(lab.client_key)]
+        out = subprocess.run([sys.executable, "-c", _PEAK_RSS, *argv], capture_output=True,
+                             text=True, timeout=300, env=env, check=True).stdout
+    rc, peak_kib, stderr = out.split("\n", 2)
+    assert rc == "2", stderr
+    assert stderr.count("\n") == 1 and "more than 256 MiB of output" in stderr, stderr
+    assert int(peak_kib) < 700 << 10, f"peak RSS {int(peak_kib) >> 10} MiB"
+
+
+def test_over_the_limit_closes_that_channel_only(tmp_path: Path) -> None:
+    from tests.sshlab import SshLab
+    from tui.core.targets.base import TargetError
+    from tui.core.targets.sshconn import ConnectOptions, SSHConnection, parse_host
+
+    with SshLab(tmp_path / "lab") as lab:
+        opts = ConnectOptions(parse_host(f"root@127.0.0.1:{lab.port}"),
+                              identities=[str(lab.client_key)], ssh_config=None,
+                              known_hosts=[str(lab.known_hosts)])
+        with SSHConnection.connect(opts) as conn:
+            with pytest.raises(TargetError) as info:
+                conn.run("yes >&2", output_limit=1 << 20)
+            assert str(info.value) == (f"root@127.0.0.1:{lab.port} sent more than 1 MiB of "
+                                       "output for yes >&2: stopped reading")
+            assert conn.run("head -c 1048576 /dev/zero", output_limit=1 << 20).stdout == (
+                bytes(1 << 20))
+            assert conn.run("echo still usable").stdout == b"still usable\n"

@@ -5,8 +5,9 @@
     .venv/bin/python tests/bench/bench_match_memory.py [--mib 1024] [--runs 3] [--shape S]
 
 Shapes: `denyhosts` (one address per line, the client's on the last line: both read it
-all), `nul` (`sshd: \\` then NUL-led lines that libwrap joins into that one record, then the client), `rules`
-(lines the engine's fast path cannot skip, e.g. `sshd: 10.0.0.0/255.0.0.0 EXCEPT ...`).
+all), `nul` (`sshd: \\` then NUL-led lines that libwrap joins into that one record, then the
+client), `rules` (lines the engine's fast path cannot skip, `sshd: a.0.0.0/255.0.0.0 EXCEPT
+b.1.1.1 : deny`: per-line Python, see tests/bench/bench_match.py for that speed).
 The file is written under --dir (default /tmp) and deleted afterwards. Not a CI test.
 """
 

@@ -487,3 +487,29 @@ def test_over_the_limit_closes_that_channel_only(tmp_path: Path) -> None:
             assert conn.run("head -c 1048576 /dev/zero", output_limit=1 << 20).stdout == (
                 bytes(1 << 20))
             assert conn.run("echo still usable").stdout == b"still usable\n"
+
+
+_RULE_LINES = st.sampled_from([
+    b"sshd: 1.2.3.4\n", b"ALL:10.0.0.1 \n", b"sshd : 1.2.3\n", b"SSHD:\t127.0.0.1\n",
+    b"sshd: 1..2\n", b"sshd: 1.2.3.4 \\\n", b"sshd: 1.2.3.4\0\n", b"# DenyHosts: x\n",
+    b"  sshd: 1.2.3.4\n", b"sshd: .1\n", b"sshd: 1.\n", b"sshd: 10.0.0.0/8\n", b"sshd: abc\n",
+    b"#c \\\n", b"sshd: 1.2.3.4\r\n", b"sshd: 1.2.3.4", b"ALL: 0\n", b"sshd: [::1]\n",
+])
+
+
+@SETTINGS
+@given(data=st.lists(_RULE_LINES, max_size=30).map(b"".join), deny=st.booleans())
+def test_tcpdchk_fast_path_changes_no_diagnostic(data: bytes, deny: bool) -> None:
+    """DenyHosts lines skip the per-rule checks (a 20 MB file took 25 s there): the
+    diagnostics are those of the full checks."""
+    import re
+
+    from tui.core.tcpwrappers import tcpdchk
+    from tui.core.tcpwrappers.table import Table
+
+    fast = tcpdchk.diagnose(Table("/etc/hosts.deny", data), deny)
+    quiet, tcpdchk._QUIET = tcpdchk._QUIET, re.compile(rb"(?!)")
+    try:
+        assert tcpdchk.diagnose(Table("/etc/hosts.deny", data), deny) == fast
+    finally:
+        tcpdchk._QUIET = quiet

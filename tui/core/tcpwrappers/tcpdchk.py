@@ -14,6 +14,9 @@ from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split
 Level = Literal["error", "warning", "info"]
 _KEYWORDS = {b"all", b"known", b"unknown", b"local", b"paranoid", b"except"}
 _GENERATED = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9a-fA-F.:\[\]]+[ \t]*\n", re.IGNORECASE)
+# A generated rule with one plain address: nothing in it to warn about (a million of them in
+# a DenyHosts file must not each go through every check below).
+_QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
             add(rec.first_line, "error", "line-too-long" if too_long else "no-final-newline",
                 f"{what}: {consequence}")
             break
+        if _QUIET.fullmatch(raw):
+            generated += 1
+            continue
         if b"\0" in raw:
             add(rec.first_line, "warning", "nul-byte",
                 "NUL byte: libwrap cuts the line there and joins the next line to it")

@@ -215,6 +215,16 @@ def test_big_file_agrees_with_tcpdmatch(tmp_path: Path, big_body: bytes, name, c
         assert row["line"] is None
 
 
+def test_a_reader_keeps_its_file_open(tmp_path: Path) -> None:
+    """The table may go away while its reader is still reading (its descriptor must not)."""
+    import gc
+
+    (tmp_path / "hosts.deny").write_bytes(b"sshd: 10.0.0.3\n" * 1000)
+    w = load_table(str(tmp_path / "hosts.deny"), stream_over=0, window=100).reader()
+    gc.collect()
+    assert sum(1 for _ in records(w)) == 1000
+
+
 def test_read_error_mid_file_is_an_error_not_a_verdict(tmp_path: Path) -> None:
     """A streamed file that fails while it is read gives no verdict but one line (`match`
     turns it into exit 2). The error is the kernel's: pread() on a directory."""

@@ -63,10 +63,11 @@ class Window:
     file (``eof`` from the start), so they never copy.
     """
 
-    __slots__ = ("base", "buf", "eof", "name", "size", "_fd", "_off")
+    __slots__ = ("base", "buf", "eof", "name", "size", "_fd", "_off", "_owner")
 
     def __init__(self, data: bytes = b"", fd: int | None = None, size: int = WINDOW,
-                 name: str = "") -> None:
+                 name: str = "", owner: object = None) -> None:
+        self._owner = owner  # keeps the descriptor open while this window reads it
         self.buf = data
         self.base = 0
         self.eof = fd is None  # nothing in the file beyond buf
@@ -144,7 +145,7 @@ class Table:
     def reader(self) -> Window:
         """A fresh sequential reader from the start of the file."""
         if self.file is not None:
-            return Window(fd=self.file.fd, size=self.window, name=self.path)
+            return Window(fd=self.file.fd, size=self.window, name=self.path, owner=self.file)
         return Window(self.data)
 
 

@@ -10,6 +10,7 @@ real fail2ban-server wrote is read from a mounted root.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shlex
@@ -318,6 +319,44 @@ def test_root_ban_database_offline(f2b_root: Path) -> None:
     with sqlite3.connect(argv[1]) as conn:
         conn.executescript(argv[2])
     assert denylists.finding(collect(str(f2b_root)), "203.0.113.45").status == "info"
+
+
+def _grow_history(db: Path, rows: int) -> None:
+    """fail2ban's own history table grows with every ban it ever gave (dbpurgeage)."""
+    with sqlite3.connect(db) as conn:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'bans'").fetchone()
+        assert "timeofban" in sql  # the real schema, written by fail2ban-server
+        conn.executemany(
+            "INSERT INTO bans (jail, ip, timeofban, bantime, bancount, data) "
+            "VALUES ('sshd', ?, ?, 600, 1, ?)",
+            ((f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 1_600_000_000 + i,
+              '{"matches": ["Failed password for root from 10.0.0.1 port 22 ssh2"]}')
+             for i in range(rows)))
+    conn.close()
+
+
+def test_big_ban_database_keeps_its_bans(f2b_root: Path) -> None:
+    """A database over 16 MiB (it was not read at all: its bans were lost) and one over
+    32 MiB (queried from a temporary file instead of a copy in memory) keep their bans."""
+    db = f2b_root / DB.lstrip("/")
+    for rows, over in ((120_000, 16 << 20), (120_000, 32 << 20)):
+        _grow_history(db, rows)
+        assert db.stat().st_size > over
+        facts = collect(str(f2b_root))
+        assert facts.files[DB].data is not None
+        doc = denylists.finding(facts, "203.0.113.45", now=time.time())
+        assert doc.status == "problem" and "jail sshd banned 203.0.113.45" in doc.summary, doc
+
+
+def test_ban_database_too_big_to_read_says_so(f2b_root: Path) -> None:
+    """Over the collection limit: the database is not read, and that is noted with its size."""
+    db = f2b_root / DB.lstrip("/")
+    with open(db, "r+b") as f:
+        f.truncate(300 << 20)  # sparse: sqlite ignores pages past its header's page count
+    facts = collect(str(f2b_root))
+    assert (facts.files[DB].errno, facts.files[DB].size) == (errno.EFBIG, 300 << 20)
+    doc = denylists.finding(facts, "203.0.113.45", now=time.time())
+    assert f"{DB}: File too large" in doc.evidence["notes"]
 
 
 def test_check_root_names_the_ban(f2b_root: Path) -> None:

@@ -226,3 +226,57 @@ def test_a_lone_cr_does_not_end_a_line() -> None:
     main = b"Banner /etc/is\rsue\nMaxStartups 5\n"  # sshd reads two lines, not three
     after = edit(plan(facts(main))).after
     assert after == b"Banner /etc/is\rsue\nMaxStartups 30:30:200\n"
+
+
+# --- Include loops and depth (issue 11) -----------------------------------------------------
+
+
+def _real_config(tmp_path: Path, main: bytes, files: dict[str, bytes]) -> Facts:
+    """Write the files for the real sshd and build the same Facts from them."""
+    f = facts(main)
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        f.files[str(tmp_path / name)] = FileBlob(data)
+    return f
+
+
+def test_drop_ins_that_include_each_other_are_read_once(lab_main: bytes, tmp_path: Path) -> None:
+    """Six drop-ins, each including all of them: sshd refuses it at once; we read each once
+    (it took 60 s and 750 MB: every chain of includes up to the depth limit was walked)."""
+    glob = f"{tmp_path}/*.conf".encode()
+    main = lab_main.replace(b"/etc/ssh/sshd_config.d/*.conf", glob)
+    f = _real_config(tmp_path, main, {f"0{i}.conf": b"Include " + glob + b"\nPort 22%d\n" % i
+                                      for i in range(1, 7)})
+    r = subprocess.run([SSHD, "-t", "-f", "/dev/stdin"], input=main, capture_output=True,
+                       timeout=20)
+    assert r.returncode != 0 and b"Too many recursive configuration includes" in r.stderr
+    ports = [d for d in sshdconfig.directives(f) if d.key == "port"]
+    assert sorted(d.args[0] for d in ports) == sorted(["2222"] + [f"22{i}" for i in range(1, 7)])
+
+
+def test_include_depth_is_sshds(lab_main: bytes, tmp_path: Path) -> None:
+    """A chain of includes: sshd reads 16 levels and refuses a 17th; so do we."""
+    for depth, accepted in ((16, True), (17, False)):
+        files = {f"c{n}.conf": f"Include {tmp_path}/c{n + 1}.conf\n".encode()
+                 for n in range(1, depth)}
+        files[f"c{depth}.conf"] = b"Port 2299\n"
+        main = lab_main.replace(b"/etc/ssh/sshd_config.d/*.conf", f"{tmp_path}/c1.conf".encode())
+        f = _real_config(tmp_path, main, files)
+        r = subprocess.run([SSHD, "-T", "-f", "/dev/stdin"], input=main, capture_output=True,
+                           timeout=20)
+        assert (r.returncode == 0) == accepted, r.stderr
+        assert ("port 2299" in r.stdout.decode().splitlines()) == accepted
+        assert ("2299" in sshdconfig.effective(f).get("port", [])) == accepted
+
+
+def test_includes_that_multiply_are_bounded() -> None:
+    """No loop, but each level includes the next 40 times: 2.5 million lines for sshd to
+    read; we stop at a bound and keep the first values, which are the ones sshd uses."""
+    f = facts(b"Include /etc/ssh/sshd_config.d/a.conf\nPort 2222\n",
+              **{"a.conf": b"LoginGraceTime 9\n" + b"Include /etc/ssh/sshd_config.d/b.conf\n" * 40,
+                 "b.conf": b"Include /etc/ssh/sshd_config.d/c.conf\n" * 40,
+                 "c.conf": b"Include /etc/ssh/sshd_config.d/d.conf\n" * 40,
+                 "d.conf": b"MaxAuthTries 3\n" * 40})
+    found = sshdconfig.directives(f)
+    assert len(found) <= 50_000
+    assert sshdconfig.get(f, "logingracetime") == "9" and sshdconfig.get(f, "maxauthtries") == "3"

@@ -10,10 +10,21 @@ from tui.core.tcpwrappers.access import Verdict
 from tui.core.tcpwrappers.clients import Client, ClientError, resolve, validate_address
 from tui.core.tcpwrappers.hostmatch import HostInfo
 from tui.core.tcpwrappers.rulesource import RootError, open_rules
+from tui.core.tcpwrappers.table import TableError
 from tui.core.text import printable
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except TableError as e:
+        return _fail(str(e))
+    except Exception as e:
+        # Anything unforeseen must not read as "denied" (exit 1), nor as a traceback.
+        return _fail(f"no verdict: {type(e).__name__}: {printable(str(e))[:200]}")
+
+
+def _run(args: argparse.Namespace) -> int:
     if (args.allow is None) != (args.deny is None):
         return _fail("--allow and --deny go together")
     daemon, _, server_host = args.daemon.partition("@")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from tui.core.text import printable
@@ -67,18 +68,76 @@ class Plan:
 def preview_op(op: Op) -> str:
     if isinstance(op, Symlink):
         return f"symlink: {op.path} -> {op.target}"
-    before = op.before or b""
+    head, old, new = 0, op.before or b"", op.after
+    if len(old) + len(new) > _TRIM_OVER:
+        # difflib costs seconds on a million lines even when one changed: diff only what
+        # lies between the unchanged head and tail (keeping the context), then renumber.
+        head, old, new = _trim_unchanged(old, new, _CONTEXT)
     lines = difflib.diff_bytes(
         difflib.unified_diff,
-        before.splitlines(keepends=True),
-        op.after.splitlines(keepends=True),
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
         fromfile=b"/dev/null" if op.before is None else b"a" + op.path.encode(),
         tofile=b"b" + op.path.encode(),
-        n=2,
+        n=_CONTEXT,
     )
     out = []
     for line in lines:
+        if head and line.startswith(b"@@ "):
+            line = _HUNK.sub(lambda m: b"%s%d" % (m[1], int(m[2]) + head), line)
         if not line.endswith(b"\n"):
             line += b"\n\\ No newline at end of file\n"
         out.append(line)
     return printable(b"".join(out).decode("utf-8", "backslashreplace")).rstrip("\n")
+
+
+_CONTEXT = 2  # lines of context around a change
+_TRIM_OVER = 256 << 10  # smaller files are diffed whole (difflib's own choices, unchanged)
+_HUNK = re.compile(rb"([-+])(\d+)")  # the line numbers of a hunk header "@@ -a,b +c,d @@"
+
+
+def _trim_unchanged(old: bytes, new: bytes, context: int) -> tuple[int, bytes, bytes]:
+    """(lines dropped from the front, old and new without the head and tail they share
+    beyond `context` lines). Cuts are made just after a b"\n", which ends a line however
+    the lines are split (\n, \r\n, \r), so the diff of what is left is the diff of the
+    whole, shifted by that many lines. Byte compares in C: linear for any content."""
+    most = min(len(old), len(new))
+    same = _common_prefix(old, new, most)
+    tail = _common_prefix(old[::-1], new[::-1], most - same)
+    # Back to `context` + 1 whole lines before the first change, one more than are kept after
+    # the last: among repeated lines difflib then aligns the change as it would in the whole.
+    cut = same
+    for _ in range(context + 2):
+        cut = old.rfind(b"\n", 0, cut)
+        if cut < 0:
+            break
+    cut += 1
+    end_old = len(old) - tail  # on to the end of the line `context` lines after the last one
+    for _ in range(context + 1):
+        end_old = old.find(b"\n", end_old) + 1
+        if not end_old:
+            end_old = len(old)
+            break
+    end_new = end_old - len(old) + len(new)
+    head = old[:cut]
+    lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+    return lines, old[cut:end_old], new[cut:end_new]
+
+
+def _common_prefix(a: bytes, b: bytes, most: int) -> int:
+    """How many leading bytes a and b share, up to `most`: 64 KiB compares, then a binary
+    search inside the block that differs."""
+    i = 0
+    while i < most:
+        j = min(most, i + (1 << 16))
+        if a[i:j] != b[i:j]:
+            lo, hi = i, j - 1  # the first difference is in lo..hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if a[i:mid + 1] == b[i:mid + 1]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+        i = j
+    return most

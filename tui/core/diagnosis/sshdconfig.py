@@ -23,7 +23,12 @@ RELOAD_NOTE = ("takes effect when sshd reloads: systemctl reload ssh (Debian/Ubu
 # keyword, separator (whitespace and/or one '='), arguments, trailing comment, line end
 _LINE = re.compile(rb"^([ \t]*)([^\s=#]+)([ \t]*=[ \t]*|[ \t]+)([^\r\n]*?)"
                    rb"((?:[ \t]+#[^\r\n]*)?)([ \t]*)(\r?\n|)$")
-_MAX_DEPTH = 8
+# sshd (servconf.c SERVCONF_MAX_DEPTH): an Include deeper than 16 is fatal ("Too many
+# recursive configuration includes"), which is also how it ends an Include loop.
+_MAX_DEPTH = 16
+# Includes of includes multiply (a file may name the same glob on many lines): a bound on
+# the lines read in all keeps a hostile configuration from costing minutes and gigabytes.
+_MAX_LINES = 50_000
 LAST_WINS = frozenset({"maxstartups"})
 _LAST_WINS_BEFORE_9_8 = frozenset({"persourcemaxstartups"})
 
@@ -68,28 +73,59 @@ def _included(facts: Facts, patterns: list[str]) -> list[str]:
 
 
 def directives(facts: Facts) -> list[Directive]:
-    """The global directives sshd reads, Include files inlined, each file up to its Match."""
+    """The global directives sshd reads, Include files inlined, each file up to its Match.
+
+    sshd refuses a configuration whose Includes loop (it recurses to its depth limit and
+    exits): once a loop shows, each file is read at most once more, so six drop-ins that
+    include each other cost six reads, not millions.
+    """
     out: list[Directive] = []
+    entries: dict[str, list[tuple[int, str, list[str]]]] = {}  # path -> its live lines
+    chain: set[str] = set()  # the files on the current Include chain
+    walked: set[str] = set()
+    looped = False
+    budget = _MAX_LINES
 
     def walk(path: str, depth: int, top: int | None) -> None:
-        blob = facts.files.get(path)
-        if blob is None or not blob.data or depth > _MAX_DEPTH:
+        nonlocal looped, budget
+        if path in chain:
+            looped = True
             return
-        for i, line in enumerate(_lines(blob.data)):
-            parsed = _parse(line)
-            if parsed is None:
-                continue
-            key, args = parsed
-            if key == "match":
-                return  # the rest of this file is conditional
-            here = i if top is None else top
-            if key == "include":
-                for p in _included(facts, args):
-                    walk(p, depth + 1, here)
-                continue
-            out.append(Directive(path, i, key, args, here))
+        if depth > _MAX_DEPTH or (looped and path in walked):
+            return
+        if path not in entries:
+            entries[path] = _entries(facts, path)
+        chain.add(path)
+        walked.add(path)
+        try:
+            for i, key, args in entries[path]:
+                budget -= 1
+                if budget < 0:
+                    return
+                here = i if top is None else top
+                if key == "include":
+                    for p in _included(facts, args):
+                        walk(p, depth + 1, here)
+                    continue
+                out.append(Directive(path, i, key, args, here))
+        finally:
+            chain.discard(path)
 
     walk(SSHD_CONFIG, 0, None)
+    return out
+
+
+def _entries(facts: Facts, path: str) -> list[tuple[int, str, list[str]]]:
+    """(line index, keyword, args) of the live lines of `path` before its first Match."""
+    blob = facts.files.get(path)
+    out = []
+    for i, line in enumerate(_lines(blob.data) if blob and blob.data else []):
+        parsed = _parse(line)
+        if parsed is None:
+            continue
+        if parsed[0] == "match":
+            break  # the rest of this file is conditional
+        out.append((i, *parsed))
     return out
 
 

@@ -40,6 +40,9 @@ def table(facts: Facts, path: str, data: bytes | None = None) -> Table:
         return Table(path, open_errno=errno.ENOENT)
     if blob.errno == errno.EISDIR:
         return Table(path, note="is a directory; libwrap reads it as empty")
+    if blob.errno == errno.EFBIG:
+        # Too large for us to collect, not for libwrap: no verdict can come from it.
+        return Table(path, too_big=blob.size if blob.size is not None else -1)
     if blob.data is None:
         return Table(path, open_errno=blob.errno, note=errno.errorcode.get(blob.errno or 0))
     return Table(path, blob.data)
@@ -94,6 +97,9 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
     v = verdict_for(rules, who)
     ev.update(client=who, access=v.access, file=v.file, line=v.line, rule=v.rule,
               reason=v.reason, warnings=list(dict.fromkeys(v.warnings)))
+    if v.access == "unknown":
+        return Finding("tcp-wrappers", 1, "unknown",
+                       f"cannot tell whether sshd grants {who}: {v.reason}", ev)
     mgr = managers(facts)
     if mgr:
         ev["managed_by"] = sorted(mgr)

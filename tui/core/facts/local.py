@@ -131,13 +131,31 @@ def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
         return FileBlob(None, e.errno or errno.EIO)
 
 
+# hosts.allow/deny and fail2ban's database are read whole: libwrap reads any size, and a
+# file past the limit is reported as too large (no verdict), never as unreadable.
+RULES_LIMIT = 256 << 20
+FAIL2BAN_DB_LIMIT = 256 << 20
+
+
+def _sized(ops: LocalOps, path: str, blob: FileBlob) -> FileBlob:
+    """A blob too large to read, with its size (for 'too large to read (N bytes)')."""
+    if blob.errno != errno.EFBIG:
+        return blob
+    try:
+        size = os.stat(ops.host_path(to_target(ops.root, resolve_in_root(ops.root, path))))
+    except OSError:
+        return blob
+    return FileBlob(None, errno.EFBIG, size.st_size)
+
+
 def _collect_files(ops: LocalOps, facts: Facts) -> None:
     paths = list(CONFIG_FILES) + list(FAIL2BAN_FILES)
     for d in CONFIG_DIRS:
         with contextlib.suppress(OSError):
             paths += [f"{d}/{n}" for n in sorted(ops.listdir(d)) if n.endswith((".conf", ".local"))]
     for p in paths:
-        facts.files[p] = read_blob(ops, p, limit=16 << 20 if p in (ALLOW, DENY) else 1 << 20)
+        facts.files[p] = _sized(ops, p, read_blob(ops, p, limit=RULES_LIMIT if p in (ALLOW, DENY)
+                                                  else 1 << 20))
     # /file patterns, and the files those name, a few levels deep (libwrap allows nesting).
     todo: list[str] = []
     for p in (ALLOW, DENY):
@@ -375,7 +393,7 @@ def _run_live(facts: Facts) -> None:
 def _collect_deny_lists(ops: LocalOps, facts: Facts) -> None:
     db = fail2ban_db(facts)
     if db:
-        facts.files[db] = read_blob(ops, db, limit=16 << 20)
+        facts.files[db] = _sized(ops, db, read_blob(ops, db, limit=FAIL2BAN_DB_LIMIT))
     work = denyhosts_work_dir(facts)
     for name in DENYHOSTS_FILES:
         facts.files[f"{work}/{name}"] = read_blob(ops, f"{work}/{name}", limit=1 << 20)

@@ -87,6 +87,7 @@ AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_cl
 class FileBlob:
     data: bytes | None  # None when it could not be read
     errno: int | None = None  # ENOENT: absent; anything else: exists but unreadable
+    size: int | None = None  # EFBIG: the size of the file too large to collect, when known
 
 
 @dataclass(frozen=True)

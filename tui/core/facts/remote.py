@@ -55,7 +55,7 @@ dump() {
   if [ -d "$1" ]; then m dir "$1"
   elif [ ! -e "$1" ]; then m missing "$1"
   elif [ ! -r "$1" ]; then m unreadable "$1"
-  elif [ "$(wc -c < "$1")" -gt "$2" ]; then m toobig "$1"
+  elif s=$(wc -c < "$1") && [ "$s" -gt "$2" ]; then m toobig $((s)) "$1"
   else m file "$1"; base64 < "$1"; fi
 }
 m id "$(id -u)"
@@ -64,7 +64,9 @@ for f in @FILES@ /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.d/*.local \
          /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.d/*.local \
          /etc/ssh/sshd_config.d/*.conf; do
   case "$f" in *'*'*) continue;; esac
-  case "$f" in /etc/hosts.allow|/etc/hosts.deny) dump "$f" 16777216;; *) dump "$f" 1048576;; esac
+  # the rules files and fail2ban's db: up to 48 MiB each, so all three in base64 (x 4/3)
+  # stay well within the 256 MiB the connection reads of this reply
+  case "$f" in /etc/hosts.allow|/etc/hosts.deny) dump "$f" 50331648;; *) dump "$f" 1048576;; esac
 done
 # /file patterns named in the rules (and one level of files named in those); no globbing
 set -f
@@ -128,7 +130,7 @@ c() {
 db=$(cat /etc/fail2ban/fail2ban.conf /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.local \
        /etc/fail2ban/fail2ban.d/*.local 2>/dev/null \
      | sed -n 's/^dbfile[[:space:]]*=[[:space:]]*//p' | tail -n 1)
-case "$db" in '') dump @F2BDB@ 16777216;; /*) dump "$db" 16777216;; esac
+case "$db" in '') dump @F2BDB@ 50331648;; /*) dump "$db" 50331648;; esac
 wd=$(sed -n 's/^[[:space:]]*WORK_DIR[[:space:]]*[=:][[:space:]]*\(\/[^[:space:]]*\).*/\1/p' \
      /etc/denyhosts.conf 2>/dev/null | head -n 1)
 wd=${wd%/}; [ -n "$wd" ] || wd=@DHWORK@
@@ -221,6 +223,8 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
                 facts.files[arg] = FileBlob(base64.b64decode(body, validate=False))
             except (binascii.Error, ValueError):
                 facts.files[arg] = FileBlob(None, errno.EIO)
+        elif kind == "toobig" and len(args) >= 2 and args[0].isdigit():
+            facts.files[" ".join(args[1:])] = FileBlob(None, errno.EFBIG, int(args[0]))
         elif kind in ("missing", "unreadable", "dir", "toobig"):
             code = {"missing": errno.ENOENT, "unreadable": errno.EACCES,
                     "dir": errno.EISDIR, "toobig": errno.EFBIG}[kind]

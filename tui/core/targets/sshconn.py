@@ -51,6 +51,10 @@ _USER_RE = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._@+-]*")
 _SUDO_NEEDS_PW = (b"a password is required", b"a terminal is required")
 _SUDO_WRONG_PW = (b"incorrect password attempt", b"Sorry, try again")
 _SUDO_REFUSED = (b"is not in the sudoers file", b"Sorry, user ", b"may not run sudo")
+# The most of a command's stdout+stderr read into memory: a compromised target may answer
+# with an endless stream. The facts script's reply (rules files and fail2ban's database in
+# base64) is the biggest there is; callers running anything else may pass a smaller limit.
+OUTPUT_LIMIT = 256 << 20
 
 
 # -- host names --------------------------------------------------------------------------------
@@ -641,9 +645,11 @@ class SSHConnection:
         return chan
 
     def _exec(
-        self, command: str, stdin: bytes, timeout: float, shown: str | None = None
+        self, command: str, stdin: bytes, timeout: float, shown: str | None = None,
+        limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
-        """One session channel: exec, feed stdin, read both streams until the exit status.
+        """One session channel: exec, feed stdin, read both streams until the exit status,
+        at most `limit` bytes of them (more: the channel is closed and TargetError raised).
 
         `shown` is the command as the caller wrote it (without the sudo wrapper), for errors.
         """
@@ -664,16 +670,18 @@ class SSHConnection:
                 chan.shutdown_write()
             out, err = bytearray(), bytearray()
             while True:
-                _drain(chan, out, err)
+                if not _drain(chan, out, err, limit):
+                    raise TargetError(
+                        f"{self.label} sent more than {_mib(limit)} of output for "
+                        f"{_short(shown if shown is not None else command)}: stopped reading"
+                    )
                 # sshd sends exit-status when the process exits, which can be *before* the
                 # last output it still reads from the pipes: wait for EOF as well.
                 if chan.closed or (chan.eof_received and chan.status_event.is_set()):
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    text = (shown if shown is not None else command).strip()
-                    first = text.splitlines()[0] if text else ""
-                    short = first[:60] + ("…" if len(first) > 60 or "\n" in text else "")
+                    short = _short(shown if shown is not None else command)
                     raise TargetError(
                         f"command timed out after {timeout:g} s on {self.label}: {short}"
                     )
@@ -681,7 +689,11 @@ class SSHConnection:
                     chan.status_event.wait(min(remaining, 0.1))
                 else:
                     select.select([chan], [], [], min(remaining, 0.5))
-            _drain(chan, out, err)  # EOF came after the last data
+            if not _drain(chan, out, err, limit):  # EOF came after the last data
+                raise TargetError(
+                    f"{self.label} sent more than {_mib(limit)} of output for "
+                    f"{_short(shown if shown is not None else command)}: stopped reading"
+                )
             if not chan.status_event.is_set():
                 self._transport()  # raises if the whole connection died
             rc = chan.recv_exit_status()  # -1: killed by a signal (no exit-status sent)
@@ -698,14 +710,17 @@ class SSHConnection:
         stdin: bytes = b"",
         sudo: bool | None = None,
         timeout: float | None = None,
+        output_limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
+        """Run `command`; more than `output_limit` bytes of output raise TargetError."""
         use_sudo = (self._opts.sudo if sudo is None else sudo) and not self.is_root
         limit = self._opts.command_timeout if timeout is None else timeout
         if not use_sudo:
-            return self._exec(command, stdin, limit)
+            return self._exec(command, stdin, limit, limit=output_limit)
         inner = f"sh -c {shlex.quote(command)}"
         if self._sudo_password is None and self._sudo_needs_password is not True:
-            res = self._exec(f"env LC_ALL=C sudo -n -- {inner}", stdin, limit, command)
+            res = self._exec(f"env LC_ALL=C sudo -n -- {inner}", stdin, limit, command,
+                             output_limit)
             if not (res.rc == 1 and any(m in res.stderr for m in _SUDO_NEEDS_PW)):
                 self._check_sudo_refused(res)
                 if res.rc == 0:
@@ -718,6 +733,7 @@ class SSHConnection:
             password.encode() + b"\n" + stdin,
             limit,
             command,
+            output_limit,
         )
         if res.rc == 1 and any(m in res.stderr for m in _SUDO_WRONG_PW):
             self._sudo_password = None  # changed meanwhile: ask again next time
@@ -920,11 +936,28 @@ def _feed(chan: paramiko.Channel, data: bytes) -> None:
         pass  # the command exited without reading all of stdin, or we timed out and closed
 
 
-def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray) -> None:
+def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int) -> bool:
+    """Read what has arrived; False once both streams together pass `limit` bytes."""
     while chan.recv_ready():
         out += chan.recv(1 << 16)
+        if len(out) + len(err) > limit:
+            return False
     while chan.recv_stderr_ready():
         err += chan.recv_stderr(1 << 16)
+        if len(out) + len(err) > limit:
+            return False
+    return True
+
+
+def _short(command: str) -> str:
+    """The first line of a command, cut at 60 characters, for one-line errors."""
+    text = command.strip()
+    first = text.splitlines()[0] if text else ""
+    return first[:60] + ("…" if len(first) > 60 or "\n" in text else "")
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n} bytes"
 
 
 def _read_stderr(chan: paramiko.Channel, wait: float = 2.0) -> bytes:

@@ -9,13 +9,24 @@ from dataclasses import dataclass, field
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request, strip_mapped
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split_rule, xgets
+from tui.core.tcpwrappers.table import (
+    BUFLEN,
+    Record,
+    Table,
+    Window,
+    is_skipped,
+    records,
+    split_rule,
+    xgets,
+)
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
     from typing import Literal
 
-    Access = Literal["granted", "denied", "delegated"]
+    # "unknown": a rules file we could not read whole (too big to collect), which libwrap
+    # does read: neither a grant nor a denial can be claimed.
+    Access = Literal["granted", "denied", "delegated", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class _Scan:
     error: str | None = None
     error_record: Record | None = None
     fatal: bool = False  # libwrap would crash: the connection dies whichever file it is
+    unknown: bool = False  # we cannot tell what libwrap reads here (too big to collect)
 
 
 # A run of lines that cannot match a client unless they contain its address as a token:
@@ -65,6 +77,9 @@ class _Scan:
 # client tokens are plain numbers (only an exact string compare can match those). The
 # bounded repeats keep every such line inside libwrap's 2047-byte buffer. DenyHosts and
 # fail2ban files are almost all such lines, so this is what makes a 100,000-rule file fast.
+# No plain line is longer than _PLAIN_MAX bytes, so a run that stops further than that from
+# the end of a window stopped at a line that is not plain, not at the window's edge.
+_PLAIN_MAX = BUFLEN
 _NUM = rb"[0-9](?:[0-9.]{0,43}[0-9])?"  # no leading/trailing dot: those are suffix/prefix
 _PLAIN_LINE = (
     rb"(?:[A-Za-z0-9_-]{1,64}[ \t]{0,8}:[ \t]{0,8}" + _NUM
@@ -102,6 +117,8 @@ class Evaluator:
             m = Matcher(request, self.read_file)
             scan = self._table_match(table, m, v)
             v.warnings.extend(m.notes)
+            if scan.unknown:
+                return self._decide(v, "unknown", table, None, scan.error or "")
             if scan.error is not None:
                 rec = scan.error_record
                 if not is_allow or scan.fatal:
@@ -130,9 +147,9 @@ class Evaluator:
         """Every rule of `table` that matches, not only the first (for remedies)."""
         m = Matcher(request, self.read_file)
         hits = []
-        if table.open_errno is not None:
+        if table.open_errno is not None or table.too_big is not None:
             return []
-        for rec in records(table.data):
+        for rec in records(table.reader()):
             if not rec.complete:
                 break
             hit = self._record_match(table, rec, m, None)
@@ -150,25 +167,28 @@ class Evaluator:
         return v
 
     def _table_match(self, table: Table, m: Matcher, v: Verdict) -> _Scan:
+        if table.too_big is not None:
+            size = f"{table.too_big} bytes" if table.too_big >= 0 else "size unknown"
+            return _Scan(error=f"{table.path}: too large to read ({size})", unknown=True)
         if table.open_errno is not None:
             if table.missing:
                 return _Scan()
             return _Scan(error=f"cannot open {table.path}: {table.note or 'error'}")
         if table.note:
             v.warnings.append(f"{table.path}: {table.note}")
-        data = table.data
+        w = table.reader()
         token = strip_mapped(m.request.client.addr)
         if not _NUMERIC.fullmatch(token):
             token = b""  # no plain rule can match this client
         pos, line = 0, 0
         while True:
-            pos, line = _skip_plain(data, pos, line, token)
-            got = xgets(data, pos, line)
+            pos, line = _skip_plain(w, pos, line, token)
+            got = xgets(w, pos, line)
             if got is None:
                 return _Scan()
             rec, pos, line = got
             if not rec.complete:
-                what = "missing newline" if pos >= len(data) else "line too long"
+                what = "missing newline" if w.at_end(pos) else "line too long"
                 return _Scan(error=f"line {rec.first_line}: {what}", error_record=rec)
             try:
                 hit = self._record_match(table, rec, m, v)
@@ -195,18 +215,26 @@ class Evaluator:
         return None
 
 
-def _skip_plain(data, pos: int, line: int, token: bytes) -> tuple[int, int]:
-    """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word."""
-    if _PLAIN_RUN is not None:
-        end = _PLAIN_RUN.match(data, pos).end()
-    else:
-        m = _NOT_PLAIN.search(data, pos)
-        end = m.start() if m else len(data)
-    if end == pos:
-        return pos, line
-    if token and (hit := _find_word(data, token, pos, end)) >= 0:
-        end = data.rfind(b"\n", pos, hit) + 1 or pos
-    return end, line + data.count(b"\n", pos, end)
+def _skip_plain(w: Window, pos: int, line: int, token: bytes) -> tuple[int, int]:
+    """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word.
+
+    `pos` is at the start of a line in w.buf; so is every place the window is cut.
+    """
+    while True:
+        data = w.buf
+        if _PLAIN_RUN is not None:
+            end = _PLAIN_RUN.match(data, pos).end()
+        else:
+            m = _NOT_PLAIN.search(data, pos)
+            end = m.start() if m else len(data)
+        if end > pos:
+            if token and (hit := _find_word(data, token, pos, end)) >= 0:
+                end = data.rfind(b"\n", pos, hit) + 1 or pos
+                return end, line + data.count(b"\n", pos, end)
+            line += data.count(b"\n", pos, end)
+        if w.eof or len(data) - end > _PLAIN_MAX:
+            return end, line
+        pos = end - w.more(end)  # the run may go on past the window: read on, then retry
 
 
 def _find_word(data, token: bytes, pos: int, end: int) -> int:

@@ -7,10 +7,15 @@ Two views of one file:
   the verdict depends on;
 * ``HostsFile`` keeps every *physical* line byte for byte, so an editor can change one rule
   and write everything else back unchanged.
+
+Both rule walkers read through a ``Window``: bytes in memory are one window that already
+ends at the end of the file; a big file is read a window at a time, so memory stays bounded
+whatever its size and the verdict is the same as for the same bytes in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -19,12 +24,13 @@ from dataclasses import dataclass, field
 
 from tui.core.tcpwrappers.clib import split_at
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
-if TYPE_CHECKING:
-    import mmap
-
 BUFLEN = 2048  # hosts_access.c: size of the logical line buffer
-MMAP_OVER = 8 << 20  # map bigger files instead of copying them into memory
+STREAM_OVER = 8 << 20  # files up to this size are read whole; bigger ones are streamed
+WINDOW = 1 << 20  # how much of a streamed file is read at a time
+
+
+class TableError(Exception):
+    """A rules file that could be opened failed while being read (EIO, ...): no verdict."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +54,85 @@ class Record:
         return self.text.endswith(b"\n")
 
 
+class Window:
+    """The part of a rules file in memory: ``buf`` is the file's bytes from offset ``base``.
+
+    Readers hold positions in ``buf`` and call ``more(keep)`` when they need bytes past its
+    end; that drops ``buf[:keep]`` (so positions move down by the value it returns) and
+    appends the next ``size`` bytes. Bytes given directly are a window that is the whole
+    file (``eof`` from the start), so they never copy.
+    """
+
+    __slots__ = ("base", "buf", "eof", "name", "size", "_fd", "_off", "_owner")
+
+    def __init__(self, data: bytes = b"", fd: int | None = None, size: int = WINDOW,
+                 name: str = "", owner: object = None) -> None:
+        self._owner = owner  # keeps the descriptor open while this window reads it
+        self.buf = data
+        self.base = 0
+        self.eof = fd is None  # nothing in the file beyond buf
+        self.size = size
+        self.name = name
+        self._fd = fd
+        self._off = 0
+
+    def more(self, keep: int) -> int:
+        """Read on (sets eof at the end of the file); returns how far positions moved."""
+        if self.eof:
+            return 0
+        try:
+            chunk = os.pread(self._fd, self.size, self._off)  # type: ignore[arg-type]
+        except OSError as e:
+            raise TableError(f"cannot read {self.name}: {e.strerror}") from None
+        if not chunk:
+            self.eof = True
+            return 0
+        self._off += len(chunk)
+        self.buf = self.buf[keep:] + chunk
+        self.base += keep
+        return keep
+
+    def at_end(self, pos: int) -> bool:
+        """Whether `pos` is the end of the file (reading on to find out)."""
+        while pos >= len(self.buf) and not self.eof:
+            pos -= self.more(pos)
+        return pos >= len(self.buf)
+
+    def raw(self, rec: Record) -> bytes | None:
+        """The record's bytes as in the file, while the window still holds them (a record
+        longer than a window of a streamed file is not kept)."""
+        start = rec.start - self.base
+        return self.buf[start : rec.end - self.base] if start >= 0 else None
+
+
+class _OpenFile:
+    """A descriptor shared by the windows of one table; closed with the last of them."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
 @dataclass
 class Table:
     """A hosts.allow/hosts.deny file as libwrap would open it."""
 
     path: str
-    data: bytes | mmap.mmap = b""
+    data: bytes = b""
     # errno of a failed open; ENOENT means "no file" (an empty table), anything else
     # makes libwrap fail closed.
     open_errno: int | None = None
     note: str | None = None  # e.g. "is a directory: read as empty, as libwrap does"
+    # Too big for us to have read (collected facts): its size in bytes, -1 when not known.
+    # libwrap reads it, so there is no verdict from it: neither granted nor denied.
+    too_big: int | None = None
+    file: _OpenFile | None = None  # a big regular file: streamed from here, not `data`
+    window: int = WINDOW
 
     @property
     def missing(self) -> bool:
@@ -67,15 +142,27 @@ class Table:
     def unreadable(self) -> bool:
         return self.open_errno is not None and self.open_errno != errno.ENOENT
 
+    def reader(self) -> Window:
+        """A fresh sequential reader from the start of the file."""
+        if self.file is not None:
+            return Window(fd=self.file.fd, size=self.window, name=self.path, owner=self.file)
+        return Window(self.data)
 
-def load_table(path: str, shown_as: str | None = None) -> Table:
-    """Open `path` like fopen()+fgets() would; never raises for I/O problems."""
+
+def load_table(path: str, shown_as: str | None = None, *, stream_over: int = STREAM_OVER,
+               window: int = WINDOW) -> Table:
+    """Open `path` like fopen()+fgets() would; never raises for I/O problems.
+
+    A regular file bigger than `stream_over` stays open and is read `window` bytes at a
+    time while it is evaluated (a read error then raises TableError).
+    """
     name = shown_as or path
     try:
         # O_NONBLOCK: a FIFO planted as hosts.deny must not hang us.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
         return Table(name, open_errno=e.errno, note=e.strerror)
+    keep_open = False
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -83,10 +170,9 @@ def load_table(path: str, shown_as: str | None = None) -> Table:
                 # fopen() succeeds on a directory and fgets() fails: an empty table.
                 return Table(name, note="is a directory; libwrap reads it as empty")
             return Table(name, note="not a regular file")
-        if st.st_size > MMAP_OVER:
-            import mmap
-
-            return Table(name, mmap.mmap(fd, 0, prot=mmap.PROT_READ))
+        if st.st_size > stream_over:
+            keep_open = True
+            return Table(name, file=_OpenFile(fd), window=max(1, window))
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
@@ -94,25 +180,38 @@ def load_table(path: str, shown_as: str | None = None) -> Table:
     except OSError as e:
         return Table(name, open_errno=e.errno, note=e.strerror)
     finally:
-        os.close(fd)
+        if not keep_open:
+            os.close(fd)
 
 
-def xgets(data: bytes | mmap.mmap, pos: int, line: int) -> tuple[Record, int, int] | None:
-    """One xgets() call from byte `pos` (after physical line `line`).
+def xgets(w: Window, pos: int, line: int) -> tuple[Record, int, int] | None:
+    """One xgets() call from `pos` in w.buf (after physical line `line`).
 
-    Returns (record, new_pos, new_line) or None at end of file.
+    Returns (record, new_pos, new_line) or None at end of file. The window may have moved
+    on meanwhile: positions are in the new w.buf, the record's offsets are in the file.
     """
-    n = len(data)
+    buf = w.buf
+    n = len(buf)
     room = BUFLEN
     parts: list[bytes] = []
-    start, first = pos, line + 1
-    while room > 1 and pos < n:
-        end = min(n, pos + room - 1)  # fgets reads at most room-1 bytes
-        nl = data.find(b"\n", pos, end)
+    start, first, start_at = pos, line + 1, w.base + pos
+    while room > 1:
+        end = pos + room - 1  # fgets reads at most room-1 bytes
+        while end > n and not w.eof:
+            # Keep the record's own bytes (for Window.raw) unless it outgrew a window.
+            keep = start if start >= 0 and pos - start < w.size else pos
+            moved = w.more(keep)
+            pos, start, end = pos - moved, start - moved, end - moved
+            buf = w.buf
+            n = len(buf)
+        if pos >= n:
+            break
+        end = min(n, end)
+        nl = buf.find(b"\n", pos, end)
         if nl >= 0:
             end = nl + 1
             line += 1
-        chunk = data[pos:end]
+        chunk = buf[pos:end]
         pos = end
         z = chunk.find(b"\0")
         if z >= 0:
@@ -122,19 +221,21 @@ def xgets(data: bytes | mmap.mmap, pos: int, line: int) -> tuple[Record, int, in
                 chunk = chunk[:-2]
             else:
                 parts.append(chunk)
-                return Record(b"".join(parts), first, line, start, pos), pos, line
-        parts.append(chunk)
-        room -= len(chunk)
+                return Record(b"".join(parts), first, line, start_at, w.base + pos), pos, line
+        if chunk:  # a run of NUL-led lines adds nothing: keep the list short
+            parts.append(chunk)
+            room -= len(chunk)
     text = b"".join(parts)
     if not text:
         return None
-    return Record(text, first, max(line, first), start, pos), pos, line
+    return Record(text, first, max(line, first), start_at, w.base + pos), pos, line
 
 
-def records(data: bytes | mmap.mmap) -> Iterator[Record]:
+def records(src: bytes | Window) -> Iterator[Record]:
     """Every logical record up to and including the first incomplete one."""
+    w = src if isinstance(src, Window) else Window(src)
     pos, line = 0, 0
-    while (got := xgets(data, pos, line)) is not None:
+    while (got := xgets(w, pos, line)) is not None:
         rec, pos, line = got
         yield rec
         if not rec.complete:

@@ -14,6 +14,9 @@ from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split
 Level = Literal["error", "warning", "info"]
 _KEYWORDS = {b"all", b"known", b"unknown", b"local", b"paranoid", b"except"}
 _GENERATED = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9a-fA-F.:\[\]]+[ \t]*\n", re.IGNORECASE)
+# A generated rule with one plain address: nothing in it to warn about (a million of them in
+# a DenyHosts file must not each go through every check below).
+_QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,18 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
         return out
     if table.note:
         add(None, "warning", "not-a-file", table.note)
-    data = table.data
+    if table.too_big is not None:
+        add(None, "warning", "too-big", "too large to read: not checked")
+        return out
+    w = table.reader()
     generated = denyhosts = 0
-    for rec in records(data):
-        raw = data[rec.start : rec.end]
+    for rec in records(w):
+        raw = w.raw(rec)
+        huge = raw is None  # longer than a window of a streamed file: not kept
+        if raw is None:
+            raw = rec.text
         if not rec.complete:
-            too_long = len(raw) >= 2047 or b"\n" in raw
+            too_long = huge or len(raw) >= 2047 or b"\n" in raw
             consequence = (
                 "libwrap stops reading and denies every client it has not matched yet"
                 if is_deny
@@ -56,6 +65,9 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
             add(rec.first_line, "error", "line-too-long" if too_long else "no-final-newline",
                 f"{what}: {consequence}")
             break
+        if _QUIET.fullmatch(raw):
+            generated += 1
+            continue
         if b"\0" in raw:
             add(rec.first_line, "warning", "nul-byte",
                 "NUL byte: libwrap cuts the line there and joins the next line to it")

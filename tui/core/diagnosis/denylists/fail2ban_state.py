@@ -69,7 +69,14 @@ def _read_db(data: bytes) -> tuple[list[Ban], set[str]]:
     return list(latest.values()), tables
 
 
+# A bigger database is queried from a private temporary file, not copied into sqlite's
+# memory next to the bytes we already hold (deserialize() copies them).
+_IN_MEMORY_UP_TO = 32 << 20
+
+
 def _open_db(data: bytes) -> sqlite3.Connection:
+    if len(data) > _IN_MEMORY_UP_TO:
+        return _open_db_copy(data, in_memory=False)
     conn = sqlite3.connect(":memory:")
     if hasattr(conn, "deserialize"):  # Python >= 3.11
         try:
@@ -82,13 +89,21 @@ def _open_db(data: bytes) -> sqlite3.Connection:
     return _open_db_copy(data)
 
 
-def _open_db_copy(data: bytes) -> sqlite3.Connection:
-    """Python 3.10: a private temporary copy, opened read-only and immutable."""
+def _open_db_copy(data: bytes, in_memory: bool = True) -> sqlite3.Connection:
+    """A private temporary copy, opened read-only and immutable (Python 3.10, or a big
+    database); with `in_memory` its pages are then copied into memory."""
     fd, path = tempfile.mkstemp(suffix=".sqlite3")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         disk = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        if not in_memory:
+            try:  # open the file now: its name goes below, the open file stays until close()
+                disk.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except BaseException:
+                disk.close()
+                raise
+            return disk
         try:
             mem = sqlite3.connect(":memory:")
             disk.backup(mem)

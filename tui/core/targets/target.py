@@ -12,6 +12,7 @@ from tui.core.facts.model import Facts
 from tui.core.targets.base import CommandResult, FileOps, TargetError
 
 COMMAND_TIMEOUT = 20.0  # seconds for a check such as `sshd -t`
+COMMAND_OUTPUT = 8 << 20  # bytes of its output read (a compromised target may flood)
 
 
 @dataclass
@@ -131,7 +132,7 @@ class RemoteTarget(Target):
     def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
         # Quoted word by word: nothing of argv is ever parsed by the remote shell.
         return self.conn.run(shlex.join(argv), stdin=stdin, sudo=self.sudo,
-                             timeout=COMMAND_TIMEOUT)
+                             timeout=COMMAND_TIMEOUT, output_limit=COMMAND_OUTPUT)
 
     def lock(self) -> AbstractContextManager[object]:
         from tui.core.targets.lock import LOCK_FILE, READY, RemoteLock

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
-from tui.core.rootpath import resolve_in_root
+from tui.core.rootpath import read_regular, resolve_in_root
 from tui.core.tcpwrappers.access import Evaluator
 from tui.core.tcpwrappers.hostmatch import read_file_under
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, accounts_from_files
 from tui.core.tcpwrappers.table import load_table
 
 ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
+ACCOUNTS_LIMIT = 64 << 20  # bytes of /etc/passwd or /etc/group read
 
 
 class RootError(ValueError):
@@ -49,9 +50,8 @@ def _accounts(root: str | None) -> Accounts:
     if not root or root == "/":
         return LOCAL_ACCOUNTS
     def read(path: str) -> bytes:
-        try:
-            with open(under(root, path), "rb") as f:
-                return f.read()
+        try:  # regular files only, bounded: a FIFO or /dev/zero here must not hang or flood
+            return read_regular(root, path, ACCOUNTS_LIMIT)
         except OSError:
             return b""  # no accounts: user/group options then fail closed, as they would
 

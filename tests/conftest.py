@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.mountns import MountNamespace
+
+# The tool turns a bug of its own into one line for operators; the tests want the traceback.
+os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
 
 
 @pytest.fixture

@@ -125,6 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+    except Exception as e:  # a bug of ours: one line for the operator, the trace on request
+        import os
+
+        if os.environ.get("SSH_RESET_DOCTOR_DEBUG"):
+            raise
+        from tui.core.text import printable
+
+        text = str(e).strip().splitlines()
+        print(f"ssh-reset-doctor: internal error: {type(e).__name__}: "
+              f"{printable(text[0]) if text else ''} (SSH_RESET_DOCTOR_DEBUG=1 shows where; "
+              "please report it)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -820,10 +820,8 @@ class SSHConnection:
                 chan.sendall(stdin)  # no EOF: that would end the command
             out, err = bytearray(), bytearray()
             while want not in out:
-                if len(out) + len(err) > 1 << 20:
-                    raise TargetError(f"{self.label}: a lock command said too much")
                 if chan.closed or (chan.eof_received and chan.status_event.is_set()):
-                    _drain(chan, out, err)
+                    _drain(chan, out, err, _HOLD_OUTPUT)
                     if want in out:
                         break
                     rc = chan.recv_exit_status()
@@ -834,7 +832,8 @@ class SSHConnection:
                     raise TargetError(f"{self.label} did not answer within "
                                       f"{self._opts.command_timeout:g} s")
                 select.select([chan], [], [], min(remaining, 0.5))
-                _drain(chan, out, err)
+                if not _drain(chan, out, err, _HOLD_OUTPUT):
+                    raise TargetError(f"{self.label}: the lock command said too much")
         except BaseException:
             chan.close()
             raise
@@ -934,6 +933,9 @@ def _feed(chan: paramiko.Channel, data: bytes) -> None:
         chan.shutdown_write()
     except (OSError, EOFError, paramiko.SSHException):
         pass  # the command exited without reading all of stdin, or we timed out and closed
+
+
+_HOLD_OUTPUT = 1 << 20  # a command we hold (the lock) prints one line; more is hostile
 
 
 def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int) -> bool:

@@ -22,16 +22,19 @@ from tui.core.demo import build_sample  # noqa: E402
 from tui.wizard.app import WizardApp, WizardConfig  # noqa: E402
 
 # name -> keys pressed from the overview; "!" applies the recommended fix first.
+# The demo's logs name two addresses: the operator picks theirs first.
+PICK = ("up", "enter", "enter", "!wait")
 SHOTS = {
     "overview": (),
-    "method1-tcp-wrappers": ("1",),
-    "confirm-apply": ("1", "a"),
-    "method1-after-apply": ("1", "a", "y", "!wait"),
-    "method2-libraries": ("2",),
-    "method3-whitelist": ("3",),
-    "method4-network": ("4",),
-    "other-causes": ("5",),
-    "summary": ("1", "a", "y", "!wait", "2", "a", "y", "!wait", "n", "n", "n", "n"),
+    "address": ("up", "enter"),
+    "method1-tcp-wrappers": (*PICK, "1"),
+    "confirm-apply": (*PICK, "1", "a"),
+    "method1-after-apply": (*PICK, "1", "a", "y", "!wait"),
+    "method2-libraries": (*PICK, "2"),
+    "method3-whitelist": (*PICK, "3"),
+    "method4-network": (*PICK, "4"),
+    "other-causes": (*PICK, "5"),
+    "summary": (*PICK, "1", "a", "y", "!wait", "2", "a", "y", "!wait", "n", "n", "n", "n"),
     "help": ("question_mark",),
 }
 

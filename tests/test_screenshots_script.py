@@ -15,6 +15,6 @@ def test_script_renders_every_screen(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     made = {p.stem for p in tmp_path.glob("*.svg")}
     committed = {p.stem for p in SCRIPT.parent.glob("*.svg")}
-    assert made == committed and len(made) == 10, (made, committed)
+    assert made == committed and len(made) == 11, (made, committed)
     summary = (tmp_path / "summary.svg").read_text()
     assert "applied" in summary  # both fixes were really applied before the shot

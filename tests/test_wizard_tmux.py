@@ -134,6 +134,12 @@ def test_demo_as_a_newcomer_runs_it(tmp_path: Path, term: Terminal) -> None:
     term.start([console_script(), "--demo"], env_for(tmp_path))
     term.wait_for("demo sample system")
     term.wait_for("PROBLEM")
+    # Two addresses in the demo's logs: the wizard asks, the newcomer picks the newest.
+    term.wait_for("not known: 2 addresses in the logs")
+    term.keys("Up", "Enter")
+    term.wait_for("pick yours")
+    term.keys("Enter")
+    term.wait_for("picked from /var/log/auth.log")
     apply_recommended(term, "1", "all:all:deny")
     apply_recommended(term, "2", "liblz4.so.1.9.4")
     term.keys("3", "c")

@@ -14,6 +14,7 @@ _TITLES = {
     "network": "Method 4: your network", "sshd-serve": "sshd itself",
     "maxstartups": "MaxStartups", "penalties": "Per-source penalties",
     "firewall": "Host firewall", "deny-lists": "Managed deny lists",
+    "change-journal": "Earlier changes of this tool",
 }
 
 

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tui.core.changes.apply import StaleError
-from tui.core.changes.journal import ChangeSet
+from tui.core.changes.journal import JOURNAL, JOURNAL_DIR, ChangeSet, render
 from tui.core.changes.plan import Plan
 from tui.core.changes.undo import interrupted, recover, undo
 from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.remedies import FIXABLE, apply_remedy, remedies_for
 from tui.core.diagnosis.report import Report, choose_client, run_checks
-from tui.core.facts.model import Facts
+from tui.core.facts.model import Facts, FileBlob
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target, TargetSpec, open_target
 
@@ -145,11 +145,16 @@ class Session:
                     self.collect()
                     self.check()
                     raise
+            cs = done.change_set
             self.check_notes = done.checked
-            self.changes.append(Change(what, plan.title, done.change_set))
-            self.facts = done.facts  # collected to verify: no need to collect again
+            self.changes.append(Change(what, plan.title, cs))
+            # Collected to verify, so no need to collect again; only our journal record
+            # was written after that (applied), and we know its bytes.
+            self.facts = done.facts
+            self.facts.files[f"{JOURNAL_DIR}/{cs.id}/{JOURNAL}"] = FileBlob(
+                render(cs, cs.target, cs.state))
             self.check()
-            return done.change_set
+            return cs
 
     def undo(self, set_id: str | None = None) -> ChangeSet:
         """Restore the newest active change set on the target (ours or an earlier run's,

@@ -33,7 +33,7 @@ from tui.core.facts.model import JOURNAL_DIR
 from tui.core.targets.base import FileOps
 
 __all__ = ["JOURNAL_DIR", "ChangeSet", "Entry", "JournalError", "change_sets", "load",
-           "new_change_set", "newest_active", "parse", "seq_of", "sha", "write"]
+           "new_change_set", "newest_active", "parse", "render", "seq_of", "sha", "write"]
 JOURNAL = "journal.json"
 VERSION = 2
 _JOURNAL_LIMIT = 1 << 20
@@ -266,15 +266,20 @@ def new_change_set(ops: FileOps, journal_dir: str, remedy: str, when: float,
     raise OSError(17, "could not create a new change set", journal_dir)  # EEXIST
 
 
-def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
-    """Record `state` durably: temp file, rename over journal.json, fsync the directory."""
+def render(cs: ChangeSet, target: str, state: str) -> bytes:
+    """journal.json as write() records it."""
     doc = {
         "version": VERSION, "id": cs.id, "target": target or cs.target, "remedy": cs.remedy,
         "plan_id": cs.plan_id, "created": cs.created, "state": state,
         "entries": [{k: v for k, v in asdict(e).items() if v is not None and v is not False}
                     for e in cs.entries],
     }
-    data = (json.dumps(doc, indent=1) + "\n").encode()
+    return (json.dumps(doc, indent=1) + "\n").encode()
+
+
+def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
+    """Record `state` durably: temp file, rename over journal.json, fsync the directory."""
+    data = render(cs, target, state)
     path = f"{cs.dir}/{JOURNAL}"
     tmp = f"{cs.dir}/.{JOURNAL}.{secrets.token_hex(4)}"
     ops.create_exclusive(tmp, data, 0o600)
@@ -286,3 +291,4 @@ def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
         raise
     ops.sync([cs.dir])
     cs.state = state
+    cs.target = target or cs.target

@@ -86,8 +86,9 @@ def _client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
         return Finding("client-ip", None, "unknown",
                        "the operator's address is not known: pass --client-ip", ev)
     ev.update(ip=client.ip, source=client.source, line=client.line, private=client.private)
-    return Finding("client-ip", None, "info", f"operator address {client.ip} "
-                   f"(from {client.source})", ev)
+    how = client.source if client.source.startswith(("picked", "typed")) \
+        else f"from {client.source}"
+    return Finding("client-ip", None, "info", f"operator address {client.ip} ({how})", ev)
 
 
 def _sshd_finding(facts: Facts) -> Finding:

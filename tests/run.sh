@@ -42,4 +42,6 @@ sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bp
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
 .venv/bin/ruff check tui tests
+# The Python floor (requires-python) checked statically: no older interpreter is needed.
+.venv/bin/vermin -q --no-tips --violations --eval-annotations --target=3.9- tui
 exec .venv/bin/python -m pytest "$@"

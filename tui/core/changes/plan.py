@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from dataclasses import dataclass, field
+from typing import Union
 
 from tui.core.text import printable
 
@@ -23,7 +24,7 @@ class Symlink:
     target: str  # what it points to, relative to the link's directory
 
 
-Op = FileEdit | Symlink
+Op = Union[FileEdit, Symlink]  # evaluated at run time: `|` needs Python 3.10
 
 
 @dataclass(frozen=True)

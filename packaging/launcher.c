@@ -44,9 +44,10 @@
 #define MANIFEST ".srd-manifest"
 #define MAX_BASES 6
 
-/* What the interpreter runs: the tool's package is under <prefix>/site. */
+/* What the interpreter runs: the tool and the packages with extension modules are under
+ * <prefix>/site, the pure-Python ones in <prefix>/site.zip (bundle.py). */
 static const char BOOT[] =
-    "import sys;sys.argv[0]='" NAME "';sys.path.append(sys.prefix+'/site');"
+    "import sys;sys.argv[0]='" NAME "';sys.path+=[sys.prefix+'/site',sys.prefix+'/site.zip'];"
     "from tui.cli import main;sys.exit(main())";
 
 struct trailer {

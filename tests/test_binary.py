@@ -293,8 +293,7 @@ def test_sshd_t_run_through_the_binary_loads_the_systems_libcrypto(
 
     execs: dict[str, tuple[str, str]] = {}  # pid -> (argv, environment) of its last execve
     opened: dict[str, list[str]] = {}
-    for line in log.read_text().splitlines():
-        pid, _, call = line.partition(" ")
+    for pid, call in _strace_calls(log.read_text()):
         if call.startswith("execve(") and call.endswith("= 0"):
             argv, _, env = call.partition("], [")
             execs[pid] = (argv, env)
@@ -320,6 +319,24 @@ def test_sshd_t_run_through_the_binary_loads_the_systems_libcrypto(
             continue  # the bundle's own loader and interpreter
         inside = [p for p in opened[pid] if p.startswith(str(bundle))]
         assert not inside, (argv[:120], inside)
+
+
+def _strace_calls(text: str) -> list[tuple[str, str]]:
+    """(pid, whole call line): a call other threads interrupted ("<unfinished ...>" then
+    "<... execve resumed>") joined back into one line."""
+    pending: dict[str, str] = {}
+    calls = []
+    for line in text.splitlines():
+        pid, _, call = line.strip().partition(" ")
+        call = call.strip()
+        if call.endswith("<unfinished ...>"):
+            pending[pid] = call[: -len("<unfinished ...>")].rstrip()
+            continue
+        m = re.match(r"<\.\.\. \w+ resumed>(.*)$", call)
+        if m:
+            call = pending.pop(pid, "") + m.group(1)
+        calls.append((pid, call))
+    return calls
 
 
 # -- over SSH ----------------------------------------------------------------------------------

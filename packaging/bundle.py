@@ -148,13 +148,12 @@ def bundle_libraries(stage: Path) -> list[str]:
     if interp is None:
         raise SystemExit("bundle: no dynamic loader found (is the interpreter static?)")
     for name in ALWAYS_LIBS:
-        if name not in wanted:
-            found = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-            hit = re.search(rf"^\s*{re.escape(name)} \([^)]*x86-64[^)]*\) => (\S+)$", found,
-                            re.M) or re.search(rf"^\s*{re.escape(name)} .* => (\S+)$", found,
-                                               re.M)
-            if hit:
-                wanted[name] = hit.group(1)
+        if name not in wanted:  # where the C compiler (the build installs gcc) finds it
+            found = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True,
+                                   text=True).stdout.strip()
+            if not os.path.isabs(found) or not os.path.exists(found):
+                raise SystemExit(f"bundle: {name} not found (glibc loads it at run time)")
+            wanted[name] = found
     for name, path in sorted(wanted.items()):
         shutil.copy2(os.path.realpath(path), libs / name)
     shutil.copy2(os.path.realpath(interp), libs / "ld.so")

@@ -12,13 +12,16 @@ Without the binary these tests fail (they never skip): build it with .ci/build-b
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import json
 import os
 import platform
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +121,85 @@ def test_the_file_is_static_and_its_checksum_is_published(binary: Path) -> None:
     digest = hashlib.sha256(binary.read_bytes()).hexdigest()
     assert sums == f"{digest}  {binary.name}\n"  # the format `sha256sum -c` checks
     print(f"{binary.name}: {binary.stat().st_size / 1e6:.1f} MB")
+
+
+# -- the README's download lines ---------------------------------------------------------------
+
+
+def _readme_line(marker: str) -> str:
+    text = (REPO / "README.md").read_text()
+    m = re.search(rf"<!-- {marker} -->\s*```sh\n(.*?)\n```", text, re.S)
+    assert m, f"README.md has no sh block after <!-- {marker} -->"
+    assert "\n" not in m.group(1)
+    return m.group(1)
+
+
+@pytest.fixture
+def release(binary: Path) -> Iterator[str]:
+    """dist/ served over HTTP on 127.0.0.1, as a release page would serve it."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(binary.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _with_base(line: str, base: str) -> str:
+    assert line.startswith("B=https://github.com/OWNER/ssh-reset-doctor/releases/latest/download ")
+    return f"B={base} " + line.split(" ", 1)[1]
+
+
+def test_the_readme_install_line_downloads_checks_and_runs(release: str, binary: Path,
+                                                           tmp_path: Path) -> None:
+    line = _readme_line("install-binary")
+    assert len(line) <= 200  # short enough for the VNC console's paste box
+    assert binary.name in line
+    _tool("curl")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    r = subprocess.run(["sh", "-c", _with_base(line, release)], cwd=cwd, capture_output=True,
+                       text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert f"{binary.name}: OK" in r.stdout, r.stderr
+    # It ran: the wizard itself says it needs the console's terminal (it has none here).
+    assert r.returncode == 2 and "the wizard needs a terminal" in r.stderr, r.stderr
+    assert (cwd / binary.name).read_bytes() == binary.read_bytes()
+
+    # A download that does not match its checksum is never run (altered right after curl).
+    (cwd / binary.name).unlink()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    data = binary.read_bytes()
+    (bad / binary.name).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # a reserved byte
+    tampered = _with_base(line, release).replace("-O $B/SHA256SUMS&&",
+                                                 "-O $B/SHA256SUMS&&cp ../bad/$F $F&&")
+    assert tampered != _with_base(line, release)
+    r = subprocess.run(["sh", "-c", tampered], cwd=cwd, capture_output=True, text=True,
+                       timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "FAILED" in r.stdout, (r.stdout, r.stderr)
+    assert "needs a terminal" not in r.stderr
+
+
+def test_the_readme_fleet_line_prints_one_json_object(ns: MountNamespace, release: str,
+                                                      binary: Path, tmp_path: Path) -> None:
+    line = _readme_line("fleet-binary")
+    _tool("curl")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    r = subprocess.run([*ns.prefix, "sh", "-c", _with_base(line, release)], cwd=cwd,
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.DEVNULL)
+    assert r.returncode in (0, 1), r.stderr
+    doc = json.loads(r.stdout)  # the whole output is the one object
+    assert doc["target"].startswith("this machine")
+    assert doc["host"] and doc["tool_version"].endswith(", binary)")
 
 
 # -- in the empty chroot -----------------------------------------------------------------------

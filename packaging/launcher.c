@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -419,21 +420,35 @@ static void try_base(const char *base, int exe, const struct trailer *t, int arg
             return;
         }
     }
+    /* Ctrl-C while unpacking waits until the directory is complete or removed: never a
+     * half-unpacked tree left behind (a second at most). */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", dir);
     if (!mkdtemp(tmp)) {
         note("%s: %s", base, strerror(errno));
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return;
     }
     if (unpack(exe, t, tmp) < 0) {
         int e = errno;
         rm_tree(tmp);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         note("%s: %s", base, e == EBADMSG ? "this file is damaged (download it again)"
                                           : strerror(e));
         return;
     }
-    if (rename(tmp, dir) < 0) {
-        int e = errno;
+    int renamed = rename(tmp, dir);
+    int e = errno;
+    if (renamed < 0)
         rm_tree(tmp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (renamed < 0) {
         /* Another run unpacked it at the same moment: use theirs if it is sound. */
         if (!((e == EEXIST || e == ENOTEMPTY) && lstat(dir, &st) == 0 && ours(&st) &&
               intact(dir, t))) {

@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -330,6 +331,32 @@ def test_a_partly_cleaned_cache_is_unpacked_again(chroot: Chroot) -> None:
     r = chroot.run("--version")
     assert r.returncode == 0 and r.stdout.startswith(NAME), r.stderr
     assert victim.exists()
+
+
+def test_runs_racing_to_unpack_and_ctrl_c_while_unpacking_leave_one_whole_copy(
+        tmp_path: Path, binary: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path / "race")}
+    (tmp_path / "race").mkdir()
+    procs = [subprocess.Popen([str(binary), "--version"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.startswith(NAME), err
+    assert [p.name for p in (tmp_path / "race").iterdir()] == [
+        p.name for p in _unpacked(tmp_path / "race")]
+    assert len(_unpacked(tmp_path / "race")) == 1
+
+    (tmp_path / "int").mkdir()
+    env["TMPDIR"] = str(tmp_path / "int")
+    p = subprocess.Popen([str(binary), "--version"], stdout=subprocess.DEVNULL, env=env)
+    time.sleep(0.15)  # well inside the unpacking (~0.4 s on tmpfs, more on disk)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=120)
+    left = list((tmp_path / "int").iterdir())
+    assert len(left) <= 1 and not [x for x in left if "." in x.name], left  # no temp dir
+    r = subprocess.run([str(binary), "--version"], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith(NAME), r.stderr
 
 
 def test_a_damaged_file_says_so(tmp_path: Path, binary: Path) -> None:

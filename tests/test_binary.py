@@ -220,7 +220,9 @@ def test_version_match_and_check_of_a_centos7_disk_in_an_empty_chroot(chroot: Ch
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
                           text=True)
     if head.returncode == 0 and m.group(1) != "unknown":
-        assert m.group(1)[:12] == head.stdout[:12]
+        assert m.group(1)[:12] == head.stdout[:12], (
+            f"{BINARY.name} was built from commit {m.group(1)}, the tree is at "
+            f"{head.stdout[:12]}: rebuild it with .ci/build-binary")
     # Unpacked once into the chroot's /tmp, private to root.
     (cache,) = _unpacked(chroot.inside("/tmp"))
     assert cache.stat().st_mode & 0o777 == 0o700 and cache.stat().st_uid == 0

@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 # tmux: the wizard's console script is driven in a real terminal.
 # iptables/nftables/iproute2: host firewall rules loaded in private network namespaces.
 # fail2ban: a real fail2ban-server bans the test client (managed deny lists).
-# strace: kills a change with SIGKILL at every system call (crash-consistency tests).
+# curl: fetches the single file the way the README's install line does (from a local server).
+# strace: kills a change with SIGKILL at every system call (crash-consistency tests), and
+# shows which libraries the commands the built binary runs load.
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
-              tmux iptables nftables iproute2 fail2ban strace)
+              tmux iptables nftables iproute2 fail2ban strace curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()
@@ -42,4 +44,9 @@ sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bp
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'
 .venv/bin/ruff check tui tests
+# The Python floor (requires-python) checked statically: no older interpreter is needed.
+.venv/bin/vermin -q --no-tips --violations --eval-annotations --target=3.9- tui
+# The single-file binary, built fresh from this tree into dist/ (tests/test_binary.py runs
+# that file in an empty chroot; it fails, never skips, without it).
+.ci/build-binary
 exec .venv/bin/python -m pytest "$@"

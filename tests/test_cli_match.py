@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,9 @@ def test_rule_text_cannot_drive_the_terminal(tmp_path: Path):
 def test_version_and_help():
     v = run("--version")
     assert v.returncode == 0 and v.stdout.startswith("ssh-reset-doctor ")
+    # Which build: this checkout (its commit from .git), or "pip" when installed.
+    assert re.fullmatch(r"ssh-reset-doctor \S+ \(commit ([0-9a-f]{12}(\+dirty)?|unknown), "
+                        r"(checkout|pip)\)\n", v.stdout), v.stdout
     h = run("--help")
     assert h.returncode == 0 and "match" in h.stdout
 

@@ -42,6 +42,8 @@ def test_check_json_across_a_fleet_is_aggregated_by_the_readme_recipe(tmp_path: 
     (web2 / "etc/hosts.deny").write_bytes(b"sshd: ALL\n")
     db1 = _host(tmp_path, "db1")
     break_library(db1)
+    (db1 / "etc/hostname").write_text("db1.example.internal\n")
+    root_host = {"db1": "db1.example.internal"}
 
     results = tmp_path / "results"
     results.mkdir()
@@ -57,6 +59,11 @@ def test_check_json_across_a_fleet_is_aggregated_by_the_readme_recipe(tmp_path: 
     for name in ("web1", "web2", "db1"):  # one JSON object per host, per the contract
         doc = json.loads((results / f"{name}.json").read_text())
         assert doc["client_ip"] == CLIENT
+        # What tells a fleet's results apart, added to the keys above (which stay as they were).
+        assert list(doc) == ["target", "client_ip", "findings", "host", "tool_version", "time"]
+        assert doc["host"] == root_host.get(name)
+        assert re.fullmatch(r"\S+ \(commit \S+, (checkout|pip|binary)\)", doc["tool_version"])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["time"])
         assert all(f["method"] in (1, 2, 3, 4, None) for f in doc["findings"])
 
     out = subprocess.run(

@@ -9,7 +9,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tui import __version__
 from tui.commands import EXIT_ERROR
 
 
@@ -19,13 +18,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """--version, worked out only when asked (it reads tui/_build.py or .git)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from tui.buildinfo import describe
+
+        print(f"ssh-reset-doctor {describe()}")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="ssh-reset-doctor",
         description="From 'ssh: Connection reset by peer' to a working SSH login. Without a "
         "COMMAND: the interactive wizard on the target (this machine by default).",
     )
-    p.add_argument("--version", action="version", version=f"ssh-reset-doctor {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0,
+                   help="show the version, commit and kind of build (binary, pip, checkout)")
     p.add_argument("--demo", action="store_true",
                    help="the wizard on a built-in sample system with both faults of the "
                    "article (needs no root, touches nothing else)")
@@ -116,6 +126,10 @@ def _port(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # a bundler's loader variables: not for our children
+        from tui.core.procenv import restore
+
+        restore()
     try:
         return _main(argv)
     except KeyboardInterrupt:

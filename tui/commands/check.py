@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
@@ -18,6 +19,7 @@ _LABEL = {"problem": "PROBLEM", "warning": "warning", "ok": "ok", "unknown": "un
 
 def run(args: argparse.Namespace) -> int:
     given = client_ip(args)
+    started = time.time()
     try:
         target = open_from_args(args)
         try:
@@ -28,10 +30,23 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(e))
     report = run_checks(facts, choose_client(facts, given), args.port)
     if args.json:
-        print(json.dumps(report.to_json(), indent=None, sort_keys=False))
+        print(json.dumps(fleet_json(report, facts.hostname, started), indent=None,
+                         sort_keys=False))
     else:
         print_report(report)
     return EXIT_PROBLEM if report.problems else EXIT_OK
+
+
+def fleet_json(report: Report, host: str | None, started: float) -> dict[str, object]:
+    """The report plus what tells a fleet's results apart: the target's host name (null when
+    it has none), this tool's build, and when the check started (UTC, ISO 8601)."""
+    from tui.buildinfo import describe
+
+    doc: dict[str, object] = dict(report.to_json())
+    doc["host"] = host
+    doc["tool_version"] = describe()
+    doc["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+    return doc
 
 
 def print_report(report: Report) -> None:

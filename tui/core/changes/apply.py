@@ -179,8 +179,10 @@ def _apply(
     ops: FileOps, plan: Plan, stats: dict[str, FileStat | None], cs: ChangeSet, target: str,
     verify: Verify | None,
 ) -> ChangeSet:
+    if len(plan.ops) != len(cs.entries):  # zip(strict=True), which needs Python 3.10
+        raise ValueError("change set entries do not match the plan's operations")
     try:
-        for op, entry in zip(plan.ops, cs.entries, strict=True):
+        for op, entry in zip(plan.ops, cs.entries):
             if isinstance(op, Symlink):
                 ops.symlink(op.target, op.path)
             else:

@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Union
 
 from tui.core.text import printable
 
@@ -24,7 +25,7 @@ class Symlink:
     target: str  # what it points to, relative to the link's directory
 
 
-Op = FileEdit | Symlink
+Op = Union[FileEdit, Symlink]  # evaluated at run time: `|` needs Python 3.10
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Union
 
 from tui.core.demo import elf
 from tui.core.demo import system as S
@@ -46,7 +47,7 @@ class _Dir:
     mode: int = 0o755
 
 
-_Entry = _File | _Link | _Dir
+_Entry = Union[_File, _Link, _Dir]  # evaluated at run time: `|` needs Python 3.10
 
 
 def build_sample(dest: Path) -> Sample:

@@ -55,6 +55,7 @@ from tui.core.facts.model import (
     PathInfo,
 )
 from tui.core.libs import offline
+from tui.core.procenv import child_env
 from tui.core.rootpath import (
     NotRegularFile,
     file_kind,
@@ -308,7 +309,8 @@ def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequen
     after `timeout` seconds is killed and TimeoutExpired raised, like subprocess.run.
     """
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, pass_fds=pass_fds, env=env)
+                            stderr=subprocess.PIPE, pass_fds=pass_fds,
+                            env=child_env() if env is None else env)
     assert proc.stdout is not None and proc.stderr is not None
     bufs: dict[int, bytearray] = {proc.stdout.fileno(): bytearray(),
                                   proc.stderr.fileno(): bytearray()}
@@ -353,7 +355,7 @@ def _run_firewall(facts: Facts) -> None:
             continue
         try:
             r = run_bounded([exe, *argv[1:]], timeout=FIREWALL_TIMEOUT, limit=_FIREWALL_OUTPUT,
-                            env={**os.environ, "LC_ALL": "C"})
+                            env=child_env(LC_ALL="C"))
         except subprocess.TimeoutExpired:
             facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s")
             continue
@@ -380,7 +382,7 @@ def _run_live(facts: Facts) -> None:
             continue
         try:
             r = run_bounded([exe, *argv[1:]], timeout=LIVE_TIMEOUT, limit=_COMMAND_OUTPUT,
-                            env={**os.environ, "LC_ALL": "C"})
+                            env=child_env(LC_ALL="C"))
             facts.commands[label] = CommandOutput(r.rc, _text(r.stdout), _text(r.stderr))
             if r.truncated:
                 facts.notes.append(f"{label}: output cut at {_COMMAND_OUTPUT >> 20} MiB")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Union
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]  # `|` here needs 3.10
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 BLOCKING = ("drop", "reject", "reset")
 TERMINAL = ("accept", *BLOCKING, "unknown")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Union
 
 from tui.core.text import ascii_int
 
@@ -38,7 +39,7 @@ class Group:
     end_line: int = 0
 
 
-Item = Tok | Group
+Item = Union[Tok, Group]  # evaluated at run time: `|` needs Python 3.10
 
 
 @dataclass

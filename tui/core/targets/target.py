@@ -90,9 +90,11 @@ class LocalTarget(Target):
             return None  # a mounted disk: its binaries are never executed
         import subprocess
 
+        from tui.core.procenv import child_env
+
         try:
             r = subprocess.run(argv, input=stdin, capture_output=True, check=False,
-                               timeout=COMMAND_TIMEOUT, env={**os.environ, "LC_ALL": "C"})
+                               timeout=COMMAND_TIMEOUT, env=child_env(LC_ALL="C"))
         except subprocess.TimeoutExpired:
             return CommandResult(124, b"", f"timed out after {COMMAND_TIMEOUT:g} s".encode())
         except OSError as e:

@@ -12,7 +12,14 @@ from tui.core.facts.model import ALLOW, DENY, Facts
 from tui.core.tcpwrappers.access import Evaluator, Verdict
 from tui.core.tcpwrappers.hostmatch import HostInfo, Request
 from tui.core.tcpwrappers.options import accounts_from_files
-from tui.core.tcpwrappers.proof import Proof, ProofSet, hunks, prove, record_texts, simple_lines
+from tui.core.tcpwrappers.proof import (
+    Proof,
+    ProofSet,
+    hunks,
+    prove,
+    record_texts,
+    simple_lines,
+)
 from tui.core.tcpwrappers.table import BUFLEN, Table, is_skipped, records
 from tui.core.tcpwrappers.tcpdchk import diagnose
 
@@ -246,13 +253,21 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
     hosts.deny it is the fault (libwrap denies everyone), so it gets its newline; in
     hosts.allow libwrap ignores it, so it is commented out and stays ignored.
     """
-    lines = phys_lines(data)
-    if lines and not lines[-1].endswith(b"\n"):
-        return b"".join(_inert_tail(lines) if is_allow else _terminate(lines))
-    if line is None or not 0 < line <= len(lines):
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n", 0, max(0, len(data) - 1)) + 1  # the last few lines suffice
+        while cut > 0 and data[:cut].endswith(b"\\\n"):
+            cut = data.rfind(b"\n", 0, cut - 1) + 1
+        tail = phys_lines(data[cut:])
+        return data[:cut] + b"".join(_inert_tail(tail) if is_allow else _terminate(tail))
+    if line is None or line < 1:
         return None
     if simple_lines(data):
-        first, last, size = line, line, len(lines[line - 1])
+        first, last = line, line
+        starts = _line_starts(data, first, last)
+        if starts is None:
+            return None
+        end = data.find(b"\n", starts[-1])
+        size = (end if end >= 0 else len(data)) - starts[-1] + 1
     else:
         rec = next((r for r in records(data) if r.first_line == line), None)
         if rec is None or (len(rec.text) >= BUFLEN - 1 and not rec.complete):
@@ -262,9 +277,30 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
         last = first  # one '#' comments the whole joined record; more would overflow it
         if size + 1 >= BUFLEN - 1:
             return None
-    for n in range(first - 1, last):
-        lines[n] = b"#" + lines[n]
-    return b"".join(lines)
+    starts = _line_starts(data, first, last)
+    if starts is None:
+        return None
+    out, prev = [], 0
+    for at in starts:
+        out += [data[prev:at], b"#"]
+        prev = at
+    return b"".join([*out, data[prev:]])
+
+
+def _line_starts(data: bytes, first: int, last: int) -> list[int] | None:
+    """Byte offsets where physical lines first..last (1-based) start."""
+    pos = 0
+    for _ in range(first - 1):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return None
+    out = [pos]
+    for _ in range(last - first):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return None
+        out.append(pos)
+    return out if out[-1] < len(data) else None
 
 
 def _tail_start(lines: list[bytes]) -> int:
@@ -324,28 +360,63 @@ def _unintended(plan: Plan, token: str) -> str | None:
     for op in plan.ops:
         if not isinstance(op, FileEdit) or op.path not in (ALLOW, DENY):
             return "edits something other than hosts.allow/hosts.deny"
-        old, new = phys_lines(op.before or b""), phys_lines(op.after)
+        before = op.before or b""
+        start, old_end, new_end = _changed_lines(before, op.after)
+        old, new = phys_lines(before[start:old_end]), phys_lines(op.after[start:new_end])
+        at_end = old_end == len(before)
         is_allow = op.path == ALLOW
         if plan.remedy == "allow-client":
             if not is_allow:
                 return "allow-client edits hosts.deny"
-            fits = any(_lines_fit(old, new[:k] + new[k + 1:], is_allow, tail_only=True)
+            fits = any(_lines_fit(old, new[:k] + new[k + 1:], is_allow, True, at_end)
                        for k, line in enumerate(new) if line == intended)
             extra = [intended]
         else:
-            fits = _lines_fit(old, new, is_allow, tail_only=False)
+            fits = _lines_fit(old, new, is_allow, False, at_end)
             extra = []
         if not fits:
             return f"{op.path}: the new text changes more than the remedy means to"
-        if (why := _new_rules(op.before or b"", op.after, extra, is_allow)) is not None:
+        if (why := _new_rules(before, op.after, extra, is_allow)) is not None:
             return f"{op.path}: {why}"
     return None
 
 
-def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool) -> bool:
+def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
+    """(start, a_end, b_end): whole lines around the bytes that differ; a[:start] ==
+    b[:start] and a[a_end:] == b[b_end:], each cut at the start of a line."""
+    p = _common_prefix(a, b)
+    start = a.rfind(b"\n", 0, p) + 1
+    s = _common_prefix(a[::-1], b[::-1], len(a) - start, len(b) - start)
+    a_end, b_end = len(a) - s, len(b) - s
+    while True:  # both ends at a line boundary (the suffixes stay equal when both move)
+        for x, end in ((a, a_end), (b, b_end)):
+            if 0 < end < len(x) and x[end - 1:end] != b"\n":
+                nl = x.find(b"\n", end)
+                k = (nl + 1 if nl >= 0 else len(x)) - end
+                a_end, b_end = a_end + k, b_end + k
+                break
+        else:
+            return start, a_end, b_end
+
+
+def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | None = None,
+                   chunk: int = 1 << 16) -> int:
+    n = min(len(a), len(b), a_max if a_max is not None else len(a),
+            b_max if b_max is not None else len(b))
+    i = 0
+    while i < n and a[i:i + chunk] == b[i:i + chunk]:
+        i += chunk
+    while i < n and a[i] == b[i]:
+        i += 1
+    return min(i, n)
+
+
+def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool,
+               at_end: bool) -> bool:
     """new is old with '#' before some lines (tail_only: only the unterminated last record's)
-    and the unterminated last line terminated as _comment_out/_inert_tail do."""
-    open_tail = bool(old) and not old[-1].endswith(b"\n")
+    and the unterminated last line terminated as _comment_out/_inert_tail do. The lists are
+    the changed lines; at_end: they reach the end of the file."""
+    open_tail = at_end and bool(old) and not old[-1].endswith(b"\n")
     if len(new) == len(old) + 1 and open_tail and old[-1].endswith(b"\\") and new[-1] == b"\n":
         new = new[:-1]
     if len(new) != len(old):

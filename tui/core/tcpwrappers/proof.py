@@ -39,6 +39,7 @@ import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.access import Evaluator
@@ -71,7 +72,8 @@ _PLAIN = re.compile(
 )
 _PLAIN_LINES = re.compile(rb"(?m)^" + _PLAIN.pattern[:-2] + rb"$")
 _NUM_TOKEN = re.compile(_NUM)
-_LONG_LINE = re.compile(rb"[^\n]{%d}" % (BUFLEN - 1))
+_DAEMON = re.compile(rb"[a-z0-9][a-z0-9_.-]{0,63}(?<!\.)")
+_LONG_AFTER_NL = re.compile(rb"\n[^\n]{%d}" % (BUFLEN - 1))  # a literal first: fast
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _MAX_FILE_WORDS = 4096  # words read from one /file pattern list
@@ -254,8 +256,22 @@ class ProofSet:
 
 def simple_lines(data) -> bool:
     """True when each physical line is one record: no continuation, NUL or long line."""
-    return (data.find(b"\\\n") < 0 and data.find(b"\0") < 0
-            and _LONG_LINE.search(data) is None)
+    if isinstance(data, bytes):
+        return _simple(data)
+    return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
+
+
+@lru_cache(maxsize=8)
+def _simple(data: bytes) -> bool:
+    return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
+
+
+def _long_line(data) -> bool:
+    """A physical line of BUFLEN-1 bytes or more before its newline (xgets splits it)."""
+    first = data.find(b"\n")
+    if (first if first >= 0 else len(data)) >= BUFLEN - 1:
+        return True
+    return _LONG_AFTER_NL.search(data) is not None
 
 
 def _split_lines(blob: bytes) -> list[bytes]:
@@ -273,9 +289,8 @@ def _name_daemons(daemons: bytes, named: _Named) -> None:
         head, host = clib.split_at(tok[1:], 0x40)
         word = tok if host is None else tok[:1] + head
         low = word.lower()
-        if low not in (b"all", b"known", b"except") and word and not re.search(rb"[*?]", word) \
-                and word[:1] != b"." and word[-1:] != b".":
-            named.daemons.add(low)
+        if low not in (b"all", b"known", b"except") and _DAEMON.fullmatch(low):
+            named.daemons.add(low)  # a name a daemon process could have, not a pattern
         if host is not None:
             sub = _Named()
             _name_host(host, sub, None, 0)
@@ -437,9 +452,18 @@ def _prefix_v4(word: bytes) -> list[bytes]:
 
 def record_texts(data) -> list[bytes]:
     """Logical records as libwrap reads them, up to and including the first incomplete one."""
+    if isinstance(data, bytes):
+        return list(_record_texts(data))  # plans ask several times about the same bytes
     if simple_lines(data):
         return _split_lines(bytes(data))
     return [rec.text for rec in records(data)]
+
+
+@lru_cache(maxsize=8)
+def _record_texts(data: bytes) -> tuple[bytes, ...]:
+    if simple_lines(data):
+        return tuple(_split_lines(data))
+    return tuple(rec.text for rec in records(data))
 
 
 def effective(table: Table, is_allow: bool) -> list[bytes]:
@@ -585,8 +609,8 @@ def prove(
         # Rules an edit adds are named too (a copy: a shared set stays the before-set).
         ps = ProofSet(set(ps.bulk), set(ps.probes))
         ps.add_records(added_texts, read_file)
-    me = _host_key(operator.encode())
-    others = [p for p in ps if _host_key(p.addr) != me] if exhaustive else None
+    me = host_key(operator.encode())
+    others = [p for p in ps if host_key(p.addr) != me] if exhaustive else None
     checked = len(ps) - sum(1 for a in _operator_spellings(operator) for _ in ps.with_addr(a))
     if exhaustive:
         assert others is not None
@@ -603,7 +627,7 @@ def prove(
                     for text in h.added:
                         if _may(text, is_allow, False, accounts):
                             picked.update(dict.fromkeys(_matching(text, ps, read_file)))
-        candidates = [p for p in picked if _host_key(p.addr) != me]
+        candidates = [p for p in picked if host_key(p.addr) != me]
     size = sum(len(t.data) for t in (*before, *after) if t.open_errno is None)
     if len(candidates) * max(size, 1) > WORK_BUDGET and not exhaustive:
         return Proof(checked, 0, inconclusive=f"{len(candidates)} clients would need checking "
@@ -672,7 +696,7 @@ def _matching(text: bytes, ps: ProofSet, read_file: ReadFile) -> list[Probe]:
     return out
 
 
-def _host_key(addr: bytes) -> bytes:
+def host_key(addr: bytes) -> bytes:
     """An address's identity for "is this the operator": v4-mapped and spellings folded."""
     try:
         ip = ipaddress.ip_address(addr.decode("latin-1"))
@@ -685,7 +709,7 @@ def _host_key(addr: bytes) -> bytes:
 
 def _operator_spellings(operator: str) -> list[bytes]:
     """Every way the proof set may spell the operator's address (stripped of ::ffff:)."""
-    key = _host_key(operator.encode())
+    key = host_key(operator.encode())
     if len(key) == 4:
         return [_v4_text(int.from_bytes(key, "big")).encode()]
     if len(key) == 16:

@@ -36,6 +36,8 @@ from tui.core.tcpwrappers.table import Table
 
 OPERATOR = "203.0.113.9"
 SAMPLE_SET = set(SAMPLES)
+# tcpdmatch checks `user`/`group` options against this machine's accounts: plans must too.
+HOST_ACCOUNTS = {p: Path(p).read_bytes() for p in ("/etc/passwd", "/etc/group")}
 READ = read_file_under(None)
 FUZZ = settings(
     max_examples=int(os.environ.get("PROOF_EXAMPLES", "150")),
@@ -137,7 +139,7 @@ def test_proof_names_what_it_checked() -> None:
 @given(case=rulegen.plan_case(), seed=st.integers(0, 2**16))
 def test_generated_plans_lock_nobody_out_per_tcpdmatch(case, seed: int) -> None:
     allow, deny, operator = case
-    f = facts(allow, deny)
+    f = facts(allow, deny, **HOST_ACCOUNTS)  # what tcpdmatch's user/group options see
     plans = tcpwrappers.plans(f, operator)
     if not plans:
         return

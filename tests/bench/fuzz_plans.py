@@ -48,6 +48,9 @@ from tui.core.tcpwrappers.table import Table  # noqa: E402
 
 Client = tuple[bytes, bytes, bytes]  # daemon, user, address
 SAMPLE_SET = set(SAMPLES)
+# The target's accounts decide `user`/`group` options; tcpdmatch runs here, so the plans must
+# see this machine's (the tool collects the target's /etc/passwd and /etc/group).
+HOST_ACCOUNTS = {p: Path(p).read_bytes() for p in ("/etc/passwd", "/etc/group")}
 
 
 def old_module(rev: str) -> types.ModuleType:
@@ -139,7 +142,7 @@ def run(worker: int, files: int, sample: int, base_seed: int, rev: str | None,
 
     def check(allow: bytes, deny: bytes, operator: str) -> None:
         stats["files"] += 1
-        f = facts(allow, deny)
+        f = facts(allow, deny, **HOST_ACCOUNTS)
         plans = tcpwrappers.plans(f, operator)
         old_plans = old.plans(f, operator) if old else []
         if not plans and not old_plans:

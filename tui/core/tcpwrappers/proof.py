@@ -76,7 +76,7 @@ _PLAIN_AFTER_NL = re.compile(
 )
 _BLANK_AFTER_NL = re.compile(rb"\n(?=[ \t\r]*\n)")
 _NUM_TOKEN = re.compile(_NUM)
-_DAEMON = re.compile(rb"[a-z0-9][a-z0-9_.-]{0,63}(?<!\.)")
+_DAEMON = re.compile(rb"[a-z][a-z0-9_.-]{0,63}(?<!\.)")
 _LONG_AFTER_NL = re.compile(rb"\n[^\n]{%d}" % (BUFLEN - 1))  # a literal first: fast
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")

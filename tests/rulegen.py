@@ -138,3 +138,31 @@ def pattern_files(directory: str) -> dict[str, bytes]:
     }
     files["nested"] = (os.path.join(directory, "list2") + " 127.0.0.1\n").encode()
     return files
+
+
+# --- plan cases: a pair of files where the operator is (often) refused --------------------
+
+OPERATORS = ["10.0.0.3", "192.168.1.20", "203.0.113.7", "127.0.0.1", "2001:db8::5", "::1"]
+_TAILS = [
+    "ALL: 10.0.0.0/8: deny", "ALL: ALL: deny", "sshd: 192.168.1.0/24: deny", "ALL: ALL",
+    "sshd: ALL EXCEPT 10.0.0.3: deny", "ALL: [2001:db8::]/32: deny", "ALL: 10.: twist /bin/false",
+    "sshd: ALL: allow", "sshd: 10.0.0.0/8", "ALL: UNKNOWN: deny", "sshd: .com: deny",
+    "sshd: 127.0.0.1: alow", "ALL: 1*: deny", "sshd: 10.0.0.3 \\",
+]
+
+
+@st.composite
+def plan_case(draw) -> tuple[bytes, bytes, str]:
+    """(hosts.allow, hosts.deny, operator): libwrap-hard files, the operator often denied
+    and hosts.allow often ending in an unterminated rule (what libwrap ignores)."""
+    allow = draw(rules_file())
+    deny = draw(rules_file())
+    operator = draw(st.sampled_from(OPERATORS))
+    token = f"[{operator}]" if ":" in operator else operator
+    shut = draw(st.sampled_from(["", f"sshd: {token}\n", "ALL: ALL\n", f"ALL: {token}\n"]))
+    deny = (deny if deny.endswith(b"\n") or not deny else deny + b"\n") + shut.encode() \
+        if draw(st.booleans()) else shut.encode() + deny
+    if draw(st.integers(0, 2)) == 0:  # hosts.allow ends in a rule without its newline
+        allow = allow.rstrip(b"\n") + (b"\n" if allow.strip() else b"")
+        allow += draw(st.sampled_from(_TAILS)).encode()
+    return allow, deny, operator

@@ -60,6 +60,8 @@ def test_every_remedy_grants_the_client_per_tcpdmatch(tmp_path: Path, name: str)
     for plan in plans:
         new_allow, new_deny = apply_to_pair(f, plan, tmp_path)
         assert oracle(tmp_path, CLIENT) == "granted", (plan.remedy, new_allow, new_deny)
+        assert any("other clients checked" in n and "none loses access" in n
+                   for n in plan.notes)  # proven (tests/test_plan_proof.py)
         for op in plan.ops:
             assert op.after.endswith(b"\n")  # never write a deny-all state
         # Minimal edit: every original line is still there, byte for byte (maybe '#'-ed).

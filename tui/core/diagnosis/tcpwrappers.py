@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+from collections import Counter
 
 from tui.core.changes.plan import FileEdit, Plan
 from tui.core.diagnosis.finding import Finding
@@ -11,7 +12,15 @@ from tui.core.facts.model import ALLOW, DENY, Facts
 from tui.core.tcpwrappers.access import Evaluator, Verdict
 from tui.core.tcpwrappers.hostmatch import HostInfo, Request
 from tui.core.tcpwrappers.options import accounts_from_files
-from tui.core.tcpwrappers.table import BUFLEN, HostsFile, Table, records
+from tui.core.tcpwrappers.proof import (
+    Proof,
+    ProofSet,
+    hunks,
+    prove,
+    record_texts,
+    simple_lines,
+)
+from tui.core.tcpwrappers.table import BUFLEN, Table, is_skipped, records
 from tui.core.tcpwrappers.tcpdchk import diagnose
 
 # Addresses nobody would list on purpose: a rule that denies them denies everyone.
@@ -123,53 +132,100 @@ def remedy_lines(facts: Facts, ip: str, mgr: dict[str, str]) -> list[str]:
 # --- plans ------------------------------------------------------------------------------
 
 
+def rule_token(ip: str) -> str | None:
+    """`ip` as the client token of a hosts.allow rule, or None when it is not one address.
+
+    Only what ipaddress accepts, without a zone id (`%eth0`): nothing else may reach a rule.
+    A v4-mapped address is written as IPv4, which libwrap matches for both spellings.
+    """
+    if not isinstance(ip, str) or not ip.isascii() or "%" in ip:
+        return None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if addr.version == 6:
+        mapped = addr.ipv4_mapped
+        return str(mapped) if mapped is not None else f"[{addr.compressed}]"
+    return str(addr)
+
+
 def plans(facts: Facts, ip: str) -> list[Plan]:
-    """The remedies that make `ip` granted, best first; each checked by the evaluator."""
+    """The remedies that make `ip` granted, best first.
+
+    Each is checked by the evaluator (the operator is granted), by the intended-rule guard
+    (the new text holds no rule but the one intended) and by a proof that no other client
+    loses access (tui.core.tcpwrappers.proof); a plan that fails any of them is not offered.
+    """
+    token = rule_token(ip)
+    if token is None:
+        return []  # not a plain address: nothing derived from it may be written
     rules = evaluator(facts)
     current = verdict_for(rules, ip)
     if current.granted:
         return []
+    built = [p for p in (_plan_allow(facts, ip, token), _plan_comment(facts, ip)) if p]
+    proof_set: ProofSet | None = None
     out = []
-    allow = _plan_allow(facts, ip)
-    comment = _plan_comment(facts, ip)
+    for p in built:
+        if _unintended(p, token) is not None:
+            continue
+        if proof_set is None:
+            proof_set = ProofSet.build([table(facts, ALLOW), table(facts, DENY)], facts.read)
+        proof = _prove(facts, p, ip, proof_set)
+        if not proof.ok:
+            continue  # refused: it would lock someone else out
+        p.notes.append(proof.sentence)
+        out.append(p)
     catch_all = any(not verdict_for(rules, g).granted for g in GENERIC_CLIENTS
                     if _same_family(g, ip))
     mgr = managers(facts)
-    # A file libwrap stops reading (no final newline) is a fault, not a policy: repair it.
-    broken_file = "newline" in current.reason
-    if broken_file and comment is not None:
-        comment.title = f"repair {current.file}: add the missing final newline"
-    for p in (allow, comment):
-        if p is None:
-            continue
+    # A hosts.deny libwrap stops reading (no final newline) is a fault, not a policy: repair.
+    broken_file = "newline" in current.reason and current.file == DENY
+    for p in out:
+        if broken_file and p.remedy == "comment-out":
+            p.title = f"repair {DENY}: add the missing final newline"
         prefer_allow = (catch_all or bool(mgr)) and not broken_file
         p.default = (p.remedy == "allow-client") == prefer_allow
         if mgr and p.remedy == "comment-out":
             p.notes.append("a hand edit of hosts.deny does not stick while "
                            + " and ".join(sorted(mgr)) + " manage it")
-        out.append(p)
     if out and not any(p.default for p in out):
         out[0].default = True
     return sorted(out, key=lambda p: not p.default)
 
 
-def _plan_allow(facts: Facts, ip: str) -> Plan | None:
+def _prove(facts: Facts, plan: Plan, ip: str, proof_set: ProofSet) -> Proof:
+    after = {op.path: op.after for op in plan.ops if isinstance(op, FileEdit)}
+    before = (table(facts, ALLOW), table(facts, DENY))
+    new = (table(facts, ALLOW, after.get(ALLOW)), table(facts, DENY, after.get(DENY)))
+    return prove(before, new, ip, facts.read, evaluator(facts).accounts, proof_set)
+
+
+_INERT_NOTE = ("the last line of {path} had no newline, so libwrap ignored it; it is "
+               "commented out to stay ignored (adding the newline would turn it on)")
+
+
+def _plan_allow(facts: Facts, ip: str, token: str) -> Plan | None:
     blob = facts.files.get(ALLOW)
     before = blob.data if blob else None
     if blob is not None and blob.data is None and blob.errno != errno.ENOENT:
         return None  # unreadable or a directory: not something to edit
-    token = f"[{ip}]" if ":" in ip else ip
     rule = f"sshd: {token}\n".encode()
-    lines = HostsFile.parse(before or b"").lines
+    lines = phys_lines(before or b"")
+    notes = []
     if lines and not lines[-1].endswith(b"\n"):
-        lines[-1] += b"\n"  # never write a file libwrap stops reading at its last line
+        # libwrap ignores an unterminated last line; a newline would turn it on (and may
+        # lock others out), so it is commented out instead: every other verdict stays.
+        lines = _inert_tail(lines)
+        notes.append(_INERT_NOTE.format(path=ALLOW))
     at = _after_header(lines)
     for pos in (at, 0):
         candidate = b"".join(lines[:pos] + [rule] + lines[pos:])
         if verdict_for(evaluator(facts, allow=candidate), ip).granted:
             return Plan("allow-client", f"allow only {ip} to sshd in {ALLOW} (least privilege)",
                         [FileEdit(ALLOW, before, candidate)],
-                        notes=[f"adds '{rule.decode().strip()}'; other clients stay as they are"])
+                        notes=[f"adds '{rule.decode().strip()}'", *notes])
     return None
 
 
@@ -183,33 +239,95 @@ def _plan_comment(facts: Facts, ip: str) -> Plan | None:
             break
         if v.file not in data or cur[v.file] is None:
             return None  # unreadable file: no edit can fix that
-        new = _comment_out(cur[v.file], v.line)
+        new = _comment_out(cur[v.file], v.line, v.file == ALLOW)
         if new is None or new == cur[v.file]:
             return None
         edited[v.file] = new
     else:
         return None
     ops = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
-    return Plan("comment-out", "comment out the rule(s) that deny " + ip, ops,
-                notes=["as the article does; affects every client those rules matched"])
+    notes = ["as the article does; affects every client those rules matched"]
+    if ALLOW in edited and not (data[ALLOW] or b"\n").endswith(b"\n"):
+        notes.append(_INERT_NOTE.format(path=ALLOW))
+    return Plan("comment-out", "comment out the rule(s) that deny " + ip, ops, notes=notes)
 
 
-def _comment_out(data: bytes, line: int | None) -> bytes | None:
-    """Column-0 '#' on every physical line of the record starting at `line`."""
-    lines = HostsFile.parse(data).lines
-    if lines and not lines[-1].endswith(b"\n"):
-        lines[-1] += b"\n"  # the missing newline alone may be the fault: re-evaluate first
-        return b"".join(lines)
-    if line is None:
+def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
+    """Column-0 '#' on every physical line of the record starting at `line`.
+
+    An unterminated last line is dealt with first (then the caller re-evaluates): in
+    hosts.deny it is the fault (libwrap denies everyone), so it gets its newline; in
+    hosts.allow libwrap ignores it, so it is commented out and stays ignored.
+    """
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n", 0, max(0, len(data) - 1)) + 1  # the last few lines suffice
+        while cut > 0 and data[:cut].endswith(b"\\\n"):
+            cut = data.rfind(b"\n", 0, cut - 1) + 1
+        tail = phys_lines(data[cut:])
+        return data[:cut] + b"".join(_inert_tail(tail) if is_allow else _terminate(tail))
+    if line is None or line < 1:
         return None
-    for rec in records(b"".join(lines)):
-        if rec.first_line == line:
-            if len(rec.text) >= BUFLEN - 1 and not rec.complete:
-                return None  # an over-long line: commenting it keeps it over-long
-            for n in range(rec.first_line - 1, rec.last_line):
-                lines[n] = b"#" + lines[n]
-            return b"".join(lines)
-    return None
+    if simple_lines(data):
+        first, last = line, line
+        starts = _line_starts(data, first, last)
+        if starts is None:
+            return None
+        end = data.find(b"\n", starts[-1])
+        size = (end if end >= 0 else len(data)) - starts[-1] + 1
+    else:
+        rec = next((r for r in records(data) if r.first_line == line), None)
+        if rec is None or (len(rec.text) >= BUFLEN - 1 and not rec.complete):
+            return None  # an over-long line: commenting it keeps it over-long
+        first, last, size = rec.first_line, rec.last_line, len(rec.text)
+    if size + last - first + 1 >= BUFLEN - 1:
+        last = first  # one '#' comments the whole joined record; more would overflow it
+        if size + 1 >= BUFLEN - 1:
+            return None
+    starts = _line_starts(data, first, last)
+    if starts is None:
+        return None
+    out, prev = [], 0
+    for at in starts:
+        out += [data[prev:at], b"#"]
+        prev = at
+    return b"".join([*out, data[prev:]])
+
+
+def _line_starts(data: bytes, first: int, last: int) -> list[int] | None:
+    """Byte offsets where physical lines first..last (1-based) start."""
+    rest = data.split(b"\n", first - 1)  # C speed, even for line 100,000
+    if len(rest) < first:
+        return None
+    pos = len(data) - len(rest[-1])
+    out = [pos]
+    for _ in range(last - first):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return None
+        out.append(pos)
+    return out if out[-1] < len(data) else None
+
+
+def _tail_start(lines: list[bytes]) -> int:
+    """Index of the first physical line of the last record (continuations joined)."""
+    i = len(lines) - 1
+    while i > 0 and lines[i - 1].endswith(b"\\\n"):
+        i -= 1
+    return i
+
+
+def _terminate(lines: list[bytes]) -> list[bytes]:
+    """Give the unterminated last line its newline (two when it ends in a backslash, which
+    would otherwise join the end of the file and stay unterminated)."""
+    last = lines[-1]
+    return lines[:-1] + [last + b"\n"] + ([b"\n"] if last.endswith(b"\\") else [])
+
+
+def _inert_tail(lines: list[bytes]) -> list[bytes]:
+    """Comment out the unterminated last record and terminate it: still ignored, but no
+    longer a line libwrap stops at."""
+    start = _tail_start(lines)
+    return _terminate(lines[:start] + [b"#" + ln for ln in lines[start:]])
 
 
 def _after_header(lines: list[bytes]) -> int:
@@ -220,6 +338,125 @@ def _after_header(lines: list[bytes]) -> int:
     if n and lines[n - 1].rstrip(b"\r\n").endswith(b"\\"):
         return 0
     return n
+
+
+def phys_lines(data: bytes) -> list[bytes]:
+    """Physical lines, each with its b"\\n" if it had one (libwrap splits at \\n only)."""
+    parts = data.split(b"\n")
+    tail = parts.pop()
+    return [p + b"\n" for p in parts] + ([tail] if tail else [])
+
+
+# --- the intended-rule guard --------------------------------------------------------------
+
+
+def _unintended(plan: Plan, token: str) -> str | None:
+    """Why the plan's new text holds something other than what the remedy means, or None.
+
+    allow-client may add exactly the line `sshd: TOKEN` to hosts.allow (and comment out an
+    unterminated last record, see _inert_tail); comment-out may only put '#' in front of
+    physical lines (and terminate hosts.deny's unterminated last line, or comment out
+    hosts.allow's). Whatever the lines say, no logical rule may appear that was not there
+    (backslash continuations could join lines into one), except the intended one.
+    """
+    intended = f"sshd: {token}\n".encode()
+    if plan.remedy not in ("allow-client", "comment-out"):
+        return f"unknown remedy {plan.remedy}"
+    for op in plan.ops:
+        if not isinstance(op, FileEdit) or op.path not in (ALLOW, DENY):
+            return "edits something other than hosts.allow/hosts.deny"
+        before = op.before or b""
+        start, old_end, new_end = _changed_lines(before, op.after)
+        old, new = phys_lines(before[start:old_end]), phys_lines(op.after[start:new_end])
+        at_end = old_end == len(before)
+        is_allow = op.path == ALLOW
+        if plan.remedy == "allow-client":
+            if not is_allow:
+                return "allow-client edits hosts.deny"
+            fits = any(_lines_fit(old, new[:k] + new[k + 1:], is_allow, True, at_end)
+                       for k, line in enumerate(new) if line == intended)
+            extra = [intended]
+        else:
+            fits = _lines_fit(old, new, is_allow, False, at_end)
+            extra = []
+        if not fits:
+            return f"{op.path}: the new text changes more than the remedy means to"
+        if (why := _new_rules(before, op.after, extra, is_allow)) is not None:
+            return f"{op.path}: {why}"
+    return None
+
+
+def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
+    """(start, a_end, b_end): whole lines around the bytes that differ; a[:start] ==
+    b[:start] and a[a_end:] == b[b_end:], each cut at the start of a line."""
+    p = _common_prefix(a, b)
+    start = a.rfind(b"\n", 0, p) + 1
+    s = _common_prefix(a[::-1], b[::-1], len(a) - start, len(b) - start)
+    a_end, b_end = len(a) - s, len(b) - s
+    while True:  # both ends at a line boundary (the suffixes stay equal when both move)
+        for x, end in ((a, a_end), (b, b_end)):
+            if 0 < end < len(x) and x[end - 1:end] != b"\n":
+                nl = x.find(b"\n", end)
+                k = (nl + 1 if nl >= 0 else len(x)) - end
+                a_end, b_end = a_end + k, b_end + k
+                break
+        else:
+            return start, a_end, b_end
+
+
+def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | None = None,
+                   chunk: int = 1 << 16) -> int:
+    n = min(len(a), len(b), a_max if a_max is not None else len(a),
+            b_max if b_max is not None else len(b))
+    i = 0
+    while i < n and a[i:i + chunk] == b[i:i + chunk]:
+        i += chunk
+    while i < n and a[i] == b[i]:
+        i += 1
+    return min(i, n)
+
+
+def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool,
+               at_end: bool) -> bool:
+    """new is old with '#' before some lines (tail_only: only the unterminated last record's)
+    and the unterminated last line terminated as _comment_out/_inert_tail do. The lists are
+    the changed lines; at_end: they reach the end of the file."""
+    open_tail = at_end and bool(old) and not old[-1].endswith(b"\n")
+    if len(new) == len(old) + 1 and open_tail and old[-1].endswith(b"\\") and new[-1] == b"\n":
+        new = new[:-1]
+    if len(new) != len(old):
+        return False
+    start = _tail_start(old) if open_tail else len(old)
+    for i, (o, n) in enumerate(zip(old, new, strict=True)):
+        if n == o:
+            continue
+        last = open_tail and i == len(old) - 1
+        ok = {b"#" + o} if (not tail_only or i >= start) else set()
+        if last:
+            ok = {b"#" + o + b"\n"} if is_allow else {o + b"\n"}
+        if n not in ok:
+            return False
+    return True
+
+
+def _new_rules(before: bytes, after: bytes, intended: list[bytes], is_allow: bool) -> str | None:
+    """A rule (logical record) in `after` that `before` did not have, other than `intended`."""
+    old, new = record_texts(before), record_texts(after)
+    allowed = Counter(intended)
+    for h in hunks(old, new):
+        had = Counter(t for t in h.removed if t.endswith(b"\n"))
+        if not is_allow:  # hosts.deny's unterminated last rule may get its newline
+            had.update(t + b"\n" for t in h.removed if not t.endswith(b"\n"))
+        for text in h.added:
+            if is_skipped(text) or not text.endswith(b"\n"):
+                continue  # comments, blanks and an ignored unterminated tail are not rules
+            if had[text] > 0:
+                had[text] -= 1
+            elif allowed[text] > 0:
+                allowed[text] -= 1
+            else:
+                return "would add the rule " + repr(text.rstrip(b"\n"))[1:]
+    return None
 
 
 def _same_family(a: str, b: str) -> bool:

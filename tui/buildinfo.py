@@ -1,5 +1,5 @@
 """Which build this is, for `--version` and `check --json`: version, commit, and how it was
-installed. The single-file build writes tui/_build.py (packaging/bundle.py); a git checkout
+installed. The single-file build writes tui/_build.py (.ci/packaging/bundle.py); a git checkout
 names its commit from .git; a pip install from a source tree without either says "unknown".
 
 Kept light: no subprocess (git may be missing), small bounded reads only.

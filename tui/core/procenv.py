@@ -4,7 +4,7 @@ iptables-save, journalctl, ...): the one it would have without the tool.
 A frozen build can change the process environment before any of our code runs: PyInstaller
 points LD_LIBRARY_PATH at its own libraries (keeping the old value in LD_LIBRARY_PATH_ORIG),
 and then sshd would load the bundle's libcrypto, libz and libc instead of the system's. This
-project's own single-file build (packaging/launcher.c) exports nothing; this undoes what any
+project's own single-file build (.ci/packaging/launcher.c) exports nothing; this undoes what any
 bundler did, and is a plain copy of the environment otherwise.
 """
 

@@ -1,7 +1,7 @@
 """Console mode on a real sshd: reproduce the reset, check names it, fix repairs, undo restores.
 
 Everything runs inside a private mount namespace with overlays on /etc, /var/lib and the
-library directory, so the machine's own files are never touched (DESIGN.md §7).
+library directory, so the machine's own files are never touched.
 """
 
 from __future__ import annotations

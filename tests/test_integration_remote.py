@@ -1,7 +1,7 @@
 """Remote mode on a real sshd: the tool on this side, the target's sshd in a mount namespace.
 
 The operator (bound to 127.0.0.2) is refused; the tool reaches the same instance by a path
-that still works (127.0.0.1, or a second sshd that does not re-exec), as DESIGN.md §1 says.
+that still works (127.0.0.1, or a second sshd that does not re-exec).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Method 4's live probe: one TCP connection to sshd, classified as DESIGN.md §2 describes.
+"""Method 4's live probe: one TCP connection to sshd, classified by what the client saw.
 
 Stdlib sockets only, so importing this is cheap. The probe sends just what every SSH client
 sends first, its identification line (RFC 4253 §4.2), and never authenticates. The line
@@ -84,7 +84,7 @@ class ProbeResult:
     elapsed_ms: float
 
     def meaning(self) -> str:
-        """What the outcome says about the reset, in plain English (DESIGN.md §2)."""
+        """What the outcome says about the reset, in plain English."""
         if self.outcome == "banner":
             return _banner_meaning(self.banner or "")
         return _MEANINGS[self.outcome]

@@ -1,1 +1,1 @@
-"""Planning, previewing, applying and undoing changes on a target (DESIGN.md §5)."""
+"""Planning, previewing, applying and undoing changes on a target."""

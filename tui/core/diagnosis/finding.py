@@ -1,4 +1,4 @@
-"""One result of a check, as `check --json` prints it (DESIGN.md §3)."""
+"""One result of a check, as `check --json` prints it."""
 
 from __future__ import annotations
 

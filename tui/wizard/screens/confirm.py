@@ -1,4 +1,4 @@
-"""A yes/no question: `y` confirms, `n` or Esc cancels (DESIGN.md §4)."""
+"""A yes/no question: `y` confirms, `n` or Esc cancels."""
 
 from __future__ import annotations
 

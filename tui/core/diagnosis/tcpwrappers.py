@@ -427,7 +427,7 @@ def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bo
     if len(new) != len(old):
         return False
     start = _tail_start(old) if open_tail else len(old)
-    for i, (o, n) in enumerate(zip(old, new, strict=True)):
+    for i, (o, n) in enumerate(zip(old, new)):
         if n == o:
             continue
         last = open_tail and i == len(old) - 1

@@ -55,6 +55,7 @@ def _pad_to(size: int, *lines: bytes) -> bytes:
 # --- 1. a rewrite in place that fails half-way ------------------------------------------------
 
 
+@pytest.mark.integration  # a tmpfs in a mount namespace
 def test_full_tmpfs_during_an_in_place_rewrite_is_rolled_back_and_verified(
     tmp_path: Path,
 ) -> None:
@@ -330,6 +331,7 @@ def test_a_signal_during_the_change_waits_for_it_to_finish(tmp_path: Path, signa
     assert cs.state == "applied"
 
 
+@pytest.mark.integration  # strace
 def test_ctrl_c_while_reading_the_target_is_one_line(tmp_path: Path) -> None:
     root = _root(tmp_path, RULE)
     r = _traced_fix(root, root / "etc/hosts.allow", "openat", "INT")

@@ -199,6 +199,7 @@ def test_hostile_journal_entries_are_skipped_not_crashed_on(tmp_path: Path, name
     assert "Traceback" not in r.stderr and r.returncode == 1, r.stderr
 
 
+@pytest.mark.integration  # real lock waits and timeouts
 def test_a_second_run_waits_then_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
     root = _root(tmp_path, RULE)
     with LocalLock(str(root / LOCK_FILE[1:]), "lock"):
@@ -227,6 +228,7 @@ print(count)
 """
 
 
+@pytest.mark.integration  # a real concurrent writer, seconds long
 @pytest.mark.parametrize("delay_us", [0, 3000])
 def test_a_concurrent_appender_never_loses_a_line(tmp_path: Path, delay_us: int) -> None:
     """Another process appends to hosts.deny (as fail2ban and DenyHosts do) while we edit its

@@ -16,6 +16,10 @@ from tests.wizard_kit import app_for, checked
 from tui.core.changes import journal
 from tui.core.demo import build_sample
 
+# The integration tier: every screen rendered by the whole app at two sizes (about 40 s
+# on a 2-core machine: too slow for the unit tier's minute).
+pytestmark = pytest.mark.integration
+
 SIZES = [(80, 24), (120, 36)]
 # The demo's logs name two addresses: the wizard does not guess, the operator picks one
 # ("!wait": until the re-check is done).

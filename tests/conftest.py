@@ -61,6 +61,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if not (report.failed and _unit(item) and call.excinfo is not None):
         return
     exc = call.excinfo
+    if "pytest.mark.integration" in str(exc.value):
+        return  # needs_integration said it already
     if exc.errisinstance(PermissionError) or _NEEDS_ROOT.search(str(exc.value)):
         report.sections.append((
             "unit tier",

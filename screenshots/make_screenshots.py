@@ -1,79 +1,75 @@
 #!/usr/bin/env python3
-"""Regenerate screenshots/*.svg from the real wizard on the built-in demo system.
+"""Regenerate screenshots/*.svg from the wizard's snapshot tests, at 80x24 by default.
 
-    .venv/bin/python screenshots/make_screenshots.py [--out DIR] [--size 80x24]
+    .venv/bin/python screenshots/make_screenshots.py [--out DIR] [--size 80x24] [--check]
 
-Drives the app with Textual's Pilot (the same keys an operator presses) and saves one SVG
-per screen, at the VNC console's 80x24 by default. Run it after any change to the screens.
+Each screenshot is a copy of an SVG that tests/test_wizard_snapshots.py renders from the real
+app on the built-in demo system (the same keys an operator presses) and checks on every test
+run: nothing is rendered twice. After a change to the screens, update the snapshots
+(`tests/run.sh tests/test_wizard_snapshots.py --snapshot-update`), review them, then run this.
+--check changes nothing and exits 1 if DIR is not what this would write.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+SNAPSHOTS = HERE.parent / "tests/__snapshots__/test_wizard_snapshots"
 
-from tui.commands.wizard import DEMO_LABEL  # noqa: E402
-from tui.core.demo import build_sample  # noqa: E402
-from tui.wizard.app import WizardApp, WizardConfig  # noqa: E402
-
-# name -> keys pressed from the overview; "!" applies the recommended fix first.
-# The demo's logs name two addresses: the operator picks theirs first.
-PICK = ("up", "enter", "enter", "!wait")
+# screenshot name -> the snapshot test's screen (tests/test_wizard_snapshots.py SCREENS).
 SHOTS = {
-    "overview": (),
-    "address": ("up", "enter"),
-    "method1-tcp-wrappers": (*PICK, "1"),
-    "confirm-apply": (*PICK, "1", "a"),
-    "method1-after-apply": (*PICK, "1", "a", "y", "!wait"),
-    "method2-libraries": (*PICK, "2"),
-    "method3-whitelist": (*PICK, "3"),
-    "method4-network": (*PICK, "4"),
-    "other-causes": (*PICK, "5"),
-    "summary": (*PICK, "1", "a", "y", "!wait", "2", "a", "y", "!wait", "n", "n", "n", "n"),
-    "help": ("question_mark",),
+    "overview": "overview",
+    "address": "address",
+    "method1-tcp-wrappers": "method1",
+    "confirm-apply": "confirm-apply",
+    "method1-after-apply": "method1-after-apply",
+    "method2-libraries": "method2",
+    "method3-whitelist": "method3",
+    "method4-network": "method4",
+    "other-causes": "others",
+    "summary": "summary-after-both-fixes",
+    "help": "help",
 }
 
 
-async def shoot(name: str, keys: tuple[str, ...], out: Path, size: tuple[int, int]) -> Path:
-    with tempfile.TemporaryDirectory() as tmp:
-        sample = build_sample(Path(tmp) / "demo")
-        app = WizardApp(WizardConfig(root=str(sample.root), label=DEMO_LABEL,
-                                     copies_dir=Path(tmp) / "copies"))
-        async with app.run_test(size=size) as pilot:
-            await _settle(pilot, app)
-            for key in keys:
-                if key == "!wait":
-                    await _settle(pilot, app)
-                else:
-                    await pilot.press(key)
-            await _settle(pilot, app)
-            path = out / f"{name}.svg"
-            app.save_screenshot(filename=path.name, path=str(out))
-            return path
-
-
-async def _settle(pilot, app: WizardApp) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(400):
-        if app.session is not None and app.session.report is not None and not app.busy:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
+def snapshot(screen: str, size: str) -> Path:
+    return SNAPSHOTS / f"test_screen[{screen}-{size}].svg"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--size", default="80x24")
+    ap.add_argument("--check", action="store_true",
+                    help="write nothing; exit 1 if --out differs from the snapshots")
     args = ap.parse_args()
-    cols, rows = (int(n) for n in args.size.split("x"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, keys in SHOTS.items():
-        print(asyncio.run(shoot(name, keys, args.out, (cols, rows))))
+    missing = [str(snapshot(s, args.size)) for s in SHOTS.values()
+               if not snapshot(s, args.size).is_file()]
+    if missing:
+        print("no snapshot (run tests/test_wizard_snapshots.py --snapshot-update): "
+              + ", ".join(missing), file=sys.stderr)
+        return 2
+    stale = []
+    if not args.check:
+        args.out.mkdir(parents=True, exist_ok=True)
+    for name, screen in SHOTS.items():
+        data = snapshot(screen, args.size).read_bytes()
+        path = args.out / f"{name}.svg"
+        if args.check:
+            if not path.is_file() or path.read_bytes() != data:
+                stale.append(str(path))
+        else:
+            path.write_bytes(data)
+            print(path)
+    extra = sorted(str(p) for p in args.out.glob("*.svg") if p.stem not in SHOTS) \
+        if args.check else []
+    if stale or extra:
+        print("not current (run screenshots/make_screenshots.py): "
+              + ", ".join(stale + [f"{p} (no such screen)" for p in extra]), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,17 +1,75 @@
-"""Fixtures shared by the integration tests."""
+"""Fixtures shared by the tests; the host guard; the two tiers.
+
+Tiers: a test that needs root, namespaces, a real sshd, tmux, the network, heavy runs of the
+real tcpdmatch or the built binary is marked `integration` (`pytest -m integration`); the
+rest is the unit tier (`pytest -m "not integration"`), which runs unprivileged and offline in
+under a minute. A unit-tier test that reaches for a namespace or an sshd fails at once with
+"mark the test integration" (tests/mountns.py: needs_integration), and one that fails on a
+permission error says it probably needs root.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
+from tests import hostguard
+from tests.mountns import TIER_ENV, MountNamespace
 
 # The tool turns a bug of its own into one line for operators; the tests want the traceback.
 os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def host_guard() -> Iterator[None]:
+    """Fail the run if it changed the machine's users, sudo rights, TCP wrappers or ssh
+    configuration (tests/hostguard.py says what is watched)."""
+    before = hostguard.state()
+    yield
+    changed = hostguard.changes(before, hostguard.state())
+    if changed:
+        pytest.fail("the tests changed this machine (only namespaces and overlays may be "
+                    "changed):\n  " + "\n  ".join(changed), pytrace=False)
+
+
+def _unit(item: pytest.Item) -> bool:
+    return item.get_closest_marker("integration") is None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of the test (module-scoped ones too) is set up: say its tier."""
+    os.environ[TIER_ENV] = "unit" if _unit(item) else "integration"
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    os.environ.pop(TIER_ENV, None)
+
+
+_NEEDS_ROOT = re.compile(r"Operation not permitted|Permission denied|must be (run as )?root"
+                         r"|needs root|EPERM|EACCES")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not (report.failed and _unit(item) and call.excinfo is not None):
+        return
+    exc = call.excinfo
+    if "pytest.mark.integration" in str(exc.value):
+        return  # needs_integration said it already
+    if exc.errisinstance(PermissionError) or _NEEDS_ROOT.search(str(exc.value)):
+        report.sections.append((
+            "unit tier",
+            f"{item.nodeid} is in the unit tier (no integration marker), which runs without "
+            "root or network, and it failed on a permission error: if it needs root, "
+            "namespaces or the network, mark it @pytest.mark.integration.",
+        ))
 
 
 @pytest.fixture

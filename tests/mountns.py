@@ -15,6 +15,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# "unit" while a test of the unit tier runs (tests/conftest.py sets it).
+TIER_ENV = "SRD_TEST_TIER"
+
+
+def needs_integration(what: str) -> None:
+    """Fail at once, and say why, when a unit-tier test reaches for root-only machinery."""
+    if os.environ.get(TIER_ENV) == "unit":
+        raise RuntimeError(
+            f"{what} needs root (namespaces, a real sshd): this test runs in the unit tier, "
+            "which has neither root nor network; mark it @pytest.mark.integration")
 
 
 class MountNamespace:
@@ -22,10 +32,12 @@ class MountNamespace:
     test's own sshd, and the machine's real ports are untouched."""
 
     def __init__(self, workdir: Path, net: bool = False) -> None:
+        needs_integration("a mount namespace")
         for tool in ("unshare", "nsenter", "mount"):
             if shutil.which(tool) is None:  # fail, not skip: CI must have util-linux
                 raise RuntimeError(f"{tool} not found: install util-linux")
         self.workdir = workdir
+        self.overlays: dict[str, Path] = {}  # path -> upper directory
         self.proc = subprocess.Popen(
             ["unshare", "-m", *(["-n"] if net else []), "--propagation", "private", "--",
              "sleep", "infinity"],
@@ -55,7 +67,14 @@ class MountNamespace:
         work.mkdir()
         self.sh(f"mount -t overlay overlay -o lowerdir={path},upperdir={upper},workdir={work} "
                 f"{path}")
+        self.overlays[path] = upper
         return upper
+
+    def overlaid(self, *paths: str) -> None:
+        """Make sure each of `paths` is overlaid (once): what a helper that writes needs."""
+        for path in paths:
+            if path not in self.overlays:
+                self.overlay(path)
 
     def sh(self, script: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
         return subprocess.run([*self.prefix, "sh", "-ec", script], check=check,

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
+
+from tests.mountns import MountNamespace, needs_integration
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
@@ -140,6 +140,7 @@ class SshLab:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        needs_integration("a lab sshd")
         if not Path(SSHD).exists():
             raise RuntimeError(f"{SSHD} is missing: install openssh-server (tests/run.sh does)")
         self.pidfile.unlink(missing_ok=True)
@@ -279,52 +280,61 @@ class SshLab:
         return [*cmd, f"{user}@{self.listen}", *args]
 
 
+# Where a lab user's account lives: every write of useradd, chpasswd, the sudoers rule, the
+# home directory and sudo's own state (lecture and timestamp files) lands in an overlay.
+USER_OVERLAYS = ("/etc", "/home", "/var/lib", "/var/mail", "/run")
+
+
 def ensure_user(
+    ns: MountNamespace,
     name: str,
     password: str,
     sudo: Literal["nopasswd", "password", "none"],
     *,
     pubkey: str | None = None,
-) -> Path:
-    """Create (or update) local user `name` with `password` and the given sudo rights.
+) -> str:
+    """Create (or update) user `name` with `password` and the given sudo rights, inside the
+    private mount namespace `ns` only.
 
-    `pubkey` ("ssh-ed25519 AAAA...", e.g. SshLab.client_public_key()) is added to the user's
-    ~/.ssh/authorized_keys, which every SshLab reads for non-root users. Returns the home dir.
+    The account exists only for what runs in `ns` (start the lab's sshd with
+    `prefix=ns.prefix`): /etc (passwd, shadow, group, sudoers.d), /home and the rest of
+    USER_OVERLAYS are overlaid first, so the machine's own files are never written and
+    nothing needs undoing. `pubkey` ("ssh-ed25519 AAAA...", e.g.
+    SshLab.client_public_key()) is added to the user's ~/.ssh/authorized_keys, which every
+    SshLab reads for non-root users. Returns the home directory (a path inside `ns`).
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,30}", name):
         raise ValueError(f"bad user name {name!r}")
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True)
+    ns.overlaid(*USER_OVERLAYS)
+    # -l: no lastlog/faillog entries; -m: the home directory (in the /home overlay).
+    ns.sh(f"getent passwd {name} >/dev/null || useradd -l -m -s /bin/sh {name}")
     # chpasswd also unlocks the account: sshd (UsePAM no) refuses locked accounts even for keys.
-    subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
-    entry = pwd.getpwnam(name)
-    home = Path(entry.pw_dir)
+    ns_run(ns, ["chpasswd"], f"{name}:{password}\n")
+    home = ns.sh(f"getent passwd {name}").stdout.decode().strip().split(":")[5]
 
-    sudoers = Path("/etc/sudoers.d") / name
     if sudo == "none":
-        sudoers.unlink(missing_ok=True)
+        ns.sh(f"rm -f /etc/sudoers.d/{name}")
     else:
         rule = "NOPASSWD: ALL" if sudo == "nopasswd" else "ALL"
-        tmp = Path(f"/etc/sudoers.d/.{name}.tmp")  # dotted names are ignored by @includedir
-        tmp.write_text(f"{name} ALL=(ALL:ALL) {rule}\n")
-        tmp.chmod(0o440)
-        check = subprocess.run(["visudo", "-cf", str(tmp)], capture_output=True, text=True)
+        tmp = f"/etc/sudoers.d/.{name}.tmp"  # dotted names are ignored by @includedir
+        ns.write(tmp, f"{name} ALL=(ALL:ALL) {rule}\n".encode())
+        check = ns.sh(f"chmod 0440 {tmp} && visudo -cf {tmp}", check=False)
         if check.returncode != 0:
-            tmp.unlink()
-            raise RuntimeError(f"visudo rejected the rule for {name}: {check.stdout}{check.stderr}")
-        os.replace(tmp, sudoers)
+            ns.sh(f"rm -f {tmp}")
+            out = (check.stdout + check.stderr).decode(errors="replace")
+            raise RuntimeError(f"visudo rejected the rule for {name}: {out}")
+        ns.sh(f"mv -f {tmp} /etc/sudoers.d/{name}")
 
     if pubkey is not None:
-        ssh_dir = home / ".ssh"
-        ssh_dir.mkdir(mode=0o700, exist_ok=True)
-        auth = ssh_dir / "authorized_keys"
-        lines = auth.read_text().splitlines() if auth.exists() else []
-        if pubkey.strip() not in lines:
-            lines.append(pubkey.strip())
-            auth.write_text("\n".join(lines) + "\n")
-        auth.chmod(0o600)
-        for p in (ssh_dir, auth):
-            shutil.chown(p, entry.pw_uid, entry.pw_gid)
+        script = ('d="$1/.ssh"; mkdir -p -m 0700 "$d"; a="$d/authorized_keys"; touch "$a"; '
+                  'read -r key; grep -qxF "$key" "$a" || printf "%s\\n" "$key" >> "$a"; '
+                  'chmod 0600 "$a"; chown -R "$2:" "$d"')
+        ns_run(ns, ["sh", "-ec", script, "sh", home, name], pubkey.strip() + "\n")
     return home
+
+
+def ns_run(ns: MountNamespace, argv: Sequence[str], stdin: str) -> None:
+    """`argv` inside `ns` with `stdin`; its error output in the exception if it fails."""
+    r = subprocess.run([*ns.prefix, *argv], input=stdin, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed in the namespace: {r.stderr.strip()}")

@@ -34,6 +34,9 @@ from tests.mountns import REPO, MountNamespace
 from tests.sshlab import SshLab
 from tests.test_wizard_tmux import Terminal
 
+# The integration tier: the built single file, chroots, namespaces and a real sshd.
+pytestmark = pytest.mark.integration
+
 BINARY = REPO / "dist" / f"ssh-reset-doctor-linux-{platform.machine()}"
 NAME = "ssh-reset-doctor"
 

@@ -34,6 +34,7 @@ def _backups(root: Path) -> list[Path]:
     return sorted(root.glob("var/lib/ssh-reset-doctor/changes/*/*-hosts.deny"))
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_apply_keeps_mode_owner_and_backup_is_byte_exact(tmp_path: Path) -> None:
     root = _root(tmp_path)
     after = ODD.replace(b"ALL: ALL\n", b"#ALL: ALL\n")
@@ -58,6 +59,7 @@ def test_apply_keeps_mode_owner_and_backup_is_byte_exact(tmp_path: Path) -> None
         undo(LocalOps(str(root)), target="t")
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_two_change_sets_undo_newest_first(tmp_path: Path) -> None:
     root = _root(tmp_path)
     ops = LocalOps(str(root))
@@ -74,6 +76,7 @@ def test_two_change_sets_undo_newest_first(tmp_path: Path) -> None:
     assert (root / "etc/hosts.deny").read_bytes() == ODD
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_stale_preview_is_refused_and_nothing_changes(tmp_path: Path) -> None:
     root = _root(tmp_path)
     plan = _edit(b"new\n")
@@ -84,6 +87,7 @@ def test_stale_preview_is_refused_and_nothing_changes(tmp_path: Path) -> None:
     assert not (root / "var").exists()  # not even a journal
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_undo_refuses_when_file_changed_since(tmp_path: Path) -> None:
     root = _root(tmp_path)
     ops = LocalOps(str(root))
@@ -94,6 +98,7 @@ def test_undo_refuses_when_file_changed_since(tmp_path: Path) -> None:
     assert (root / "etc/hosts.deny").read_bytes() == b"theirs\n"
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_failed_verification_rolls_back(tmp_path: Path) -> None:
     root = _root(tmp_path)
     with pytest.raises(VerifyError, match="still denied; rolled back"):
@@ -117,6 +122,7 @@ def test_refuses_non_regular_targets(tmp_path: Path, kind: str) -> None:
         apply_plan(LocalOps(str(tmp_path)), _edit(b"x\n"), target="t")
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_created_file_and_symlink_are_removed_by_undo(tmp_path: Path) -> None:
     root = _root(tmp_path)
     lib = root / "usr/lib"
@@ -154,6 +160,7 @@ def test_root_confinement_of_absolute_symlinked_parent(tmp_path: Path) -> None:
     assert (tmp_path / "real-etc/hosts.deny").read_bytes() == b"ok\n"
 
 
+@pytest.mark.integration  # chowns the fixture file to root:shadow (needs root)
 def test_full_disk_changes_nothing(tmp_path: Path) -> None:
     """ENOSPC while writing the backup: a one-line error and the file untouched."""
     root = _root(tmp_path)

@@ -31,6 +31,9 @@ from tui.core.diagnosis import denylists
 from tui.core.facts.local import collect
 from tui.core.facts.model import CommandOutput, Facts, FileBlob
 
+# The integration tier: a real fail2ban-server and sshd in namespaces.
+pytestmark = pytest.mark.integration
+
 RESET = "Connection reset by peer"
 DB = "/var/lib/fail2ban/fail2ban.sqlite3"
 BANNED = "fail2ban-client banned"

@@ -19,6 +19,7 @@ def run_script() -> tuple[bytes, str]:
     return out, marker
 
 
+@pytest.mark.integration  # sshd -T reads the root-only host keys
 def test_script_and_local_collector_agree_on_this_machine() -> None:
     out, marker = run_script()
     theirs = remote.parse(out, marker=marker, target="t")
@@ -45,6 +46,7 @@ def test_script_and_local_collector_agree_on_this_machine() -> None:
     assert f2b and all(theirs.files[p] == ours.files[p] for p in f2b)
 
 
+@pytest.mark.integration  # a mount namespace
 def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
     """`sshd -t` failing is what the sshd-serve finding reads: rc and message survive."""
     from tests.mountns import MountNamespace

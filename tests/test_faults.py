@@ -55,6 +55,7 @@ def _pad_to(size: int, *lines: bytes) -> bytes:
 # --- 1. a rewrite in place that fails half-way ------------------------------------------------
 
 
+@pytest.mark.integration  # a tmpfs in a mount namespace
 def test_full_tmpfs_during_an_in_place_rewrite_is_rolled_back_and_verified(
     tmp_path: Path,
 ) -> None:
@@ -198,6 +199,7 @@ def test_hostile_journal_entries_are_skipped_not_crashed_on(tmp_path: Path, name
     assert "Traceback" not in r.stderr and r.returncode == 1, r.stderr
 
 
+@pytest.mark.integration  # real lock waits and timeouts
 def test_a_second_run_waits_then_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
     root = _root(tmp_path, RULE)
     with LocalLock(str(root / LOCK_FILE[1:]), "lock"):
@@ -226,6 +228,7 @@ print(count)
 """
 
 
+@pytest.mark.integration  # a real concurrent writer, seconds long
 @pytest.mark.parametrize("delay_us", [0, 3000])
 def test_a_concurrent_appender_never_loses_a_line(tmp_path: Path, delay_us: int) -> None:
     """Another process appends to hosts.deny (as fail2ban and DenyHosts do) while we edit its
@@ -330,6 +333,7 @@ def test_a_signal_during_the_change_waits_for_it_to_finish(tmp_path: Path, signa
     assert cs.state == "applied"
 
 
+@pytest.mark.integration  # strace
 def test_ctrl_c_while_reading_the_target_is_one_line(tmp_path: Path) -> None:
     root = _root(tmp_path, RULE)
     r = _traced_fix(root, root / "etc/hosts.allow", "openat", "INT")

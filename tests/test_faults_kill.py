@@ -23,6 +23,9 @@ from tui.core.changes.apply import ChangeError, apply_plan
 from tui.core.changes.undo import undo
 from tui.core.targets.localops import LocalOps
 
+# The integration tier: strace kills, mounts and namespaces.
+pytestmark = pytest.mark.integration
+
 LINK = f"{LIB}/liblz4.so.1"
 
 

@@ -20,6 +20,9 @@ from tui.core.targets.lock import LockError
 from tui.core.targets.sftpops import SftpOps
 from tui.core.targets.target import RemoteTarget, TargetSpec, open_target
 
+# The integration tier: a real sshd in a mount namespace.
+pytestmark = pytest.mark.integration
+
 DENY = b"# policy\n" + b"".join(b"sshd: 198.51.100.%d\n" % n for n in range(40)) + \
     b"sshd: 127.0.0.2\n"
 

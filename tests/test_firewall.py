@@ -537,6 +537,7 @@ def test_sshd_ports(config: bytes, extra: dict[str, bytes], want: list[int]) -> 
 
 # -- collection ----------------------------------------------------------------------------
 
+@pytest.mark.integration  # a network namespace
 def test_live_collectors_agree_on_firewall_text_in_a_netns(tmp_path: Path) -> None:
     """Local collector and the remote script, both inside a netns with real rules loaded."""
     (tmp_path / "rules.v4").write_text(ipt(
@@ -565,6 +566,7 @@ def test_live_collectors_agree_on_firewall_text_in_a_netns(tmp_path: Path) -> No
     assert evaluate(ours, "203.0.113.7").verdict.action == "reset"
 
 
+@pytest.mark.integration  # setpriv (needs root)
 def test_not_root_is_a_note_not_an_error() -> None:
     marker = remote.new_marker()
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh",

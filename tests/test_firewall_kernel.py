@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.netns import NetnsResult, ipt, run
 from tui.core.firewall import FirewallReport, evaluate
+
+# The integration tier: real firewall rules in network namespaces.
+pytestmark = pytest.mark.integration
 
 _SYMPTOM = {"Connection refused": "refused", "No route to host": "unreachable",
             "Connection timed out": "timeout", "Connection reset by peer": "reset after connect",

@@ -229,6 +229,7 @@ def test_pyperclip_gets_the_stripped_text(tmp_path: Path, monkeypatch: pytest.Mo
 
 # --- the wizard shows target text as text ---------------------------------------------------
 
+@pytest.mark.integration  # the whole wizard app driven with Pilot, like tests/test_wizard_pilot.py
 async def test_wizard_renders_markup_and_escapes_literally(template: Path,
                                                            tmp_path: Path) -> None:
     root = _escaping_root(template, tmp_path / "root")

@@ -19,6 +19,9 @@ import pytest
 from tests.mountns import MountNamespace
 from tests.sshlab import SshLab
 
+# The integration tier: a real sshd in mount namespaces.
+pytestmark = pytest.mark.integration
+
 LIBDIR = "/usr/lib/x86_64-linux-gnu"  # Debian 12 is merged-usr: /lib/x86_64-linux-gnu is this
 RESET = "Connection reset by peer"
 

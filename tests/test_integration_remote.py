@@ -6,6 +6,7 @@ that still works (127.0.0.1, or a second sshd that does not re-exec).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from pathlib import Path
@@ -15,6 +16,9 @@ import pytest
 from tests.mountns import MountNamespace, run_tool
 from tests.sshlab import SshLab
 from tests.test_integration_console import LIBDIR, assert_login, assert_reset, finding
+
+# The integration tier: a real sshd in mount namespaces.
+pytestmark = pytest.mark.integration
 
 OPERATOR = "127.0.0.2"
 
@@ -121,14 +125,13 @@ def test_method1_remote_as_a_sudo_user(tmp_path: Path) -> None:
     """Not root: facts and the edit go through `sudo -n` (and a root sftp-server under sudo)."""
     from tests.sshlab import ensure_user
 
-    key_lab = SshLab(tmp_path / "lab")  # keys first: the user must exist before the overlay
-    ensure_user("srd-nopw", "srd-nopw-Pw1", "nopasswd", pubkey=key_lab.client_public_key())
     (tmp_path / "ns").mkdir()
     ns = MountNamespace(tmp_path / "ns")
     try:
         ns.overlay("/etc")
         ns.overlay("/var/lib")
         lab = SshLab(tmp_path / "lab", prefix=ns.prefix)
+        ensure_user(ns, "srd-nopw", "srd-nopw-Pw1", "nopasswd", pubkey=lab.client_public_key())
         with lab:
             env = home_for(lab, tmp_path)
             ns.write("/etc/hosts.deny", b"ALL: 127.0.0.2\n")
@@ -155,8 +158,10 @@ def test_full_diagnosis_with_a_sudo_password_opens_at_most_3_channels(
     from tui.core.diagnosis.report import run_checks
     from tui.core.targets.target import TargetSpec, open_target
 
-    with SshLab(tmp_path / "lab") as lab:
-        ensure_user("srd-pw", "srd-pw-Pw1", "password", pubkey=lab.client_public_key())
+    (tmp_path / "ns").mkdir()
+    ns = MountNamespace(tmp_path / "ns")
+    with contextlib.closing(ns), SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
+        ensure_user(ns, "srd-pw", "srd-pw-Pw1", "password", pubkey=lab.client_public_key())
         env = home_for(lab, tmp_path)
         asked: list[str] = []
         spec = TargetSpec(host=f"srd-pw@127.0.0.1:{lab.port}", identities=[str(lab.client_key)],

@@ -29,6 +29,9 @@ from tests.sshlab import SshLab
 from tui.core.diagnosis import maxstartups
 from tui.core.facts.model import SSHD_CONFIG, Facts, FileBlob, LogLine
 
+# The integration tier: a real sshd in namespaces.
+pytestmark = pytest.mark.integration
+
 CLIENT = "127.0.0.1"
 
 

@@ -31,6 +31,9 @@ from tests.sshlab import SshLab
 from tui.core.diagnosis import maxstartups, penalties
 from tui.core.facts.model import SSHD_CONFIG, CommandOutput, Facts, FileBlob, LogLine
 
+# The integration tier: real sshds (OpenSSH 9.2 and 10.0) in namespaces.
+pytestmark = pytest.mark.integration
+
 CLIENT = "127.0.0.1"
 NOT_ALLOWED = b"Not allowed at this time\r\n"
 NOAUTH = "penalty: connections without attempting authentication"

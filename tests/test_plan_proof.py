@@ -135,6 +135,7 @@ def test_proof_names_what_it_checked() -> None:
 # --- (b) generated files: every plan, judged by tcpdmatch --------------------------------
 
 
+@pytest.mark.integration  # many runs of the real tcpdmatch
 @FUZZ
 @given(case=rulegen.plan_case(), seed=st.integers(0, 2**16))
 def test_generated_plans_lock_nobody_out_per_tcpdmatch(case, seed: int) -> None:
@@ -209,6 +210,7 @@ def _same_as_full(before: tuple[Table, Table], after: tuple[Table, Table], op: s
         before[0].data, before[1].data, after[0].data, after[1].data)
 
 
+@pytest.mark.integration  # a long generated (hypothesis) run
 @settings(FUZZ, max_examples=int(os.environ.get("PROOF_FULL_EXAMPLES", "15")))
 @given(allow=rulegen.rules_file(), deny=rulegen.rules_file(), seed=st.integers(0, 2**16))
 def test_shortcut_equals_full_evaluation(allow: bytes, deny: bytes, seed: int) -> None:
@@ -246,6 +248,7 @@ def test_shortcut_equals_full_evaluation_on_chosen_edits(name: str) -> None:
     _same_as_full(pair(a0, d0), pair(a1, d1), OPERATOR)
 
 
+@pytest.mark.integration  # a long exhaustive evaluation
 def test_shortcut_on_a_denyhosts_file_evaluates_almost_nobody() -> None:
     rows = [b"sshd: 10.%d.%d.%d\n" % (i >> 16 & 255, i >> 8 & 255, i & 255) for i in range(1500)]
     deny = b"# DenyHosts\n" + b"".join(rows) + b"sshd: " + OPERATOR.encode() + b"\n"

@@ -15,6 +15,9 @@ from tests.mountns import MountNamespace
 from tests.sshlab import SshLab, free_port
 from tui.core.probe import IDENT, SPACING, ProbeResult, probe, validate_host, validate_port
 
+# The integration tier: a real sshd in a mount namespace.
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def lab(tmp_path: Path, ns: MountNamespace) -> Iterator[SshLab]:

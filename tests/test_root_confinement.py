@@ -216,6 +216,7 @@ def mns(tmp_path: Path) -> Iterator[MountNamespace]:
         ns.close()
 
 
+@pytest.mark.integration  # bind mounts in a mount namespace
 def test_dev_zero_bind_mounted_in_the_root(root: Path, mns: MountNamespace) -> None:
     """A device node in the mounted disk is this machine's device: never opened."""
     for p in ("var/log/auth.log", "etc/hosts.allow", "etc/blocked"):
@@ -233,6 +234,7 @@ def test_dev_zero_bind_mounted_in_the_root(root: Path, mns: MountNamespace) -> N
     assert "Traceback" not in r.stderr and "MemoryError" not in r.stderr, r.stderr[-2000:]
 
 
+@pytest.mark.integration  # a mount namespace
 def test_dev_zero_on_the_live_machine(mns: MountNamespace) -> None:
     """Console mode: a log and a /file pattern that are /dev/zero are refused, not read."""
     mns.overlay("/etc")
@@ -289,6 +291,7 @@ def make_journal(dest: Path, *ips: str) -> Path:
     return files[0]
 
 
+@pytest.mark.integration  # mounts in a mount namespace
 def test_journal_of_the_root_read_and_links_out_refused(root: Path, tmp_path: Path) -> None:
     outside = make_journal(tmp_path / "rescue-journal", RESCUE_IP)
     inside = make_journal(root / "var/log/journal", "192.0.2.1", ROOT_IP)

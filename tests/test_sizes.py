@@ -89,6 +89,7 @@ def test_windowed_records_equal_records_in_memory(data: bytes) -> None:
             assert got == want, size
 
 
+@pytest.mark.integration  # a long generated (hypothesis) run
 @SETTINGS
 @given(allow=mixed_file(), deny=mixed_file())
 def test_windowed_verdicts_equal_verdicts_in_memory(allow: bytes, deny: bytes) -> None:
@@ -103,6 +104,7 @@ def test_windowed_verdicts_equal_verdicts_in_memory(allow: bytes, deny: bytes) -
                 assert _evaluate(*pair, client) == want, (size, client)
 
 
+@pytest.mark.integration  # many runs of the real tcpdmatch
 @settings(SETTINGS, max_examples=int(os.environ.get("PARITY_EXAMPLES", "300")) // 3)
 @given(allow=mixed_file(), deny=mixed_file())
 def test_windowed_verdicts_agree_with_tcpdmatch(allow: bytes, deny: bytes) -> None:
@@ -237,6 +239,7 @@ def test_read_error_mid_file_is_an_error_not_a_verdict(tmp_path: Path) -> None:
     assert str(info.value) == f"cannot read {tmp_path / 'hosts.deny'}: Is a directory"
 
 
+@pytest.mark.integration  # a mount namespace
 def test_io_error_mid_file_is_exit_2_not_a_verdict(tmp_path: Path) -> None:
     """A real EIO halfway through a big hosts.deny (an ext4 image whose loop device shrinks
     under the mounted file system). libwrap takes the error for the end of the file and
@@ -434,6 +437,7 @@ def _lab_env(lab, tmp_path: Path) -> dict[str, str]:
     return {"HOME": str(home)}
 
 
+@pytest.mark.integration  # a real sshd in a mount namespace
 def test_remote_check_reads_big_rules_and_names_too_big_ones(ns, tmp_path: Path) -> None:
     """Over SSH: 20 MiB is judged (the script's limit was 16 MiB); past its 48 MiB limit the
     file is 'too large to read (N bytes)', never a denial."""
@@ -463,6 +467,7 @@ sys.stdout.write(f"{r.returncode}\\n{peak}\\n{r.stderr}")
 """
 
 
+@pytest.mark.integration  # a real sshd
 def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
     """A compromised target (its sshd answers every command with 3 GB of zeros, as a
     ForceCommand) pushed the operator's side to gigabytes. Now: one line, exit 2, and the
@@ -481,6 +486,7 @@ def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
     assert int(peak_kib) < 700 << 10, f"peak RSS {int(peak_kib) >> 10} MiB"
 
 
+@pytest.mark.integration  # a real sshd
 def test_over_the_limit_closes_that_channel_only(tmp_path: Path) -> None:
     from tests.sshlab import SshLab
     from tui.core.targets.base import TargetError

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.mountns import MountNamespace
 from tests.sshlab import SshLab, ensure_user, free_port
 from tui.core.targets.base import TargetError
 from tui.core.targets.sshconn import (
@@ -30,14 +31,22 @@ from tui.core.targets.sshconn import (
 
 PW_USER, PW = "srd-pw", "Tr0ub4dor&3-srd"  # test-only account with password sudo
 NOPW_USER = "srd-nopw"  # test-only account with NOPASSWD sudo
+# Every test but the parsing ones talks to a real sshd or socket on 127.0.0.1: the
+# integration tier.
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshLab]:
-    with SshLab(tmp_path_factory.mktemp("lab")) as lab:
-        ensure_user(NOPW_USER, "nopw-Unused-1", "nopasswd", pubkey=lab.client_public_key())
-        ensure_user(PW_USER, PW, "password", pubkey=lab.client_public_key())
-        yield lab
+    """root plus the two sudo users, who exist only in the lab sshd's mount namespace."""
+    ns = MountNamespace(tmp_path_factory.mktemp("userns"))
+    try:
+        with SshLab(tmp_path_factory.mktemp("lab"), prefix=ns.prefix) as lab:
+            key = lab.client_public_key()
+            ensure_user(ns, NOPW_USER, "nopw-Unused-1", "nopasswd", pubkey=key)
+            ensure_user(ns, PW_USER, PW, "password", pubkey=key)
+            yield lab
+    finally:
+        ns.close()
 
 
 @pytest.fixture(autouse=True)
@@ -118,6 +127,7 @@ def test_parse_host_rejects(text: str) -> None:
 # -- connect, host keys, config ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_connect_and_run(lab: SshLab) -> None:
     since = lab.log_offset()
     with SSHConnection.connect(options(lab)) as conn:
@@ -140,6 +150,7 @@ def test_connect_and_run(lab: SshLab) -> None:
     assert wait_sessions(lab, since, opened) == opened
 
 
+@pytest.mark.integration
 def test_lab_fixture_with_openssh_client(lab: SshLab) -> None:
     since = lab.log_offset()
     res = subprocess.run(lab.ssh_cmd("echo", "ok"), capture_output=True, text=True, timeout=20)
@@ -147,6 +158,7 @@ def test_lab_fixture_with_openssh_client(lab: SshLab) -> None:
     assert wait_sessions(lab, since, 1) == 1
 
 
+@pytest.mark.integration
 def test_unknown_host_key_then_accept(lab: SshLab, tmp_path: Path) -> None:
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
@@ -172,6 +184,7 @@ def test_unknown_host_key_then_accept(lab: SshLab, tmp_path: Path) -> None:
         assert conn.run("true").rc == 0
 
 
+@pytest.mark.integration
 def test_host_key_mismatch(lab: SshLab, tmp_path: Path) -> None:
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
@@ -191,6 +204,7 @@ def test_host_key_mismatch(lab: SshLab, tmp_path: Path) -> None:
     assert kh.read_text() == before
 
 
+@pytest.mark.integration
 def test_ssh_config_alias(lab: SshLab, tmp_path: Path, isolated_home: Path) -> None:
     # IdentityFile with ~ and UserKnownHostsFile from the config; explicit CLI values win.
     (isolated_home / ".ssh").mkdir()
@@ -243,6 +257,7 @@ def _my_tcp_peer_ports() -> set[int]:
     return ports
 
 
+@pytest.mark.integration
 def test_jump_host(lab: SshLab, tmp_path: Path) -> None:
     with SshLab(tmp_path / "jumplab") as jump:
         kh = tmp_path / "known_hosts"
@@ -313,6 +328,7 @@ def test_jump_host(lab: SshLab, tmp_path: Path) -> None:
 # -- connection failures -----------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_refused_and_unresolvable(lab: SshLab) -> None:
     port = free_port()
     msg, _ = expect_error(
@@ -325,6 +341,7 @@ def test_refused_and_unresolvable(lab: SshLab) -> None:
     assert msg.startswith("cannot resolve host 'no-such-host.invalid'")
 
 
+@pytest.mark.integration
 def test_auth_failed(lab: SshLab, tmp_path: Path) -> None:
     stranger = tmp_path / "stranger"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
@@ -356,6 +373,7 @@ def _serve(handler: Callable[[socket.socket], None]) -> tuple[int, socket.socket
     return srv.getsockname()[1], srv
 
 
+@pytest.mark.integration
 def test_reset_before_banner() -> None:
     def rst(conn: socket.socket) -> None:  # what a tcp_wrappers / iptables REJECT-like kill looks
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -376,6 +394,7 @@ def test_reset_before_banner() -> None:
         assert took < 2
 
 
+@pytest.mark.integration
 def test_banner_timeout() -> None:
     held: list[socket.socket] = []
     port, srv = _serve(held.append)  # accepts, then says nothing
@@ -393,6 +412,7 @@ def test_banner_timeout() -> None:
     assert 0.9 < took < 3
 
 
+@pytest.mark.integration
 def test_connect_timeout() -> None:
     # A listener whose accept queue is full drops new SYNs: the client sees a DROP firewall.
     srv = socket.socket()
@@ -430,6 +450,7 @@ def test_connect_timeout() -> None:
 TRICKY = "printf '%s|' \"it's\" '$HOME' \"a\\\"b\" '`id`'\necho \"second line $((1+1))\""
 
 
+@pytest.mark.integration
 def test_sudo_nopasswd_and_quoting(lab: SshLab) -> None:
     since = lab.log_offset()
     with SSHConnection.connect(options(lab, user=NOPW_USER, sudo=True)) as conn:
@@ -448,6 +469,7 @@ def test_sudo_nopasswd_and_quoting(lab: SshLab) -> None:
         assert conn.run('echo "[$SUDO_USER]"; ' + TRICKY).stdout.startswith(b"[]\nit's|")
 
 
+@pytest.mark.integration
 def test_sudo_password(lab: SshLab, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # paramiko's and ours: the password must be in none of it
     since = lab.log_offset()
@@ -558,6 +580,7 @@ def _roundtrip(ops: object, base: str) -> None:
     ops.sync([f"{base}/a"])
 
 
+@pytest.mark.integration
 def test_fileops_as_root(lab: SshLab, tmp_path: Path) -> None:
     since = lab.log_offset()
     with SSHConnection.connect(options(lab)) as conn:
@@ -569,6 +592,7 @@ def test_fileops_as_root(lab: SshLab, tmp_path: Path) -> None:
     assert (tmp_path / "a" / "f").read_bytes() == b"new"
 
 
+@pytest.mark.integration
 def test_fileops_via_sudo_sftp_server(lab: SshLab, tmp_path: Path) -> None:
     private = tmp_path / "root-only"
     private.mkdir(mode=0o700)
@@ -593,6 +617,7 @@ def test_fileops_via_sudo_sftp_server(lab: SshLab, tmp_path: Path) -> None:
     assert (private / "a" / "f").stat().st_uid == 0
 
 
+@pytest.mark.integration
 def test_errno_behind_sftp_failure(tmp_path: Path) -> None:
     """SFTP says only "Failure" for EBUSY/EROFS/EXDEV: the real errno is worked out."""
     from tests.mountns import MountNamespace

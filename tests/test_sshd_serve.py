@@ -27,6 +27,9 @@ from tests.sshlab import SshLab
 from tui.core.diagnosis import sshdserve
 from tui.core.facts.model import CommandOutput, Facts, LogLine, PathInfo
 
+# The integration tier: real sshds, mounts and namespaces.
+pytestmark = pytest.mark.integration
+
 RESET = "kex_exchange_identification: read: Connection reset by peer"
 CLOSED = "kex_exchange_identification: Connection closed by remote host"
 REFUSED = "port 22: Connection refused"

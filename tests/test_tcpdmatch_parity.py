@@ -6,11 +6,15 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import rulegen
 from tests.oracle import oracle, ours, write_pair
+
+# The integration tier: heavy differential runs of the real tcpdmatch.
+pytestmark = pytest.mark.integration
 
 PARITY = settings(
     max_examples=int(os.environ.get("PARITY_EXAMPLES", "600")),

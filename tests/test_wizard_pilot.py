@@ -26,6 +26,10 @@ from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.screens.help import HelpScreen
 from tui.wizard.screens.save import SaveScreen
 
+# The integration tier: the whole wizard app driven with Textual's Pilot (about 30 s of
+# rendering on a 2-core machine: too slow for the unit tier's minute).
+pytestmark = pytest.mark.integration
+
 LIBDIR = "usr/lib/x86_64-linux-gnu"
 
 

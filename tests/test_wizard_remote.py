@@ -19,6 +19,9 @@ from tests.wizard_kit import until as wait_until
 from tui.wizard.screens.help import HelpScreen
 from tui.wizard.screens.hostkey import HostKeyScreen
 
+# The integration tier: a real sshd in a mount namespace.
+pytestmark = pytest.mark.integration
+
 OPERATOR = "127.0.0.2"
 
 

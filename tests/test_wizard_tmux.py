@@ -16,6 +16,9 @@ import pytest
 from tests.oracle import oracle
 from tests.wizard_kit import CLIENT, broken_root
 
+# The integration tier: tmux and a real sshd in namespaces.
+pytestmark = pytest.mark.integration
+
 
 def console_script() -> str:
     path = Path(sys.executable).parent / "ssh-reset-doctor"

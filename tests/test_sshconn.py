@@ -18,15 +18,10 @@ import pytest
 
 from tests.sshlab import SshLab, ensure_user, free_port
 from tui.core.targets.base import TargetError
-from tui.core.targets.sshconn import (
-    ConnectOptions,
-    HostKeyMismatch,
-    HostSpec,
-    SSHConnection,
-    UnknownHostKey,
-    add_known_host,
-    parse_host,
-)
+from tui.core.targets.hostspec import HostSpec, parse_host
+from tui.core.targets.ssh.connection import SSHConnection
+from tui.core.targets.ssh.knownhosts import HostKeyMismatch, UnknownHostKey, add_known_host
+from tui.core.targets.ssh.options import ConnectOptions
 
 PW_USER, PW = "srd-pw", "Tr0ub4dor&3-srd"  # test-only account with password sudo
 NOPW_USER = "srd-nopw"  # test-only account with NOPASSWD sudo

@@ -20,6 +20,7 @@ from tui.core.changes.undo import interrupted, recover
 from tui.core.clientip import all_from_logs, describe
 from tui.core.diagnosis.remedies import NEEDS_ADDRESS, apply_remedy, choose, remedies_for
 from tui.core.diagnosis.report import choose_client
+from tui.core.errors import UsageError
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target
 from tui.core.text import printable
@@ -35,11 +36,8 @@ class _Done(Exception):
 def run(args: argparse.Namespace) -> int:
     given = client_ip(args)
     if getattr(args, "plan", None) and not args.yes:
-        return fail("--plan goes with --yes: it applies the plan a preview printed")
-    try:
-        target = open_from_args(args)
-    except TargetError as e:
-        return fail(str(e))
+        raise UsageError("--plan goes with --yes: it applies the plan a preview printed")
+    target = open_from_args(args)
     try:
         if not args.yes:
             return _preview(args, target, given)
@@ -51,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
         return code
     except _Done as d:
         return d.code
-    except TargetError as e:
-        return fail(str(e))
     finally:
         target.close()
 

@@ -86,9 +86,9 @@ def parse(text: str, family: str) -> Ruleset:
             r.index = i
         _resolve_targets(rs, ch)
     for tbl, name, prio in _INPUT:
-        ch = rs.chain(tbl, name)
-        if ch:
-            ch.priority = prio
+        base = rs.chain(tbl, name)
+        if base:
+            base.priority = prio
             ch.policy = ch.policy or "accept"
             rs.base.append(ch)
     return rs

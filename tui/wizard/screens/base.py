@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,8 +13,16 @@ from textual.widgets import Footer, Header, Static
 
 from tui.core.text import printable
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.wizard.app import WizardApp
+
 
 class WizardScreen(Screen):
+    if TYPE_CHECKING:
+        app = getters.app(WizardApp)  # self.app is the wizard, with its own attributes
+
     SUB_TITLE = ""
     BINDINGS = [
         # Priority: the body scrolls even while a list inside it has the focus.

@@ -89,8 +89,8 @@ def parse(text: str, family: str) -> Ruleset:
         base = rs.chain(tbl, name)
         if base:
             base.priority = prio
-            ch.policy = ch.policy or "accept"
-            rs.base.append(ch)
+            base.policy = base.policy or "accept"
+            rs.base.append(base)
     return rs
 
 

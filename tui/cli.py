@@ -23,7 +23,8 @@ class _Parser(argparse.ArgumentParser):
 class _Version(argparse.Action):
     """--version, worked out only when asked (it reads tui/_build.py or .git)."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
         from tui.buildinfo import describe
 
         print(f"ssh-reset-doctor {describe()}")

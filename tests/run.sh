@@ -46,6 +46,8 @@ sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bp
 .venv/bin/ruff check tui tests
 # The Python floor (requires-python) checked statically: no older interpreter is needed.
 .venv/bin/vermin -q --no-tips --violations --eval-annotations --target=3.9- tui
+# Types ([tool.mypy] in pyproject.toml: Python 3.9, every module of tui/).
+.venv/bin/mypy tui
 # The single-file binary, built fresh from this tree into dist/ (tests/test_binary.py runs
 # that file in an empty chroot; it fails, never skips, without it).
 .ci/build-binary

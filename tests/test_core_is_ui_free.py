@@ -13,7 +13,7 @@ CODE = """
 import importlib, pkgutil, sys
 import tui.core
 for m in pkgutil.walk_packages(tui.core.__path__, "tui.core."):
-    if m.name.endswith(("sshconn", "sftpops")):
+    if m.name.startswith("tui.core.targets.ssh.") or m.name.endswith("sftpops"):
         continue  # paramiko's side of the target layer, imported only for --host
     importlib.import_module(m.name)
 from tui.core.session import Session

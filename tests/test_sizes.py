@@ -490,7 +490,9 @@ def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
 def test_over_the_limit_closes_that_channel_only(tmp_path: Path) -> None:
     from tests.sshlab import SshLab
     from tui.core.targets.base import TargetError
-    from tui.core.targets.sshconn import ConnectOptions, SSHConnection, parse_host
+    from tui.core.targets.hostspec import parse_host
+    from tui.core.targets.ssh.connection import SSHConnection
+    from tui.core.targets.ssh.options import ConnectOptions
 
     with SshLab(tmp_path / "lab") as lab:
         opts = ConnectOptions(parse_host(f"root@127.0.0.1:{lab.port}"),

@@ -9,6 +9,7 @@ import socket
 import stat
 import struct
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,15 +20,10 @@ import pytest
 from tests.mountns import MountNamespace
 from tests.sshlab import SshLab, ensure_user, free_port
 from tui.core.targets.base import TargetError
-from tui.core.targets.sshconn import (
-    ConnectOptions,
-    HostKeyMismatch,
-    HostSpec,
-    SSHConnection,
-    UnknownHostKey,
-    add_known_host,
-    parse_host,
-)
+from tui.core.targets.hostspec import HostSpec, parse_host, split_host
+from tui.core.targets.ssh.connection import SSHConnection
+from tui.core.targets.ssh.knownhosts import HostKeyMismatch, UnknownHostKey, add_known_host
+from tui.core.targets.ssh.options import ConnectOptions
 
 PW_USER, PW = "srd-pw", "Tr0ub4dor&3-srd"  # test-only account with password sudo
 NOPW_USER = "srd-nopw"  # test-only account with NOPASSWD sudo
@@ -122,6 +118,27 @@ def test_parse_host_rejects(text: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_host(text)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("host", ("host", 2200)), ("u@h:2222", ("h", 2222)), ("[::1]:23", ("::1", 23)),
+        ("[::1]", ("::1", 2200)), ("::1", ("::1", 2200)), ("10.0.0.1", ("10.0.0.1", 2200)),
+        # still being typed, or not valid: split anyway, the caller validates
+        ("a b:22", ("a b", 22)), ("host:", ("host:", 2200)), ("[::1]:x", ("::1", 2200)),
+    ],
+)  # fmt: skip
+def test_split_host_is_lenient(text: str, want: tuple[str, int]) -> None:
+    assert split_host(text, 2200) == want
+
+
+def test_host_parsing_needs_no_paramiko() -> None:
+    code = ("import sys, tui.core.targets.hostspec, tui.core.targets.ssh; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('paramiko', 'textual')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.stdout.strip() == "[]"
 
 
 # -- connect, host keys, config ----------------------------------------------------------------

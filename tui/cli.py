@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from tui.commands import EXIT_ERROR
+from tui.core.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep it one line
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep it one line
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
@@ -21,7 +23,8 @@ class _Parser(argparse.ArgumentParser):
 class _Version(argparse.Action):
     """--version, worked out only when asked (it reads tui/_build.py or .git)."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
         from tui.buildinfo import describe
 
         print(f"ssh-reset-doctor {describe()}")
@@ -132,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         restore()
     try:
         return _main(argv)
+    except UserError as e:  # what the operator can act on: one line (and its details)
+        report(e)
+        return e.exit_code
     except KeyboardInterrupt:
         # Changes are shielded from Ctrl-C (they finish or roll back first); anything else
         # has nothing to clean up.
@@ -151,6 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{printable(text[0]) if text else ''} (SSH_RESET_DOCTOR_DEBUG=1 shows where; "
               "please report it)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def report(e: UserError) -> None:
+    """`e` on stderr: its message on one line, then one indented line per detail."""
+    from tui.core.text import printable  # a target's error text may carry escapes
+
+    print(f"ssh-reset-doctor: {printable(e.message)}", file=sys.stderr)
+    for line in e.details:
+        print(f"  {printable(line)}", file=sys.stderr)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -7,10 +7,9 @@ import json
 import time
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
-from tui.commands.session import client_ip, fail, open_from_args
+from tui.commands.session import client_ip, open_from_args
 from tui.core.diagnosis.remedies import FIXABLE
 from tui.core.diagnosis.report import Report, choose_client, run_checks
-from tui.core.targets.base import TargetError
 from tui.core.text import printable
 
 _LABEL = {"problem": "PROBLEM", "warning": "warning", "ok": "ok", "unknown": "unknown",
@@ -20,14 +19,11 @@ _LABEL = {"problem": "PROBLEM", "warning": "warning", "ok": "ok", "unknown": "un
 def run(args: argparse.Namespace) -> int:
     given = client_ip(args)
     started = time.time()
+    target = open_from_args(args)  # TargetError: the CLI prints it and exits 2
     try:
-        target = open_from_args(args)
-        try:
-            facts = target.collect()
-        finally:
-            target.close()
-    except TargetError as e:
-        return fail(str(e))
+        facts = target.collect()
+    finally:
+        target.close()
     report = run_checks(facts, choose_client(facts, given), args.port)
     if args.json:
         print(json.dumps(fleet_json(report, facts.hostname, started), indent=None,

@@ -20,6 +20,7 @@ from tui.core.changes.undo import interrupted, recover
 from tui.core.clientip import all_from_logs, describe
 from tui.core.diagnosis.remedies import NEEDS_ADDRESS, apply_remedy, choose, remedies_for
 from tui.core.diagnosis.report import choose_client
+from tui.core.errors import UsageError, UserError
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target
 from tui.core.text import printable
@@ -35,11 +36,8 @@ class _Done(Exception):
 def run(args: argparse.Namespace) -> int:
     given = client_ip(args)
     if getattr(args, "plan", None) and not args.yes:
-        return fail("--plan goes with --yes: it applies the plan a preview printed")
-    try:
-        target = open_from_args(args)
-    except TargetError as e:
-        return fail(str(e))
+        raise UsageError("--plan goes with --yes: it applies the plan a preview printed")
+    target = open_from_args(args)
     try:
         if not args.yes:
             return _preview(args, target, given)
@@ -51,15 +49,14 @@ def run(args: argparse.Namespace) -> int:
         return code
     except _Done as d:
         return d.code
-    except TargetError as e:
-        return fail(str(e))
     finally:
         target.close()
 
 
 def _plan(args: argparse.Namespace, target: Target, given: str | None,
           out: dict[str, Any]) -> tuple[Plan, list[Plan], str | None, str]:
-    """Collect, diagnose and choose the plan; raises _Done when there is nothing to apply."""
+    """Collect, diagnose and choose the plan; raises _Done when there is nothing to apply,
+    a UserError when it cannot choose."""
     facts = target.collect()
     client = choose_client(facts, given)
     ip = client.ip if client else None
@@ -67,9 +64,9 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
         seen = all_from_logs(facts.logs)
         if len(seen) > 1:
             # Never a guess: whitelisting a scanner leaves the operator locked out.
-            raise _Done(fail(f"{len(seen)} addresses in the target's logs; say which is "
+            raise UsageError(f"{len(seen)} addresses in the target's logs; say which is "
                              f"yours with --client-ip (seen: {describe(seen, 10)}); "
-                             "nothing was changed"))
+                             "nothing was changed")
     finding, plans = remedies_for(args.what, facts, ip)
     out.update(target=facts.target, client_ip=ip, what=args.what, status=finding.status,
                summary=finding.summary, applied=False)
@@ -83,14 +80,15 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
         plan = next((p for p in plans if p.plan_id == args.plan), None)
         if plan is None:
             now = ", ".join(f"{p.plan_id} ({p.remedy})" for p in plans)
-            raise _Done(fail(f"plan {args.plan} is not what the files give now (they changed "
-                             f"since the preview, or the address differs; now: {now}); "
-                             "nothing was changed: run fix again to preview"))
+            raise UserError(f"plan {args.plan} is not what the files give now (they changed "
+                            f"since the preview, or the address differs; now: {now}); "
+                            "nothing was changed: run fix again to preview",
+                            title="plan out of date")
     else:
         chosen = choose(plans, args.remedy)
         if chosen is None:
-            raise _Done(fail(f"--remedy {args.remedy}: not available here "
-                             f"(choose from {', '.join(p.remedy for p in plans)})"))
+            raise UsageError(f"--remedy {args.remedy}: not available here "
+                             f"(choose from {', '.join(p.remedy for p in plans)})")
         plan = chosen
     out.update(remedy=plan.remedy, title=plan.title, plan_id=plan.plan_id,
                preview=plan.preview(), notes=plan.notes,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from tui.commands import EXIT_OK
-from tui.commands.session import fail
 from tui.core import instructions
 from tui.core.clientip import AddressError, parse_address
+from tui.core.errors import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,18 +20,18 @@ def run(args: argparse.Namespace) -> int:
             try:
                 addresses.append((parse_address(given), "--client-ip"))
             except AddressError as e:
-                return fail(f"--client-ip: {e}")
+                raise UsageError(f"--client-ip: {e}") from None
         print(instructions.whitelist(addresses), end="")
         return EXIT_OK
     host, user = args.host, args.user
     if host is not None and "@" in host:  # --host USER@HOST, as the other commands take it
         given_user, _, host = host.rpartition("@")
         if user is not None and user != given_user:
-            return fail(f"--host {args.host!r} and --user {user!r} disagree")
+            raise UsageError(f"--host {args.host!r} and --user {user!r} disagree")
         user = given_user
     try:
         text = instructions.network(host, args.port, user)
     except ValueError as e:
-        return fail(str(e))
+        raise UsageError(str(e)) from None
     print(text, end="")
     return EXIT_OK

@@ -6,19 +6,19 @@ import argparse
 import sys
 
 from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
+from tui.core.errors import UserError
 from tui.core.tcpwrappers.access import Verdict
-from tui.core.tcpwrappers.clients import Client, ClientError, resolve, validate_address
+from tui.core.tcpwrappers.clients import Client, resolve, validate_address
 from tui.core.tcpwrappers.hostmatch import HostInfo
-from tui.core.tcpwrappers.rulesource import RootError, open_rules
-from tui.core.tcpwrappers.table import TableError
+from tui.core.tcpwrappers.rulesource import open_rules
 from tui.core.text import printable
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
-    except TableError as e:
-        return _fail(str(e))
+    except UserError:
+        raise  # the CLI prints it: one line, exit 2
     except Exception as e:
         # Anything unforeseen must not read as "denied" (exit 1), nor as a traceback.
         return _fail(f"no verdict: {type(e).__name__}: {printable(str(e))[:200]}")
@@ -31,13 +31,10 @@ def _run(args: argparse.Namespace) -> int:
     if not daemon or any(c in daemon for c in " \t,:"):
         return _fail(f"bad daemon name: {args.daemon!r}")
     server = HostInfo()
-    try:
-        if server_host:
-            server = HostInfo(addr=validate_address(server_host).encode())
-        clients = [c for spec in args.clients for c in resolve(spec)]
-        rules = open_rules(args.root, args.allow, args.deny)
-    except (ClientError, RootError) as e:
-        return _fail(str(e))
+    if server_host:
+        server = HostInfo(addr=validate_address(server_host).encode())
+    clients = [c for spec in args.clients for c in resolve(spec)]  # ClientError: exit 2
+    rules = open_rules(args.root, args.allow, args.deny)  # RootError: exit 2
 
     all_granted = True
     for i, client in enumerate(clients):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tui.core.clientip import AddressError, parse_address
+from tui.core.errors import UsageError
 from tui.core.targets.target import Target, TargetSpec, open_target
 from tui.core.text import printable
 
@@ -22,7 +23,7 @@ def client_ip(args: argparse.Namespace) -> str | None:
     try:
         return parse_address(args.client_ip)
     except AddressError as e:
-        raise SystemExit(fail(f"--client-ip: {e}")) from None
+        raise UsageError(f"--client-ip: {e}") from None
 
 
 def open_from_args(args: argparse.Namespace) -> Target:

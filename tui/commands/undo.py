@@ -8,21 +8,16 @@ the target is locked until every restored file has been read back.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import fail, open_from_args, shielded, target_options
 from tui.core.changes.apply import ChangeError
 from tui.core.changes.undo import UndoResult, undo
-from tui.core.targets.base import TargetError
 from tui.core.text import printable
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        target = open_from_args(args)
-    except TargetError as e:
-        return fail(str(e))
+    target = open_from_args(args)
     signals: list[str] = []
     try:
         if args.yes:
@@ -31,12 +26,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             res = undo(target.fileops(), target=target.label, dry_run=True)
     except ChangeError as e:
-        fail(str(e))
-        for line in e.details:
-            print(f"  {printable(line)}", file=sys.stderr)
         # Refused (changed since, nothing to undo): 1. Half-done and unverified: 2.
-        return EXIT_ERROR if e.changed else EXIT_PROBLEM
-    except (TargetError, OSError) as e:
+        e.exit_code = EXIT_ERROR if e.changed else EXIT_PROBLEM
+        raise
+    except OSError as e:
         return fail(str(e))
     finally:
         target.close()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from tui.commands import EXIT_ERROR, EXIT_OK
+from tui.commands import EXIT_OK
+from tui.core.errors import UsageError
 
 if TYPE_CHECKING:
     from tui.wizard.app import WizardApp
@@ -81,8 +82,5 @@ def _leave(code: int) -> int:
     return code
 
 
-def _fail(message: str) -> int:
-    from tui.core.text import printable  # a target's error text may carry escapes
-
-    print(f"ssh-reset-doctor: {printable(message)}", file=sys.stderr)
-    return EXIT_ERROR
+def _fail(message: str) -> NoReturn:
+    raise UsageError(message)

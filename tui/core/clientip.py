@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tui.core.errors import UserError
+
 if TYPE_CHECKING:
     from tui.core.facts.model import LogLine
 
@@ -25,8 +27,8 @@ _DOCUMENTATION = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
 
 
-class AddressError(ValueError):
-    pass
+class AddressError(UserError, ValueError):
+    title = "bad address"
 
 
 # A zone id (fe80::1%eth0) is only ever an interface name: IFNAMSIZ-1 of these characters.

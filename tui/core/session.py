@@ -67,7 +67,7 @@ class Session:
         return self.spec.host or self.spec.root or "this machine"
 
     def open(self, password_provider: PasswordProvider | None = None) -> Target:
-        """Connect (or check the root); raises TargetError, sshconn.UnknownHostKey."""
+        """Connect (or check the root); raises TargetError (UnknownHostKey: a new host key)."""
         with self._lock:
             if self.target is None:
                 self.target = open_target(self.spec, password_provider)

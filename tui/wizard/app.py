@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -20,8 +20,15 @@ from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.core.errors import UserError
+from tui.core.targets.hostspec import TargetSpec, split_host
 from tui.wizard.messages import ChangeDone, ProbeDone, Progress, TargetReady
 from tui.wizard.screens.overview import OverviewScreen
+
+if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
+    from tui.core.changes.plan import Plan
+    from tui.core.probe import ProbeResult
+    from tui.core.session import Session
 
 T = TypeVar("T")
 
@@ -41,19 +48,12 @@ _SCREENS = Binding.Group("go", compact=True)
 
 
 @dataclass
-class WizardConfig:
+class WizardConfig(TargetSpec):
     """Everything the wizard needs from outside; tests inject their own (hermetic).
 
-    The target fields mirror TargetSpec on purpose: importing the core here would put it
-    on the path of the first frame; the first worker builds the TargetSpec.
+    The target (root, host, identities, jump, sudo, timeout) as TargetSpec has it, then:
     """
 
-    root: str | None = None
-    host: str | None = None
-    identities: list[str] = field(default_factory=list)
-    jump: str | None = None
-    sudo: bool = False
-    timeout: float = 10.0
     client_ip: str | None = None
     label: str | None = None  # the demo names its sample system
     copies_dir: Path | None = None  # None: platformdirs' state dir
@@ -92,15 +92,15 @@ class WizardApp(App[int]):
     ]
     DEFAULT_MODE = "overview"
 
-    session: var[Any] = var(None, always_update=True)  # tui.core.session.Session
-    probe_result: var[Any] = var(None, always_update=True)  # tui.core.probe.ProbeResult
+    session: var[Session | None] = var(None, always_update=True)
+    probe_result: var[ProbeResult | None] = var(None, always_update=True)
     status: var[str] = var("starting")
     busy: var[str | None] = var(None)  # what the target worker is doing
 
     def __init__(self, config: WizardConfig | None = None) -> None:
         super().__init__()
         self.config = config or WizardConfig()
-        self._session: Any = None
+        self._session: Session | None = None
         self._probe_cancel: threading.Event | None = None
         self.probing: tuple[str, int] | None = None
 
@@ -186,24 +186,22 @@ class WizardApp(App[int]):
         s.check()
         self.post_message(TargetReady(s))
 
-    def _get_session(self) -> Any:
+    def _get_session(self) -> Session:
         if self._session is None:
             from tui.core.session import Session
-            from tui.core.targets.target import TargetSpec
 
             c = self.config
-            spec = TargetSpec(root=c.root, host=c.host, identities=list(c.identities),
-                              jump=c.jump, sudo=c.sudo, timeout=c.timeout)
+            spec = TargetSpec(**{f.name: getattr(c, f.name) for f in fields(TargetSpec)})
             self._session = Session(spec, c.client_ip, label=c.label)
         return self._session
 
-    def _open(self, s: Any) -> None:
+    def _open(self, s: Session) -> None:
         from tui.core.targets.base import TargetError
 
         if s.kind != "ssh":
             s.open()
             return
-        from tui.core.targets.sshconn import UnknownHostKey, add_known_host
+        from tui.core.targets.ssh.knownhosts import UnknownHostKey, add_known_host
 
         for _ in range(4):  # the target and up to three jump hosts may each be new
             try:
@@ -249,9 +247,10 @@ class WizardApp(App[int]):
 
     # --- changes ----------------------------------------------------------------------
 
-    def apply_plan(self, what: str, plan: Any) -> None:
+    def apply_plan(self, what: str, plan: Plan) -> None:
         """Called by a method screen once the operator confirmed `plan`."""
         s = self._session
+        assert s is not None  # plans come from a checked session
 
         def job() -> None:
             self.post_message(Progress(f"applying: {plan.title}"))
@@ -261,18 +260,18 @@ class WizardApp(App[int]):
         self.start_target_job("applying", job)
 
     def action_undo(self) -> None:
-        if self._session is None or self._session.target is None:
+        s = self._session
+        if s is None or s.target is None:
             self.say("nothing is open yet", severity="warning")
             return
         from tui.wizard.screens.confirm import ConfirmScreen
 
-        where = self._session.target_label
+        where = s.target_label
         body = (f"Restore the newest change set on {where} from its byte-exact backups? "
                 "Refused if a file was changed by someone else since.")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                s = self._session
 
                 def job() -> None:
                     self.post_message(Progress("undoing the newest change set"))
@@ -285,6 +284,7 @@ class WizardApp(App[int]):
 
     def on_change_done(self, message: ChangeDone) -> None:
         cs = message.change_set
+        assert self._session is not None  # changes are made through it
         if message.verb == "applied":
             backups = ", ".join(cs.backups()) or "none needed (only a new link)"
             text = f"applied: {message.title}. Backups: {backups}. Undo with u."
@@ -387,18 +387,23 @@ class WizardApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            text = one_line(worker.error)
             if worker.group == "probe":
                 self.probing = None
-            # A change that failed half-way names each file's state and how to restore it.
-            details = getattr(worker.error, "details", None) or []
-            self.status = "; ".join([f"{worker.name} failed: {text}", *details])
-            self.say("\n".join([text, *details]), title=f"{worker.name} failed",
-                        severity="error", timeout=20)
+            self.show_error(worker.name, worker.error)
         if worker.group == "target" and event.state in (
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
         ):
             self.busy = None
+
+    def show_error(self, doing: str, error: BaseException | None) -> None:
+        """The one place errors are shown: a UserError as its title and message (and, for a
+        change that failed half-way, each file's state and how to restore it); anything
+        else as what it is, a failure of ours."""
+        text = one_line(error)
+        details = error.details if isinstance(error, UserError) else []
+        title = f"{doing}: {error.title}" if isinstance(error, UserError) else f"{doing} failed"
+        self.status = "; ".join([f"{doing} failed: {text}", *details])
+        self.say("\n".join([text, *details]), title=title, severity="error", timeout=20)
 
     def on_unmount(self) -> None:
         if self._probe_cancel:
@@ -413,27 +418,12 @@ class WizardApp(App[int]):
 def one_line(e: BaseException | None) -> str:
     if e is None:
         return "unknown error"
-    text = str(e).strip().splitlines()
+    if isinstance(e, UserError):
+        return e.message
     if isinstance(e, OSError) and e.strerror:
         return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-    known = ("TargetError", "ChangeError", "StaleError", "ConflictError", "VerifyError",
-             "CheckFailed", "AddressError", "LockError", "UnknownHostKey", "HostKeyMismatch")
-    name = type(e).__name__
+    text = str(e).strip().splitlines()
+    name = type(e).__name__  # not one of ours to show: say what kind of failure it was
     first = text[0] if text else name
-    return first if name in known or isinstance(e, ValueError) else f"{name}: {first}"
+    return first if isinstance(e, ValueError) else f"{name}: {first}"
 
-
-def split_host(text: str, default_port: int = 22) -> tuple[str, int]:
-    """[USER@]HOST[:PORT] or [V6]:PORT -> (host, port), without importing paramiko."""
-    host = text.rsplit("@", 1)[-1]
-    port = default_port
-    if host.startswith("["):
-        inner, _, rest = host[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
-        return inner, port
-    if host.count(":") == 1:
-        name, _, p = host.partition(":")
-        if p.isdigit():
-            return name, int(p)
-    return host, port

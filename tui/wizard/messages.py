@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:  # heavy, and the core's: imported by the workers that send these
+    from tui.core.changes.journal import ChangeSet
+    from tui.core.probe import ProbeResult
+    from tui.core.session import Session
 
 
 @dataclass
@@ -19,7 +24,7 @@ class Progress(Message):
 class TargetReady(Message):
     """Facts collected and every check run; `session` holds the report and the plans."""
 
-    session: Any  # tui.core.session.Session (not imported: it is heavy and lives in core)
+    session: Session
 
 
 @dataclass
@@ -28,9 +33,9 @@ class ChangeDone(Message):
 
     verb: str  # "applied" | "undone"
     title: str
-    change_set: Any  # tui.core.changes.apply.ChangeSet
+    change_set: ChangeSet
 
 
 @dataclass
 class ProbeDone(Message):
-    result: Any  # tui.core.probe.ProbeResult
+    result: ProbeResult

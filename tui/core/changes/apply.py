@@ -39,6 +39,7 @@ from tui.core.changes.journal import (
     sha,
 )
 from tui.core.changes.plan import FileEdit, Plan, Symlink
+from tui.core.errors import UserError
 from tui.core.targets.base import FileOps, FileStat, TargetError
 
 _LIMIT = 512 << 20  # bytes of one file we read back or compare
@@ -48,20 +49,22 @@ _LIMIT = 512 << 20  # bytes of one file we read back or compare
 _SETTLE = (0.001, 0.005, 0.02)
 
 
-class ChangeError(Exception):
+class ChangeError(UserError):
     """A plan could not be applied or undone. The message is one line; `details` holds one
     line per file whose state the operator must know (its backup and how to restore it).
     Nothing was changed unless `changed` says otherwise."""
 
     changed = False
+    title = "change failed"
 
     def __init__(self, message: str, details: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.details = details or []
+        super().__init__(message, details=details)
 
 
 class StaleError(ChangeError):
     """A file no longer has the bytes the preview was made from: plan again."""
+
+    title = "file changed meanwhile"
 
 
 class ConflictError(StaleError):
@@ -71,6 +74,8 @@ class ConflictError(StaleError):
 
 class VerifyError(ChangeError):
     """Written, but the result did not check out; the change set was rolled back."""
+
+    title = "verification failed"
 
 
 Verify = Callable[[], "str | None"]  # None: all good; else what is still wrong

@@ -10,6 +10,8 @@ from tui.core.targets.target import Target
 class CheckFailed(ChangeError):
     """The target rejected the candidate; nothing was written."""
 
+    title = "check failed"
+
 
 def run_checks(target: Target, plan: Plan) -> list[str]:
     """Run every check of `plan`; returns what people should know (not validated offline).

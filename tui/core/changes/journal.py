@@ -141,7 +141,7 @@ def parse(raw: bytes, name: str, d: str) -> ChangeSet:
         entries=[_entry(e, d) for e in entries],
         plan_id=_opt_str(doc.get("plan_id"), d),
         created=_opt_str(doc.get("created"), d),
-        target=doc.get("target") if isinstance(doc.get("target"), str) else "",
+        target=str(doc.get("target") or "") if isinstance(doc.get("target"), str) else "",
     )
 
 
@@ -150,7 +150,7 @@ def _entry(raw: Any, d: str) -> Entry:
     if not isinstance(raw, dict) or raw.get("op") not in ("edit", "symlink"):
         raise bad
     path = raw.get("path")
-    if not _abs_path(path):
+    if not isinstance(path, str) or not _abs_path(path):
         raise bad
     e = Entry(op=raw["op"], path=path)
     if e.op == "symlink":

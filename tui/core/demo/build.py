@@ -14,12 +14,13 @@ from typing import Union
 
 from tui.core.demo import elf
 from tui.core.demo import system as S
+from tui.core.errors import UserError
 
 # 2024-11-21T09:30:00Z, just after the story in auth.log: every entry gets this mtime.
 SAMPLE_MTIME = 1732181400
 
 
-class SampleError(Exception):
+class SampleError(UserError):
     """The sample cannot be built where asked; nothing was written."""
 
 

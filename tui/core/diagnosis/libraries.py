@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from tui.core.changes.plan import Plan, Symlink
 from tui.core.diagnosis.finding import Finding
@@ -34,7 +35,7 @@ def finding(facts: Facts) -> Finding:
     b = broken[0]
     missing = list(dict.fromkeys(s for x in broken for s in x.missing))
     cands = {s: best_candidate(facts, s) for s in missing}
-    ev = {
+    ev: dict[str, Any] = {
         "binary": b.binary, "missing": missing, "candidates": cands,
         "needed_by": {s: next((x.needed_by(s) for x in broken if x.needed_by(s)), None)
                       for s in missing},

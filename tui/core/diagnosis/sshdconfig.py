@@ -281,9 +281,9 @@ def plan_set(facts: Facts, keyword: str, value: str, *, remedy: str, title: str,
             candidate = b"".join(main_lines[:at] + [stripped] + main_lines[at:])
         where = f"{path} line {found.index + 1}"
     else:
-        at = _commented_default(main_lines, keyword)
-        if at is not None:
-            at += 1
+        default = _commented_default(main_lines, keyword)
+        if default is not None:
+            at = default + 1
         else:
             at = _end_insert_at(main_lines) if last else _top_insert_at(main_lines)
         new_line = f"{keyword} {value}".encode() + _eol(main_lines, at)

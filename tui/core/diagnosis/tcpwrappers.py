@@ -6,7 +6,7 @@ import errno
 import ipaddress
 from collections import Counter
 
-from tui.core.changes.plan import FileEdit, Plan
+from tui.core.changes.plan import FileEdit, Op, Plan
 from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import ALLOW, DENY, Facts
 from tui.core.tcpwrappers.access import Evaluator, Verdict
@@ -116,7 +116,7 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
         where = f"{v.file} line {v.line}" if v.file else "no rule matched"
         return Finding("tcp-wrappers", 1, "ok", f"sshd grants {who} ({where})", ev)
     scope = "" if who == client_ip else " (and so, most likely, everyone)"
-    where = f"{v.file} line {v.line}" if v.line else v.file
+    where = f"{v.file} line {v.line}" if v.line else str(v.file)
     summary = f"{v.access} for {who}{scope} by {where}: {v.rule or v.reason}"
     f = Finding("tcp-wrappers", 1, "problem", summary, ev)
     f.remedy = remedy_lines(facts, who, mgr)
@@ -237,15 +237,17 @@ def _plan_comment(facts: Facts, ip: str) -> Plan | None:
         v = verdict_for(evaluator(facts, allow=cur[ALLOW], deny=cur[DENY]), ip)
         if v.granted:
             break
-        if v.file not in data or cur[v.file] is None:
+        path = v.file
+        text = cur[path] if path is not None and path in data else None
+        if path is None or text is None:
             return None  # unreadable file: no edit can fix that
-        new = _comment_out(cur[v.file], v.line, v.file == ALLOW)
-        if new is None or new == cur[v.file]:
+        new = _comment_out(text, v.line, path == ALLOW)
+        if new is None or new == text:
             return None
-        edited[v.file] = new
+        edited[path] = new
     else:
         return None
-    ops = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
+    ops: list[Op] = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
     notes = ["as the article does; affects every client those rules matched"]
     if ALLOW in edited and not (data[ALLOW] or b"\n").endswith(b"\n"):
         notes.append(_INERT_NOTE.format(path=ALLOW))

@@ -160,8 +160,9 @@ def _collect_files(ops: LocalOps, facts: Facts) -> None:
     # /file patterns, and the files those name, a few levels deep (libwrap allows nesting).
     todo: list[str] = []
     for p in (ALLOW, DENY):
-        if facts.files[p].data:
-            todo += referenced_files(facts.files[p].data)
+        data = facts.files[p].data
+        if data:
+            todo += referenced_files(data)
     for _ in range(4):
         nxt = []
         for p in todo:
@@ -261,8 +262,8 @@ def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
         try:
             with os.scandir(d) as it:
                 entries = list(itertools.islice(it, _JOURNAL_SCAN))
-        except OSError as e:
-            notes.append(f"{to_target(ops.root, d)} not read: {e.strerror}")
+        except OSError as err:
+            notes.append(f"{to_target(ops.root, d)} not read: {err.strerror}")
             continue
         for e in entries:
             name = to_target(ops.root, e.path)

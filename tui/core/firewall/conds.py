@@ -41,7 +41,7 @@ def parse_range(text: str) -> list[Network] | None:
         return [n] if n else None
     try:
         a, b = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
-        return list(ipaddress.summarize_address_range(a, b))  # type: ignore[arg-type]
+        return list(ipaddress.summarize_address_range(a, b))  # type: ignore[arg-type,unused-ignore]
     except (ValueError, TypeError):
         return None
 

@@ -72,7 +72,8 @@ def _run_from(rs: Ruleset, chains: list[Chain], pkt: Packet) -> PathResult:
                 alts.append(a)
         return PathResult(d, alts)
     with_rule = [d for d in accepted if d.rule]
-    return PathResult((with_rule or accepted or [None])[-1], alts)
+    last = (with_rule or accepted)[-1] if accepted else None
+    return PathResult(last, alts)
 
 
 def _walk(rs: Ruleset, ch: Chain, pkt: Packet, start: int, depth: int,

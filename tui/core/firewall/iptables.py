@@ -86,11 +86,11 @@ def parse(text: str, family: str) -> Ruleset:
             r.index = i
         _resolve_targets(rs, ch)
     for tbl, name, prio in _INPUT:
-        ch = rs.chain(tbl, name)
-        if ch:
-            ch.priority = prio
-            ch.policy = ch.policy or "accept"
-            rs.base.append(ch)
+        base = rs.chain(tbl, name)
+        if base:
+            base.priority = prio
+            base.policy = base.policy or "accept"
+            rs.base.append(base)
     return rs
 
 

@@ -24,6 +24,7 @@ import stat
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
@@ -139,7 +140,7 @@ def _parse_header(data: bytes) -> _Header:
     if len(data) < 20 or data[4] not in (1, 2) or data[5] not in (1, 2):
         raise _Reject("invalid ELF header")
     elfclass = 32 if data[4] == 1 else 64
-    order = "little" if data[5] == 1 else "big"
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
     if len(data) < _EHDR_SIZE[elfclass]:
         raise _Reject("file too short")
     number = int.from_bytes(data[18:20], order)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from tui.core.errors import UserError
+
 
 @dataclass(frozen=True)
 class FileStat:
@@ -28,11 +30,13 @@ class CommandResult:
     stderr: bytes
 
 
-class TargetError(Exception):
+class TargetError(UserError):
     """The target cannot be used (unreachable, untrusted key, no sudo, bad --root ...).
 
     The message is one line an operator can act on; CLI commands exit 2 with it.
     """
+
+    title = "cannot use the target"
 
 
 class FileOps(Protocol):

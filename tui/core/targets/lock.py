@@ -27,6 +27,8 @@ WAIT = 5.0  # seconds to wait for another run before giving up
 class LockError(TargetError):
     """Another run holds the target, or the lock cannot be taken at all."""
 
+    title = "target busy"
+
 
 def owner_text() -> str:
     """Who holds the lock, for the message another run shows."""

@@ -6,23 +6,17 @@ import os
 import shlex
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tui.core.facts.model import Facts
 from tui.core.targets.base import CommandResult, FileOps, TargetError
+from tui.core.targets.hostspec import TargetSpec
+
+if TYPE_CHECKING:
+    from tui.core.targets.ssh.connection import SSHConnection
 
 COMMAND_TIMEOUT = 20.0  # seconds for a check such as `sshd -t`
 COMMAND_OUTPUT = 8 << 20  # bytes of its output read (a compromised target may flood)
-
-
-@dataclass
-class TargetSpec:
-    root: str | None = None
-    host: str | None = None
-    identities: list[str] = field(default_factory=list)
-    jump: str | None = None
-    sudo: bool = False
-    timeout: float = 10.0
 
 
 class Target:
@@ -105,7 +99,7 @@ class LocalTarget(Target):
 class RemoteTarget(Target):
     kind = "ssh"
 
-    def __init__(self, conn, sudo: bool) -> None:  # conn: sshconn.SSHConnection
+    def __init__(self, conn: SSHConnection, sudo: bool) -> None:
         super().__init__(conn.label)
         self.conn = conn
         self.sudo = sudo
@@ -157,14 +151,16 @@ def open_target(
         if spec.identities or spec.jump or spec.sudo:
             raise TargetError("-i, -J and --sudo only make sense with --host")
         return LocalTarget(spec.root or "/")
-    from tui.core.targets import sshconn
+    from tui.core.targets.hostspec import parse_host
+    from tui.core.targets.ssh.connection import SSHConnection
+    from tui.core.targets.ssh.options import ConnectOptions
 
     try:
-        host = sshconn.parse_host(spec.host)
+        host = parse_host(spec.host)
     except ValueError as e:
         raise TargetError(str(e)) from None
-    opts = sshconn.ConnectOptions(
+    opts = ConnectOptions(
         host=host, identities=list(spec.identities), jump=spec.jump, sudo=spec.sudo,
         timeout=spec.timeout, password_provider=password_provider,
     )
-    return RemoteTarget(sshconn.SSHConnection.connect(opts), spec.sudo)
+    return RemoteTarget(SSHConnection.connect(opts), spec.sudo)

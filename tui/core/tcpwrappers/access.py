@@ -136,8 +136,9 @@ class Evaluator:
             if res.outcome is Outcome.ALLOW:
                 return self._decide(v, "granted", table, rec, "granted by option 'allow'")
             if res.outcome is Outcome.DENY:
-                why = res.error and f"bad option ({res.error}): libwrap denies"
-                return self._decide(v, "denied", table, rec, why or "denied by option 'deny'")
+                denied = (f"bad option ({res.error}): libwrap denies" if res.error
+                          else "denied by option 'deny'")
+                return self._decide(v, "denied", table, rec, denied)
             if is_allow:
                 return self._decide(v, "granted", table, rec, "granted by a hosts.allow rule")
             return self._decide(v, "denied", table, rec, "denied by a hosts.deny rule")
@@ -223,8 +224,10 @@ def _skip_plain(w: Window, pos: int, line: int, token: bytes) -> tuple[int, int]
     while True:
         data = w.buf
         if _PLAIN_RUN is not None:
-            end = _PLAIN_RUN.match(data, pos).end()
+            run = _PLAIN_RUN.match(data, pos)  # `(...)*+` matches everywhere, if only ""
+            end = run.end() if run else pos
         else:
+            assert _NOT_PLAIN is not None
             m = _NOT_PLAIN.search(data, pos)
             end = m.start() if m else len(data)
         if end > pos:

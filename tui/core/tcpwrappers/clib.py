@@ -120,7 +120,8 @@ def inet6(s: bytes) -> tuple[bytes, int] | None:
         )
     except (OSError, ValueError, UnicodeError):
         return None
-    host, _port, _flow, scope = infos[0][4]
+    addr = infos[0][4]  # (host, port, flowinfo, scope_id) for AF_INET6
+    host, scope = str(addr[0]), int(addr[-1])
     return socket.inet_pton(socket.AF_INET6, host.split("%")[0]), scope
 
 

@@ -6,13 +6,14 @@ import re
 import socket
 from dataclasses import dataclass
 
+from tui.core.errors import UserError
 from tui.core.tcpwrappers.hostmatch import PARANOID, UNKNOWN, HostInfo, Request
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
 _USER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}")
 
 
-class ClientError(ValueError):
+class ClientError(UserError, ValueError):
     """A CLIENT argument that is neither an address nor a resolvable host name."""
 
 
@@ -68,7 +69,7 @@ def resolve(spec: str) -> list[Client]:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as e:
         raise ClientError(f"cannot resolve {host!r}: {e}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     return [Client(spec, a, verified_name(a), user or None) for a in addresses]
 
 

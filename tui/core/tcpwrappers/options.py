@@ -193,9 +193,8 @@ def _check_value(key: bytes, value: bytes | None, accounts: Accounts) -> str | N
         if clib.scan_int(value) is None:
             return f'bad nice value: "{v}"'
     elif key == b"severity":
-        fac, level = clib.split_at(value or b"", 0x2E)
-        if level is None:
-            fac, level = None, fac
+        first, second = clib.split_at(value or b"", 0x2E)
+        fac, level = (first, second) if second is not None else (None, first)
         if fac is not None and fac.lower() not in FACILITIES:
             return f'bad syslog facility or severity: "{fac.decode("utf-8", "replace")}"'
         if level.lower() not in SEVERITIES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from tui.core.errors import UserError
 from tui.core.rootpath import read_regular, resolve_in_root
 from tui.core.tcpwrappers.access import Evaluator
 from tui.core.tcpwrappers.hostmatch import read_file_under
@@ -14,7 +15,7 @@ ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
 ACCOUNTS_LIMIT = 64 << 20  # bytes of /etc/passwd or /etc/group read
 
 
-class RootError(ValueError):
+class RootError(UserError, ValueError):
     """--root names something that is not a directory."""
 
 
@@ -39,11 +40,11 @@ def open_rules(
     if root is not None and not os.path.isdir(root):
         raise RootError(f"--root {root}: not a directory")
     if allow and deny:
-        tables = load_table(allow), load_table(deny)
+        tables = [load_table(allow), load_table(deny)]
     else:
         # Shown as DIR/etc/hosts.deny even when the root's /etc is a symlink inside it.
-        tables = tuple(load_table(under(root, p), root and _joined(root, p)) for p in (ALLOW, DENY))
-    return Evaluator(*tables, read_file_under(root), _accounts(root))
+        tables = [load_table(under(root, p), root and _joined(root, p)) for p in (ALLOW, DENY)]
+    return Evaluator(tables[0], tables[1], read_file_under(root), _accounts(root))
 
 
 def _accounts(root: str | None) -> Accounts:

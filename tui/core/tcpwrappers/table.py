@@ -22,6 +22,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tui.core.errors import UserError
 from tui.core.tcpwrappers.clib import split_at
 
 BUFLEN = 2048  # hosts_access.c: size of the logical line buffer
@@ -29,7 +30,7 @@ STREAM_OVER = 8 << 20  # files up to this size are read whole; bigger ones are s
 WINDOW = 1 << 20  # how much of a streamed file is read at a time
 
 
-class TableError(Exception):
+class TableError(UserError):
     """A rules file that could be opened failed while being read (EIO, ...): no verdict."""
 
 

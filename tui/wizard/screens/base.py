@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,8 +13,17 @@ from textual.widgets import Footer, Header, Static
 
 from tui.core.text import printable
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.core.session import Session
+    from tui.wizard.app import WizardApp
+
 
 class WizardScreen(Screen):
+    if TYPE_CHECKING:
+        app = getters.app(WizardApp)  # self.app is the wizard, with its own attributes
+
     SUB_TITLE = ""
     BINDINGS = [
         # Priority: the body scrolls even while a list inside it has the focus.
@@ -44,7 +53,7 @@ class WizardScreen(Screen):
             Text(f"{'working: ' if busy else ''}{printable(status)}", style="italic")
         )
 
-    def show_session(self, session: Any) -> None:
+    def show_session(self, session: Session | None) -> None:
         """Redraw from the session (None while the first check runs)."""
 
     def action_page(self, direction: int) -> None:

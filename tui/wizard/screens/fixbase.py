@@ -125,6 +125,7 @@ class FixScreen(WizardScreen):
             self.notify("nothing to apply here", severity="warning")
             return
         session = self.app.session
+        assert session is not None  # a plan comes from a checked session
         files = [op.path for op in plan.ops if hasattr(op, "before")]
         links = [op.path for op in plan.ops if not hasattr(op, "before")]
         body = Text()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from tui.wizard.screens.confirm import ConfirmScreen
 
+if TYPE_CHECKING:
+    from tui.core.targets.ssh.knownhosts import UnknownHostKey
+
 
 class HostKeyScreen(ConfirmScreen):
-    def __init__(self, error: Any) -> None:  # error: sshconn.UnknownHostKey
+    def __init__(self, error: UnknownHostKey) -> None:
         where = f"[{error.hostname}]:{error.port}" if error.port != 22 else error.hostname
         body = Text()
         body.append(f"The host key of {where} is not known.\n\n")

@@ -54,7 +54,7 @@ class Method4Screen(WizardScreen):
         self.action_probe()
 
     def action_probe(self) -> None:
-        from tui.wizard.app import split_host
+        from tui.core.targets.hostspec import split_host
 
         text = self.query_one("#probe-target", Input).value.strip()
         if not text:
@@ -89,7 +89,7 @@ class Method4Screen(WizardScreen):
 
     def _show_commands(self) -> None:
         from tui.core.instructions import network
-        from tui.wizard.app import split_host
+        from tui.core.targets.hostspec import split_host
 
         text = self.query_one("#probe-target", Input).value.strip()
         host, port = split_host(text) if text else (None, 22)

@@ -80,6 +80,7 @@ class OthersScreen(FixScreen):
             return
         what = self.whats[self.plans.index(plan)]
         session = self.app.session
+        assert session is not None  # a plan comes from a checked session
         body = Text()
         body.append_text(plain(f"{plan.title}\non {session.target_label}\n\n", "bold"))
         files = ", ".join(op.path for op in plan.ops)

@@ -153,6 +153,7 @@ class OverviewScreen(WizardScreen):
         from tui.core.clientip import AddressError
 
         session = self.app.session
+        assert session is not None  # the address is asked once the check ran
         ip, source = answer
         try:
             session.set_client(ip or None, source or "typed in")

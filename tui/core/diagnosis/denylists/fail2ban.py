@@ -163,10 +163,10 @@ def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
             lines.append(f"fail2ban-client set {q(b.jail)} unbanip {q(b.ip)}")
         else:
             db = on_target(facts, db_path or FAIL2BAN_DB)
-            jail, ip_ = b.jail.replace("'", "''"), b.ip.replace("'", "''")
+            jail_, ip_ = b.jail.replace("'", "''"), b.ip.replace("'", "''")
             # sqlite3 stops at a missing table (no bips before version 4): name only those
             # the database has, both when it was not read
-            sql = " ".join(f"DELETE FROM {t} WHERE jail='{jail}' AND ip='{ip_}';"
+            sql = " ".join(f"DELETE FROM {t} WHERE jail='{jail_}' AND ip='{ip_}';"
                            for t in ("bips", "bans") if not tables or t in tables)
             lines.append(f"sqlite3 {q(db)} {q(sql)}   # with fail2ban stopped: it restores "
                          "what the database holds when it starts")

@@ -1,7 +1,7 @@
 """The package's layers, read statically from every import in tui/ (TYPE_CHECKING ones too).
 
 From the bottom:
-- the foundation (text, rootpath, procenv) imports nothing of the project;
+- the foundation (text, rootpath, procenv, errors) imports nothing of the project;
 - the engines (tcpwrappers, firewall, libs) import only the foundation;
 - targets and facts gather data; diagnosis judges it; changes plans and applies edits;
 - session drives one target; commands and the wizard present it.
@@ -20,7 +20,7 @@ TUI = Path(__file__).resolve().parent.parent / "tui"
 
 # Layer of every top-level unit of the package; a unit is tui.<x> or tui.core.<x>.
 LAYERS: dict[str, int] = {
-    "tui": 0, "core": 0, "core.text": 0, "core.rootpath": 0, "core.procenv": 0,
+    "tui": 0, "core": 0, "core.text": 0, "core.rootpath": 0, "core.procenv": 0, "core.errors": 0,
     "buildinfo": 0,
     "core.tcpwrappers": 1, "core.firewall": 1, "core.libs": 1,
     "core.targets": 2, "core.facts": 2, "core.clientip": 2, "core.probe": 2,
@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     "cli": 7, "__main__": 8,
 }
 ENGINES = ("core.tcpwrappers", "core.firewall", "core.libs")
-FOUNDATION = ("tui", "core", "core.text", "core.rootpath", "core.procenv")
+FOUNDATION = ("tui", "core", "core.text", "core.rootpath", "core.procenv", "core.errors")
 
 
 def _unit(module: str) -> str:

@@ -28,6 +28,7 @@ from tests.fail2banlab import Fail2banLab, require_fail2ban
 from tests.mountns import REPO, MountNamespace, run_tool
 from tests.sshlab import SshLab
 from tui.core.diagnosis import denylists
+from tui.core.diagnosis.denylists import fail2ban_state
 from tui.core.facts.local import collect
 from tui.core.facts.model import CommandOutput, Facts, FileBlob
 
@@ -38,6 +39,7 @@ BANNED = "fail2ban-client banned"
 FINDING = """
 import json, sys
 from tui.core.diagnosis import denylists
+from tui.core.diagnosis.denylists import fail2ban_state
 from tui.core.facts.local import collect
 f = denylists.finding(collect(), sys.argv[1] if len(sys.argv) > 1 else None)
 print(json.dumps({**f.to_json(), "remedy": f.remedy}))
@@ -428,7 +430,7 @@ def test_db_fallback_reader_matches(ns: MountNamespace, tmp_path: Path) -> None:
     with Fail2banLab(ns, tmp_path / "f2b", jail_local(log)) as f2b:
         f2b.ban("sshd", "192.0.2.8")
     data = ns.read(DB)
-    conn = denylists._open_db_copy(data)
+    conn = fail2ban_state.open_db(data, copy=True)
     rows = conn.execute("SELECT jail, ip, bantime FROM bips").fetchall()
     conn.close()
     assert rows == [("sshd", "192.0.2.8", 600)]

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tui.core.clientip import ClientAddress
 from tui.core.diagnosis import sshdports
-from tui.core.facts.model import FIREWALL_COMMANDS, FIREWALL_FILES, Facts
+from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import FIREWALL, SECURITY_CENTER
+from tui.core.facts.model import AGENT_PROCESSES, FIREWALL_COMMANDS, FIREWALL_FILES, Facts
 from tui.core.firewall import FirewallVerdict, evaluate
 
 _MAX_RULES = 20
@@ -65,3 +68,39 @@ def _short(v: FirewallVerdict) -> dict[str, Any]:
     keep = ("action", "rule", "source", "chain", "line", "managed_by", "table", "index",
             "handle", "detail", "stage", "blocks", "decides", "caveats", "remedy")
     return {k: getattr(v, k) for k in keep}
+
+
+def security_center_finding(facts: Facts, client: ClientAddress | None,
+                            fw: FirewallCheck) -> Finding:
+    """Method 3: the address to whitelist, the agent, and the host rules beside them."""
+    agent = sorted({p for p in facts.processes for a in AGENT_PROCESSES if p == a[:15]})
+    ev: dict[str, Any] = {"agent_running": bool(agent) if facts.live else None,
+                          "agent_processes": agent}
+    if client:
+        ev["whitelist"] = client.ip
+        if client.private:
+            ev["warning"] = f"{client.ip} is {client.private}: whitelist the public address"
+    ev["firewall"] = fw.evidence  # Method 3 shows the host's rules beside the console steps
+    deciding = fw.evidence.get("deciding") or {}
+    if fw.status == "problem" and deciding.get("managed_by") == "security-center":
+        return Finding(SECURITY_CENTER, 3, "problem", fw.summary or "", ev, fw.remedy)
+    text = ("if the Security Center blocked your public IP, add it to the Security Center "
+            "whitelist (console steps)")
+    if client and client.private:
+        return Finding(SECURITY_CENTER, 3, "warning",
+                       f"{client.ip} is {client.private}; the Security Center only sees "
+                       "your public address", ev)
+    return Finding(SECURITY_CENTER, 3, "info", text, ev)
+
+
+def firewall_finding(fw: FirewallCheck) -> Finding:
+    if fw.status in ("problem", "warning"):
+        return Finding(FIREWALL, None, fw.status, fw.summary or "", fw.evidence, fw.remedy)
+    if not fw.evidence.get("collected"):
+        notes = fw.evidence.get("notes") or []
+        if notes:
+            return Finding(FIREWALL, None, "unknown",
+                           f"host firewall rules not read: {notes[0]}", fw.evidence)
+        return Finding(FIREWALL, None, "ok", "no host firewall rules found", fw.evidence)
+    return Finding(FIREWALL, None, "ok",
+                   f"no host firewall rule blocks port {fw.evidence.get('port')}", fw.evidence)

@@ -6,6 +6,7 @@ import os
 
 from tui.core.changes.plan import Plan, Symlink
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import LIBRARIES
 from tui.core.facts.model import Facts
 
 
@@ -13,7 +14,7 @@ def finding(facts: Facts) -> Finding:
     present = [b for b in facts.binaries if b.exists]
     if not present:
         where = facts.binaries[0].binary if facts.binaries else "/usr/sbin/sshd"
-        return Finding("libraries", 2, "unknown", f"{where} not found: is openssh-server "
+        return Finding(LIBRARIES, 2, "unknown", f"{where} not found: is openssh-server "
                        "installed?", {"binary": where, "missing": [], "candidates": {}})
     broken = [b for b in present if b.missing]
     unreadable = [b for b in present if b.error]
@@ -22,11 +23,11 @@ def finding(facts: Facts) -> Finding:
     if not broken:
         if unreadable:
             b = unreadable[0]
-            return Finding("libraries", 2, "unknown", f"{b.binary}: {b.error}",
+            return Finding(LIBRARIES, 2, "unknown", f"{b.binary}: {b.error}",
                            {"binary": b.binary, "missing": [], "candidates": {},
                             "binaries": per_binary})
         n = sum(len(b.libraries) for b in present)
-        return Finding("libraries", 2, "ok",
+        return Finding(LIBRARIES, 2, "ok",
                        f"every library of {', '.join(b.binary for b in present)} is present "
                        f"({n} resolved)",
                        {"binary": present[0].binary, "missing": [], "candidates": {},
@@ -45,7 +46,7 @@ def finding(facts: Facts) -> Finding:
     for s in missing:
         by = ev["needed_by"][s]
         parts.append(f"{s}" + (f" (needed by {by})" if by and by != b.binary else ""))
-    f = Finding("libraries", 2, "problem",
+    f = Finding(LIBRARIES, 2, "problem",
                 f"{b.binary} cannot start for new connections: missing {', '.join(parts)}", ev)
     f.remedy = remedy_lines(facts, missing)
     return f

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import MAXSTARTUPS
 from tui.core.facts.model import Facts, LogLine
 from tui.core.text import ascii_int
 
@@ -138,7 +139,7 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
         "throttling_lines": [ln.text for ln in episodes[-_SHOWN:]],
         "client": ip, "client_dropped": bool(ip and any(d.addr == ip for d in found)),
     }
-    f = Finding("maxstartups", None, "ok", f"MaxStartups {value}; no drops in sshd's logs", ev)
+    f = Finding(MAXSTARTUPS, None, "ok", f"MaxStartups {value}; no drops in sshd's logs", ev)
     if not found and not episodes:
         return f
     if not recent and not any(is_recent(ln, now, RECENT) for ln in episodes):
@@ -181,10 +182,10 @@ def remedy_lines(facts: Facts) -> list[str]:
     ]
 
 
-def plans(facts: Facts, ip: str | None = None) -> list[Plan]:
+def plans(facts: Facts, ip: str | None = None, *, found: Finding | None = None) -> list[Plan]:
     """Raise MaxStartups above what the logged drops needed; [] when nothing was dropped past
-    the current value."""
-    f = finding(facts, ip)
+    the current value. `found`: this module's finding with `ip`, when already worked out."""
+    f = found if found is not None else finding(facts, ip)
     if f.status != "problem":
         return []
     value = f.evidence["maxstartups"]

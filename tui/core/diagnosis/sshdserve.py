@@ -24,11 +24,11 @@ from typing import Any
 
 from tui.core.diagnosis import sshdports
 from tui.core.diagnosis.finding import Finding, Status
+from tui.core.diagnosis.ids import SSHD_SERVE
 from tui.core.diagnosis.sshdconfig import directives
 from tui.core.facts.common import release, sshd_T
 from tui.core.facts.model import DEFAULT_HOST_KEYS, SSHD_PATHS, Facts, PathInfo
 
-ID = "sshd-serve"
 _RANK = {"problem": 3, "warning": 2, "unknown": 1, "ok": 0, "info": 0}
 # Programs that hold sshd's port on its behalf: systemd socket activation (Ubuntu >= 22.10's
 # ssh.socket), inetd-style `sshd -i`.
@@ -95,15 +95,15 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
     remedy = [r for c in checks.values() if c.status in ("problem", "warning") for r in c.remedy]
     if worst in ("problem", "warning"):
         summary = bad[0].reason + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
-        return Finding(ID, None, worst, summary, ev, list(dict.fromkeys(remedy)))
+        return Finding(SSHD_SERVE, None, worst, summary, ev, list(dict.fromkeys(remedy)))
     parts = [c.ok_text for c in checks.values() if c.ok_text]
     summary = ", ".join(parts) or "nothing could be checked"
     if worst == "unknown":
         unknown = "; ".join(c.reason for c in checks.values() if c.status == "unknown")
-        return Finding(ID, None, "unknown", f"{summary}; not known: {unknown}", ev)
+        return Finding(SSHD_SERVE, None, "unknown", f"{summary}; not known: {unknown}", ev)
     if not facts.live:
         summary += " (offline: running and listening not checked)"
-    return Finding(ID, None, "ok", summary, ev)
+    return Finding(SSHD_SERVE, None, "ok", summary, ev)
 
 
 # -- sshd -t ---------------------------------------------------------------------

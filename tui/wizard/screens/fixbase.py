@@ -18,7 +18,7 @@ JOURNAL = "/var/lib/ssh-reset-doctor/changes"
 
 
 class FixScreen(WizardScreen):
-    WHAT = ""  # "tcp-wrappers" | "libraries"
+    WHAT = ""  # a registry id: TCP_WRAPPERS | LIBRARIES
     BINDINGS = [Binding("a", "apply", "apply")]
 
     def __init__(self) -> None:

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import numbered, plain
 
@@ -16,7 +17,7 @@ ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
 
 class Method1Screen(FixScreen):
     SUB_TITLE = "Method 1: TCP wrappers"
-    WHAT = "tcp-wrappers"
+    WHAT = registry.TCP_WRAPPERS
 
     def body(self) -> ComposeResult:
         yield from self.fix_widgets()

@@ -8,13 +8,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import plain
 
 
 class Method2Screen(FixScreen):
     SUB_TITLE = "Method 2: shared libraries"
-    WHAT = "libraries"
+    WHAT = registry.LIBRARIES
 
     def body(self) -> ComposeResult:
         yield from self.fix_widgets()

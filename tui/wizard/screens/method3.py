@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
 
@@ -37,7 +38,7 @@ class Method3Screen(WizardScreen):
         from tui.core.clientip import private_reason
         from tui.core.instructions import whitelist
 
-        finding = session.finding("security-center")
+        finding = session.finding(registry.SECURITY_CENTER)
         verdict = Text()
         verdict.append_text(status_word(finding.status))
         verdict.append(" ")

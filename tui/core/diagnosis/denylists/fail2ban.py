@@ -19,8 +19,8 @@ from tui.core.diagnosis.denylists.fail2ban_config import JAIL_LOCAL, Jail, jail_
 from tui.core.diagnosis.denylists.fail2ban_state import (
     BANNED,
     Ban,
-    _read_db,
     parse_banned,
+    read_db_tables,
     restored,
 )
 from tui.core.diagnosis.denylists.shared import (
@@ -62,7 +62,7 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
     tables: set[str] = set()
     if db_blob and db_blob.data:
         try:
-            db_bans, tables = _read_db(db_blob.data)
+            db_bans, tables = read_db_tables(db_blob.data)
         except sqlite3.Error as e:
             notes.append(f"{db_path}: not a readable fail2ban database ({e})")
     elif db_blob and db_blob.errno not in (None, errno.ENOENT):

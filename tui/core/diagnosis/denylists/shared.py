@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tui.core.diagnosis import libwrap
 from tui.core.facts.model import Facts
 
 # fail2ban's time abbreviations; DenyHosts' PURGE_DENY uses the one-letter ones.
@@ -41,9 +42,7 @@ def on_target(facts: Facts, path: str) -> str:
 
 
 def uses_libwrap(facts: Facts) -> bool | None:
-    from tui.core.diagnosis.tcpwrappers import uses_libwrap  # late: tcpwrappers imports us
-
-    return uses_libwrap(facts)[0]
+    return libwrap.uses_libwrap(facts)[0]
 
 
 def addr(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

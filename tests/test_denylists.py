@@ -358,7 +358,7 @@ def test_ban_database_too_big_to_read_says_so(f2b_root: Path) -> None:
     facts = collect(str(f2b_root))
     assert (facts.files[DB].errno, facts.files[DB].size) == (errno.EFBIG, 300 << 20)
     doc = denylists.finding(facts, "203.0.113.45", now=time.time())
-    assert f"{DB}: File too large" in doc.evidence["notes"]
+    assert f"{DB}: File too large" in doc.evidence.notes
 
 
 def test_check_root_names_the_ban(f2b_root: Path) -> None:
@@ -373,7 +373,7 @@ def test_root_nothing_installed_is_ok(tmp_path: Path) -> None:
     (root / "etc").mkdir(parents=True)
     (root / "etc/hosts.deny").write_text("# deny\n")
     doc = denylists.finding(collect(str(root)), "203.0.113.45")
-    assert doc.status == "ok" and doc.evidence["managers"] == []
+    assert doc.status == "ok" and doc.evidence.managers == []
 
 
 # --- units on real data -----------------------------------------------------------------
@@ -420,7 +420,7 @@ def test_live_output_without_database(tmp_path: Path) -> None:
     doc = denylists.finding(f, "10.1.2.3")
     assert doc.status == "problem"
     assert doc.summary == "fail2ban jail sshd bans ::ffff:10.1.2.3 (action: hostsdeny)"
-    assert doc.evidence["commands"][0] == "fail2ban-client set sshd unbanip ::ffff:10.1.2.3"
+    assert doc.evidence.commands[0] == "fail2ban-client set sshd unbanip ::ffff:10.1.2.3"
 
 
 def test_db_fallback_reader_matches(ns: MountNamespace, tmp_path: Path) -> None:
@@ -457,4 +457,4 @@ def test_hosts_deny_helpers_for_tcpwrappers() -> None:
                           capture_output=True, check=True).stdout
     assert kept == f"2001:db8::77:1:{STAMP}\n".encode()
     doc = denylists.finding(f, "2001:db8::7")
-    assert doc.status == "problem" and doc.evidence["denyhosts"]["entries"][0]["line"] == 2
+    assert doc.status == "problem" and doc.evidence.denyhosts["entries"][0]["line"] == 2

@@ -9,6 +9,7 @@ import time
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, fail, open_from_args
 from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import SshdEvidence
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.targets.base import TargetError
 from tui.core.text import printable
@@ -63,5 +64,6 @@ def print_report(report: Report) -> None:
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")
     # What could not be collected (a FIFO where a log should be, a command that timed out).
     sshd = report.finding(registry.SSHD)
-    for note in (sshd.evidence.get("notes") or []) if sshd else []:
+    ev = sshd.evidence if sshd else None
+    for note in ev.notes if isinstance(ev, SshdEvidence) else []:
         print(f"note:    {printable(note)}")

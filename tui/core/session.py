@@ -17,6 +17,7 @@ from tui.core.changes.plan import Plan
 from tui.core.changes.undo import interrupted, recover, undo
 from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import ClientIpEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.remedies import apply_remedy, remedies_for
 from tui.core.diagnosis.report import Report, choose_client, run_checks
@@ -115,8 +116,9 @@ class Session:
         if self.client:
             seen[self.client.ip] = self.client.source
         logged = self.finding(registry.CLIENT_IP)
-        for item in (logged.evidence.get("seen_in_logs") or []) if logged else []:
-            seen.setdefault(item["ip"], item["source"])
+        ev = logged.evidence if logged else None
+        for item in ev.seen_in_logs if isinstance(ev, ClientIpEvidence) else []:
+            seen.setdefault(item.ip, item.source)
         return list(seen.items())
 
     def remedies(self, what: str) -> tuple[Finding, list[Plan]]:

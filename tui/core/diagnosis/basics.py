@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tui.core.clientip import ClientAddress, all_from_logs, describe
+from tui.core.diagnosis.evidence import ClientIpEvidence, SeenAddress, SshdEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import CLIENT_IP, NETWORK, SSHD
 from tui.core.diagnosis.libwrap import uses_libwrap
@@ -13,10 +12,8 @@ from tui.core.facts.model import Facts
 
 def client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
     seen = all_from_logs(facts.logs)
-    ev: dict[str, Any] = {
-        "seen_in_logs": [{"ip": a.ip, "source": a.source, "line": a.line, "count": a.count,
-                          "last_seen": a.last_seen} for a in seen[:20]]
-    }
+    ev = ClientIpEvidence([SeenAddress(a.ip, a.source, a.line, a.count, a.last_seen)
+                           for a in seen[:20]])
     if client is None:
         if len(seen) > 1:
             return Finding(CLIENT_IP, None, "unknown",
@@ -25,7 +22,7 @@ def client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
                            f"{describe(seen)}", ev)
         return Finding(CLIENT_IP, None, "unknown",
                        "the operator's address is not known: pass --client-ip", ev)
-    ev.update(ip=client.ip, source=client.source, line=client.line, private=client.private)
+    ev.ip, ev.source, ev.line, ev.private = client.ip, client.source, client.line, client.private
     how = client.source if client.source.startswith(("picked", "typed")) \
         else f"from {client.source}"
     return Finding(CLIENT_IP, None, "info", f"operator address {client.ip} ({how})", ev)
@@ -33,9 +30,8 @@ def client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
 
 def sshd_finding(facts: Facts) -> Finding:
     linked, binary = uses_libwrap(facts)
-    ev = {"version": facts.sshd_version, "binaries": [b.binary for b in facts.binaries
-                                                       if b.exists],
-          "uses_libwrap": linked, "notes": facts.notes}
+    ev = SshdEvidence(facts.sshd_version, [b.binary for b in facts.binaries if b.exists],
+                      linked, facts.notes)
     wrap = {True: "uses tcp wrappers", False: "does not use tcp wrappers", None: "unknown"}
     return Finding(SSHD, None, "info",
                    f"{facts.sshd_version or 'sshd version unknown'} ({binary or 'no sshd'}; "
@@ -45,4 +41,4 @@ def sshd_finding(facts: Facts) -> Finding:
 def network_finding(client: ClientAddress | None) -> Finding:
     return Finding(NETWORK, 4, "info",
                    "if nothing on the instance explains it, test from another network "
-                   "(e.g. a phone hotspot) and compare", {})
+                   "(e.g. a phone hotspot) and compare")

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
+from tui.core.diagnosis.evidence import MaxStartupsEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import MAXSTARTUPS
 from tui.core.facts.model import Facts, LogLine
@@ -131,14 +132,14 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
               is not None]
     highest = max((d.n for d in recent), default=None)
     newest = [d.line.text for d in found[-_SHOWN:]]
-    ev: dict = {
-        "maxstartups": value, "persourcemaxstartups": per, "source": source,
-        "drops_logged": len(found), "drops_recent": len(recent),
-        "dropped_total_reported": max(totals, default=None),
-        "highest_pending": highest, "newest_lines": newest,
-        "throttling_lines": [ln.text for ln in episodes[-_SHOWN:]],
-        "client": ip, "client_dropped": bool(ip and any(d.addr == ip for d in found)),
-    }
+    ev = MaxStartupsEvidence(
+        maxstartups=value, persourcemaxstartups=per, source=source,
+        drops_logged=len(found), drops_recent=len(recent),
+        dropped_total_reported=max(totals, default=None),
+        highest_pending=highest, newest_lines=newest,
+        throttling_lines=[ln.text for ln in episodes[-_SHOWN:]],
+        client=ip, client_dropped=bool(ip and any(d.addr == ip for d in found)),
+    )
     f = Finding(MAXSTARTUPS, None, "ok", f"MaxStartups {value}; no drops in sshd's logs", ev)
     if not found and not episodes:
         return f
@@ -151,7 +152,7 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
     if highest is None or highest >= start:
         f.status = "problem"
         seen = f" with {highest} unauthenticated connections pending" if highest else ""
-        who = f", including {ip}" if ev["client_dropped"] else ""
+        who = f", including {ip}" if ev.client_dropped else ""
         f.summary = (f"sshd dropped new connections past MaxStartups {value}{seen}{who}: "
                      "clients see a reset/close before the banner")
         return f
@@ -188,8 +189,10 @@ def plans(facts: Facts, ip: str | None = None, *, found: Finding | None = None) 
     f = found if found is not None else finding(facts, ip)
     if f.status != "problem":
         return []
-    value = f.evidence["maxstartups"]
-    highest = f.evidence["highest_pending"] or 0
+    ev = f.evidence
+    assert isinstance(ev, MaxStartupsEvidence)
+    value = ev.maxstartups
+    highest = ev.highest_pending or 0
     new = proposal(value, highest)
     start = new.split(":")[0]
     seen = f"2x the {highest} pending seen, " if highest else ""

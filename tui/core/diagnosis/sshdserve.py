@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.diagnosis import sshdports
+from tui.core.diagnosis.evidence import SshdServeEvidence
 from tui.core.diagnosis.finding import Finding, Status
 from tui.core.diagnosis.ids import SSHD_SERVE
 from tui.core.diagnosis.sshdconfig import directives
@@ -70,8 +71,7 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
         port, port_source = 22, "default"
     else:
         port, port_source = configured[0], "sshd_config"
-    ev: dict[str, Any] = {"port": port, "port_source": port_source,
-                          "configured_ports": configured, "live": facts.live}
+    ev = SshdServeEvidence(port, port_source, configured, facts.live)
     service = "sshd" if facts.package_manager == "rpm" else "ssh"
     listening = _listening(facts, ip, port, port_source, service, ev) if facts.live else None
     serving = listening is not None and listening.status == "ok"
@@ -83,11 +83,11 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
     }
     if listening is not None:
         checks["listening"] = listening
-    ev["checks"] = {k: {"status": c.status, "reason": c.reason or c.ok_text}
+    ev.checks = {k: {"status": c.status, "reason": c.reason or c.ok_text}
                     for k, c in checks.items()}
-    ev["log"] = [f"{ln.source}: {ln.text}" for ln in facts.logs if _LOG_RX.search(ln.text)][-5:]
+    ev.log = [f"{ln.source}: {ln.text}" for ln in facts.logs if _LOG_RX.search(ln.text)][-5:]
     if not facts.live:
-        ev["offline_note"] = ("a disk, not a running system: whether sshd runs, listens on the "
+        ev.offline_note = ("a disk, not a running system: whether sshd runs, listens on the "
                               "port and accepts its config (sshd -t) cannot be known offline")
 
     worst = max(checks.values(), key=lambda c: _RANK[c.status]).status
@@ -109,16 +109,16 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
 # -- sshd -t ---------------------------------------------------------------------
 
 
-def _config_test(facts: Facts, service: str, serving: bool, ev: dict[str, Any]) -> _Check:
+def _config_test(facts: Facts, service: str, serving: bool, ev: SshdServeEvidence) -> _Check:
     out = facts.commands.get("sshd -t")
     if out is None:
-        ev["config_test"] = None
+        ev.config_test = None
         return _Check("ok" if not facts.live else "unknown",
                       "" if not facts.live else "sshd -t was not run")
     lines = [ln.strip() for ln in (out.stderr + "\n" + out.stdout).splitlines() if ln.strip()]
     # Privilege-separation and host-key lines belong to their own checks.
     errors = [ln for ln in lines if not _PRIVSEP_RX.search(ln) and not _KEY_NOISE.search(ln)]
-    ev["config_test"] = {"command": "sshd -t", "rc": out.rc, "errors": errors[:5],
+    ev.config_test = {"command": "sshd -t", "rc": out.rc, "errors": errors[:5],
                          "output": lines[:12]}
     if out.rc == 124:
         return _Check("unknown", "sshd -t timed out")
@@ -150,7 +150,7 @@ def _config_fix(first: str, service: str) -> list[str]:
 # -- privilege-separation directory -----------------------------------------------------------
 
 
-def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
+def _privsep(facts: Facts, service: str, ev: SshdServeEvidence) -> _Check:
     named = None  # what sshd itself says (sshd -t now, else its newest log line)
     out = facts.commands.get("sshd -t")
     texts = ([out.stderr + out.stdout] if out else []) + [ln.text for ln in facts.logs[::-1]]
@@ -165,7 +165,7 @@ def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
     entry: dict[str, Any] = {"path": path, "chosen_by": "sshd" if named else
                              "package manager" if facts.package_manager else
                              "guess (upstream default)" if guessed else "present"}
-    ev["privsep_dir"] = entry
+    ev.privsep_dir = entry
     under_run = path.startswith(("/run/", "/var/run/"))
     if not facts.live and under_run:
         entry["state"] = "not checked offline (/run is empty on a disk, created at boot)"
@@ -228,7 +228,7 @@ def _privsep_path(facts: Facts) -> str:
 
 
 def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
-               ev: dict[str, Any]) -> _Check:
+               ev: SshdServeEvidence) -> _Check:
     configured = [d.args[0] for d in directives(facts) if d.key == "hostkey" and d.args]
     if conf.get("hostkey"):
         keys, source = conf["hostkey"], "sshd -T"
@@ -260,8 +260,8 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
             else:
                 row.update(usable=True)
         rows.append(row)
-    ev["host_keys"] = rows
-    ev["host_keys_from"] = source
+    ev.host_keys = rows
+    ev.host_keys_from = source
     usable = [r for r in rows if r["usable"]]
     broken = [r for r in rows if r["usable"] is False
               and (explicit or r["reason"] != "missing")]  # absent defaults are skipped quietly
@@ -311,9 +311,9 @@ def _session_era(facts: Facts) -> bool:
     return version is not None and version >= (9, 8)
 
 
-def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: dict[str, Any]) -> _Check:
+def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: SshdServeEvidence) -> _Check:
     if not _session_era(facts):
-        ev["sshd_session"] = None  # sshd re-executes itself: nothing separate to check
+        ev.sshd_session = None  # sshd re-executes itself: nothing separate to check
         return _Check("ok")
     if conf.get("sshdsessionpath"):
         candidates = [conf["sshdsessionpath"][0]]
@@ -335,7 +335,7 @@ def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: dict[str, Any]) 
         else:
             state = "ok"
         rows.append({"name": name, "path": path, "state": state})
-    ev["sshd_session"] = rows
+    ev.sshd_session = rows
     session = [r for r in rows if r["name"] == "sshd-session"]
     if any(r["state"] == "ok" for r in session):
         bad = [r for r in rows if r["name"] == "sshd-auth" and r["state"] != "ok"
@@ -403,19 +403,19 @@ def _covers(addr: str, client: ipaddress.IPv4Address | ipaddress.IPv6Address | N
 
 
 def _listening(facts: Facts, ip: str | None, port: int, port_source: str, service: str,
-               ev: dict[str, Any]) -> _Check:
+               ev: SshdServeEvidence) -> _Check:
     running = ("sshd" in facts.processes) if facts.processes else None
-    ev["sshd_running"] = running
+    ev.sshd_running = running
     ss = facts.commands.get("ss -ltnpH")
     if ss is None or ss.rc != 0:
-        ev["listeners"] = None
+        ev.listeners = None
         return _Check("unknown", "ss -ltnpH was not run" if ss is None else
                       f"ss -ltnpH failed (exit {ss.rc})")
     socks = parse_ss(ss.stdout)
     on_port = [s for s in socks if s["port"] == port]
     owned = any(s["names"] for s in socks)  # without root, ss cannot name processes
     sshd_socks = [s for s in socks if "sshd" in s["names"]]
-    ev["listeners"] = [{k: s[k] for k in ("address", "port", "processes")}
+    ev.listeners = [{k: s[k] for k in ("address", "port", "processes")}
                        for s in (on_port + [s for s in sshd_socks if s not in on_port])]
     start = [f"systemctl start {service}", f"systemctl status {service}",
              f"journalctl -u {service} -n 50 --no-pager", "/usr/sbin/sshd -t"]

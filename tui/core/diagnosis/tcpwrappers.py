@@ -6,8 +6,9 @@ import errno
 import ipaddress
 from collections import Counter
 
-from tui.core.changes.plan import FileEdit, Plan
+from tui.core.changes.plan import FileEdit, Op, Plan
 from tui.core.diagnosis import denylists
+from tui.core.diagnosis.evidence import TcpWrappersEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import TCP_WRAPPERS
 from tui.core.diagnosis.libwrap import uses_libwrap
@@ -68,7 +69,7 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
     linked, binary = uses_libwrap(facts)
     diags = [str(d) for p, deny in ((ALLOW, False), (DENY, True))
              for d in diagnose(table(facts, p), deny)]
-    ev: dict = {"uses_libwrap": linked, "binary": binary, "diagnostics": diags}
+    ev = TcpWrappersEvidence(linked, binary, diags)
     if linked is False:
         return Finding(TCP_WRAPPERS, 1, "ok",
                        f"{binary} does not use tcp wrappers: hosts.allow/hosts.deny cannot "
@@ -91,19 +92,19 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
                            "no client address: pass --client-ip to check the operator's "
                            "address (no catch-all rule denies everyone)", ev)
     v = verdict_for(rules, who)
-    ev.update(client=who, access=v.access, file=v.file, line=v.line, rule=v.rule,
-              reason=v.reason, warnings=list(dict.fromkeys(v.warnings)))
+    ev.client, ev.access, ev.file, ev.line, ev.rule = who, v.access, v.file, v.line, v.rule
+    ev.reason, ev.warnings = v.reason, list(dict.fromkeys(v.warnings))
     if v.access == "unknown":
         return Finding(TCP_WRAPPERS, 1, "unknown",
                        f"cannot tell whether sshd grants {who}: {v.reason}", ev)
     mgr = managers(facts)
     if mgr:
-        ev["managed_by"] = sorted(mgr)
+        ev.managed_by = sorted(mgr)
     if v.granted:
         where = f"{v.file} line {v.line}" if v.file else "no rule matched"
         return Finding(TCP_WRAPPERS, 1, "ok", f"sshd grants {who} ({where})", ev)
     scope = "" if who == client_ip else " (and so, most likely, everyone)"
-    where = f"{v.file} line {v.line}" if v.line else v.file
+    where = f"{v.file} line {v.line}" if v.line else f"{v.file}"
     summary = f"{v.access} for {who}{scope} by {where}: {v.rule or v.reason}"
     f = Finding(TCP_WRAPPERS, 1, "problem", summary, ev)
     f.remedy = remedy_lines(facts, who, mgr)
@@ -122,7 +123,8 @@ def remedies(facts: Facts, ip: str | None, found: Finding) -> list[Plan]:
 
     Without the operator's address only removing the catch-all rule makes sense: the
     address the finding tried (one nobody lists) must never be written."""
-    who = ip or found.evidence.get("client")
+    ev = found.evidence
+    who = ip or (ev.client if isinstance(ev, TcpWrappersEvidence) else None)
     out = plans(facts, who) if found.status == "problem" and who else []
     if ip is None:
         out = [p for p in out if p.remedy != "allow-client"]
@@ -236,15 +238,17 @@ def _plan_comment(facts: Facts, ip: str) -> Plan | None:
         v = verdict_for(evaluator(facts, allow=cur[ALLOW], deny=cur[DENY]), ip)
         if v.granted:
             break
-        if v.file not in data or cur[v.file] is None:
+        path = v.file
+        text = cur[path] if path is not None and path in data else None
+        if path is None or text is None:
             return None  # unreadable file: no edit can fix that
-        new = _comment_out(cur[v.file], v.line, v.file == ALLOW)
-        if new is None or new == cur[v.file]:
+        new = _comment_out(text, v.line, path == ALLOW)
+        if new is None or new == text:
             return None
-        edited[v.file] = new
+        edited[path] = new
     else:
         return None
-    ops = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
+    ops: list[Op] = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
     notes = ["as the article does; affects every client those rules matched"]
     if ALLOW in edited and not (data[ALLOW] or b"\n").endswith(b"\n"):
         notes.append(_INERT_NOTE.format(path=ALLOW))

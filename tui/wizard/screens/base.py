@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +13,9 @@ from textual.widgets import Footer, Header, Static
 
 from tui.core.text import printable
 
+if TYPE_CHECKING:
+    from tui.wizard.app import WizardApp
+
 
 class WizardScreen(Screen):
     SUB_TITLE = ""
@@ -21,6 +24,9 @@ class WizardScreen(Screen):
         Binding("pagedown", "page(1)", "page down", show=False, priority=True),
         Binding("pageup", "page(-1)", "page up", show=False, priority=True),
     ]
+
+    if TYPE_CHECKING:
+        app: WizardApp  # the screens run in the wizard's app and read its state
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import TcpWrappersEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import numbered, plain
 
@@ -28,31 +29,34 @@ class Method1Screen(FixScreen):
 
     def verdict_details(self, session: Any, finding: Any) -> list[Text]:
         ev = finding.evidence
+        if not isinstance(ev, TcpWrappersEvidence):
+            return []
         out = []
-        who = ev.get("client")
-        if who and ev.get("access"):
-            where = (f"{ev['file']} line {ev['line']}" if ev.get("line") else
-                     ev.get("file") or "no rule matched (access is granted by default)")
-            out.append(plain(f"In words: sshd {ev['access']} {who} - {where}"))
-            if ev.get("reason"):
-                out.append(plain(f"Why: {ev['reason']}", "italic"))
-        for w in ev.get("warnings") or []:
+        who = ev.client
+        if who and ev.access:
+            where = (f"{ev.file} line {ev.line}" if ev.line else
+                     ev.file or "no rule matched (access is granted by default)")
+            out.append(plain(f"In words: sshd {ev.access} {who} - {where}"))
+            if ev.reason:
+                out.append(plain(f"Why: {ev.reason}", "italic"))
+        for w in ev.warnings or []:
             out.append(plain(f"warning: {w}"))
-        for d in ev.get("diagnostics") or []:
+        for d in ev.diagnostics:
             out.append(plain(f"tcpdchk: {d}", "italic"))
-        if ev.get("managed_by"):
-            out.append(plain("managed by " + ", ".join(ev["managed_by"])
+        if ev.managed_by:
+            out.append(plain("managed by " + ", ".join(ev.managed_by)
                              + ": a hand edit does not stick; use their command", "bold"))
-        if ev.get("uses_libwrap") is not None:
+        if ev.uses_libwrap is not None:
             out.append(plain("Both files are read on every connection: a change takes effect "
                              "at once, nothing to restart.", "italic"))
         return out
 
     def show_extra(self, session: Any, finding: Any) -> None:
         ev = finding.evidence
+        decided = isinstance(ev, TcpWrappersEvidence) and ev.has("file")
         for path, wid in ((ALLOW, "#allow"), (DENY, "#deny")):
             blob = session.facts.files.get(path) if session.facts else None
             data = blob.data if blob else None
-            line = ev.get("line") if ev.get("file") == path else None
+            line = ev.line if decided and ev.file == path else None
             missing = "absent" if blob is None or blob.errno == 2 else "unreadable"
             self.query_one(wid, Static).update(numbered(data, line, missing=missing))

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import LibrariesEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import plain
 
@@ -24,16 +25,18 @@ class Method2Screen(FixScreen):
 
     def verdict_details(self, session: Any, finding: Any) -> list[Text]:
         ev = finding.evidence
+        if not isinstance(ev, LibrariesEvidence):
+            return []
         out = []
-        for soname in ev.get("missing") or []:
-            cand = (ev.get("candidates") or {}).get(soname)
-            owner = (ev.get("owners") or {}).get(soname)
+        for soname in ev.missing:
+            cand = ev.candidates.get(soname)
+            owner = ev.owners.get(soname) if ev.owners else None
             line = f"missing {soname}: " + (f"its real file {cand} is still there"
                                             if cand else "no file of it is left")
             if owner:
                 line += f" (package {owner})"
             out.append(plain(line))
-        if ev.get("missing"):
+        if ev.missing:
             out.append(plain("sshd re-executes itself for every connection: the listener "
                              "keeps running while each new connection dies.", "italic"))
         return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from typing import Any
 
 from tui.core.diagnosis.denylists import denyhosts, fail2ban
 from tui.core.diagnosis.denylists.denyhosts import DENYHOSTS_CONF, Entry, denyhosts_conf
@@ -34,6 +33,7 @@ from tui.core.diagnosis.denylists.fail2ban_state import (
     read_db,
 )
 from tui.core.diagnosis.denylists.shared import normal
+from tui.core.diagnosis.evidence import DenyListsEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import DENY_LISTS
 from tui.core.facts.model import DENY, Facts
@@ -56,10 +56,8 @@ def finding(facts: Facts, ip: str | None, now: float | None = None) -> Finding:
         notes.append(f"{ip!r} is not an IP address; checked without it")
     f2b = fail2ban.check(facts, client, now, notes)
     dh = denyhosts.check(facts, client)
-    ev: dict[str, Any] = {"client": client, "managers": [n for n, s in (("fail2ban", f2b),
-                                                                          ("denyhosts", dh)) if s],
-                          "fail2ban": f2b.evidence if f2b else None,
-                          "denyhosts": dh.evidence if dh else None, "notes": notes}
+    ev = DenyListsEvidence(client, [n for n, s in (("fail2ban", f2b), ("denyhosts", dh)) if s],
+                           f2b.evidence if f2b else None, dh.evidence if dh else None, notes)
     parts = [p for p in (f2b, dh) if p]
     if not parts:
         return Finding(DENY_LISTS, None, "ok", "neither fail2ban nor DenyHosts is installed", ev)
@@ -67,7 +65,7 @@ def finding(facts: Facts, ip: str | None, now: float | None = None) -> Finding:
         hit = [p for p in parts if p.status == status]
         if hit:
             remedy = [line for p in hit for line in p.remedy]
-            ev["commands"] = [r.split("   #")[0] for r in remedy if r.startswith(_COMMANDS)]
+            ev.commands = [r.split("   #")[0] for r in remedy if r.startswith(_COMMANDS)]
             return Finding(DENY_LISTS, None, status, "; ".join(p.summary for p in hit), ev, remedy)
     names = " and ".join(p.name for p in parts)
     tail = (f"; nothing about {client}" if client else "")

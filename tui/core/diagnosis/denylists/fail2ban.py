@@ -173,13 +173,13 @@ def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
             lines.append(f"# or, once fail2ban runs: fail2ban-client set {q(b.jail)} unbanip "
                          f"{q(b.ip)}")
     for name in dict.fromkeys(b.jail for b in bans):
-        jail = jails_.get(name)
-        if jail and jail.ignores(ip):
+        conf = jails_.get(name)
+        if conf and conf.ignores(ip):
             continue
         if running is not False and facts.live:
             lines.append(f"fail2ban-client set {q(name)} addignoreip {q(ip)}   # only this "
                          "address, until fail2ban restarts")
-        keep = " ".join((jail.ignoreip if jail else []) + [ip])
+        keep = " ".join((conf.ignoreip if conf else []) + [ip])
         lines.append(f"to keep {ip} from being banned again after a restart: in "
                      f"{JAIL_LOCAL}, section [{name}], set: ignoreip = {keep}   then: "
                      f"fail2ban-client reload {q(name)}")

@@ -1,0 +1,181 @@
+"""The evidence of each check, typed: the screens and the CLI read attributes, not dict keys.
+
+Field order is the order of the keys in `check --json` (a contract: tests/recorded holds it);
+a field left ABSENT is a key that check did not reach on that path and is not printed. Nested
+parts that only travel to the JSON (a fail2ban jail's details, sshd's host key rows) stay
+plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.core.diagnosis.finding import ABSENT, Evidence
+
+
+@dataclass
+class SeenAddress(Evidence):
+    """An address sshd's logs name (newest first)."""
+
+    ip: str
+    source: str
+    line: str | None
+    count: int
+    last_seen: str | None
+
+
+@dataclass
+class ClientIpEvidence(Evidence):
+    seen_in_logs: list[SeenAddress]
+    # The operator's address, when known (given, picked, or the only one in the logs).
+    ip: str = ABSENT
+    source: str = ABSENT
+    line: str | None = ABSENT
+    private: str | None = ABSENT
+
+
+@dataclass
+class SshdEvidence(Evidence):
+    version: str | None
+    binaries: list[str]
+    uses_libwrap: bool | None
+    notes: list[str]  # what could not be collected
+
+
+@dataclass
+class TcpWrappersEvidence(Evidence):
+    uses_libwrap: bool | None
+    binary: str | None
+    diagnostics: list[str]  # tcpdchk's remarks on both files
+    # The verdict for `client` (the operator, or an address nobody lists); absent when
+    # sshd does not use libwrap or no address was checked.
+    client: str = ABSENT
+    access: str = ABSENT  # "granted" | "denied" | "unknown"
+    file: str | None = ABSENT
+    line: int | None = ABSENT
+    rule: str | None = ABSENT
+    reason: str = ABSENT
+    warnings: list[str] = ABSENT
+    managed_by: list[str] = ABSENT  # tools that write hosts.deny themselves
+
+
+@dataclass
+class LibrariesEvidence(Evidence):
+    binary: str
+    missing: list[str]  # sonames
+    candidates: dict[str, str | None]  # soname -> an existing file of it
+    needed_by: dict[str, str | None] = ABSENT
+    owners: dict[str, str | None] = ABSENT  # soname -> package
+    binaries: dict[str, dict[str, Any]] = ABSENT  # per binary: missing, error, libraries
+
+
+@dataclass
+class FirewallRule(Evidence):
+    """A rule (or policy) of the host firewall, as the verdict names it."""
+
+    action: str
+    rule: str | None
+    source: str
+    chain: str | None
+    line: int | None
+    managed_by: str | None
+    table: str | None
+    index: int | None
+    handle: int | None
+    detail: str | None
+    stage: str
+    blocks: bool | None
+    decides: bool
+    caveats: list[str]
+    remedy: list[str]
+
+
+@dataclass
+class FirewallEvidence(Evidence):
+    collected: bool
+    sources: list[str] = ABSENT
+    port: int = ABSENT
+    ports: list[int] = ABSENT
+    verdict: str | None = ABSENT
+    symptom: str | None = ABSENT
+    deciding: FirewallRule | None = ABSENT
+    blocking: list[FirewallRule] = ABSENT
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SecurityCenterEvidence(Evidence):
+    agent_running: bool | None  # None: not a running system
+    agent_processes: list[str]
+    whitelist: str = ABSENT  # the operator's address
+    warning: str = ABSENT  # why that address is no use in a whitelist
+    firewall: FirewallEvidence = ABSENT  # the host's rules, shown beside the console steps
+
+
+@dataclass
+class SshdServeEvidence(Evidence):
+    port: int
+    port_source: str
+    configured_ports: list[int]
+    live: bool
+    sshd_running: bool | None = ABSENT
+    listeners: list[dict[str, Any]] | None = ABSENT
+    config_test: dict[str, Any] | None = ABSENT
+    privsep_dir: dict[str, Any] = ABSENT
+    host_keys: list[dict[str, Any]] = ABSENT
+    host_keys_from: str = ABSENT
+    sshd_session: list[dict[str, Any]] | None = ABSENT
+    checks: dict[str, dict[str, str]] = ABSENT
+    log: list[str] = ABSENT
+    offline_note: str = ABSENT
+
+
+@dataclass
+class MaxStartupsEvidence(Evidence):
+    maxstartups: str
+    persourcemaxstartups: str | None
+    source: str
+    drops_logged: int
+    drops_recent: int
+    dropped_total_reported: int | None
+    highest_pending: int | None
+    newest_lines: list[str]
+    throttling_lines: list[str]
+    client: str | None
+    client_dropped: bool
+
+
+@dataclass
+class PenaltiesEvidence(Evidence):
+    sshd_version: str | None
+    client: str | None
+    drops_logged: int
+    newest_lines: list[str]
+    persourcepenalties: str | None = ABSENT
+    settings: dict[str, int] | None = ABSENT
+    exempt_list: list[str] = ABSENT
+    netblock: str | None = ABSENT
+    drops_recent: int = ABSENT
+    refused_addresses: list[str] = ABSENT
+    reasons: list[str] = ABSENT
+    client_exempt: bool = ABSENT
+    client_refused: bool = ABSENT
+    client_penalised: bool = ABSENT
+    wait_seconds: int | None = ABSENT
+
+
+@dataclass
+class DenyListsEvidence(Evidence):
+    client: str | None
+    managers: list[str]
+    fail2ban: dict[str, Any] | None
+    denyhosts: dict[str, Any] | None
+    notes: list[str]
+    commands: list[str] = ABSENT  # the remedy's lines that are commands to run
+
+
+@dataclass
+class ChangeJournalEvidence(Evidence):
+    change_sets: list[dict[str, Any]]
+    unreadable: list[str]

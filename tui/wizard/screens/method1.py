@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,6 +12,10 @@ from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import TcpWrappersEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import numbered, plain
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
 
@@ -27,7 +31,7 @@ class Method1Screen(FixScreen):
         yield Static(Text(DENY, style="bold"), classes="heading")
         yield Static(id="deny")
 
-    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+    def verdict_details(self, session: Session, finding: Finding) -> list[Text]:
         ev = finding.evidence
         if not isinstance(ev, TcpWrappersEvidence):
             return []
@@ -51,12 +55,12 @@ class Method1Screen(FixScreen):
                              "at once, nothing to restart.", "italic"))
         return out
 
-    def show_extra(self, session: Any, finding: Any) -> None:
+    def show_extra(self, session: Session, finding: Finding) -> None:
         ev = finding.evidence
-        decided = isinstance(ev, TcpWrappersEvidence) and ev.has("file")
+        decided = ev if isinstance(ev, TcpWrappersEvidence) and ev.has("file") else None
         for path, wid in ((ALLOW, "#allow"), (DENY, "#deny")):
             blob = session.facts.files.get(path) if session.facts else None
             data = blob.data if blob else None
-            line = ev.line if decided and ev.file == path else None
+            line = decided.line if decided and decided.file == path else None
             missing = "absent" if blob is None or blob.errno == 2 else "unreadable"
             self.query_one(wid, Static).update(numbered(data, line, missing=missing))

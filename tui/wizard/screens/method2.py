@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,6 +12,10 @@ from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import LibrariesEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import plain
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 
 class Method2Screen(FixScreen):
@@ -23,7 +27,7 @@ class Method2Screen(FixScreen):
         yield Static(Text("Libraries", style="bold"), classes="heading")
         yield Static(id="libs")
 
-    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+    def verdict_details(self, session: Session, finding: Finding) -> list[Text]:
         ev = finding.evidence
         if not isinstance(ev, LibrariesEvidence):
             return []
@@ -41,7 +45,7 @@ class Method2Screen(FixScreen):
                              "keeps running while each new connection dies.", "italic"))
         return out
 
-    def show_extra(self, session: Any, finding: Any) -> None:
+    def show_extra(self, session: Session, finding: Finding) -> None:
         text = Text()
         for b in session.facts.binaries if session.facts else []:
             if not b.exists:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,6 +12,10 @@ from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import FirewallEvidence, SecurityCenterEvidence
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 
 class Method3Screen(WizardScreen):
@@ -32,7 +36,7 @@ class Method3Screen(WizardScreen):
                      classes="heading")
         yield Static(id="steps")
 
-    def show_session(self, session: Any) -> None:
+    def show_session(self, session: Session | None) -> None:
         if session is None or session.report is None:
             self.query_one("#verdict", Static).update(plain("checking...", "italic"))
             return
@@ -40,6 +44,8 @@ class Method3Screen(WizardScreen):
         from tui.core.instructions import whitelist
 
         finding = session.finding(registry.SECURITY_CENTER)
+        if finding is None:  # every report has it
+            return
         verdict = Text()
         verdict.append_text(status_word(finding.status))
         verdict.append(" ")
@@ -64,7 +70,7 @@ class Method3Screen(WizardScreen):
         self.steps = whitelist(addrs)
         self.query_one("#steps", Static).update(plain(self.steps))
 
-    def _firewall(self, finding: Any) -> Text:
+    def _firewall(self, finding: Finding) -> Text:
         ev = finding.evidence
         text = Text()
         if not isinstance(ev, SecurityCenterEvidence):

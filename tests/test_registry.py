@@ -90,3 +90,34 @@ def test_session_check_and_apply_do_the_work_once(tmp_path: Path,
         assert s.finding(registry.TCP_WRAPPERS).status == "ok"  # type: ignore[union-attr]
     finally:
         s.close()
+
+
+def test_fix_yes_collects_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fix --yes`: the facts to plan on, and the facts to verify; nothing more."""
+    import contextlib
+    import io
+
+    import tui.commands.session as cmd_session
+    from tui.cli import main
+
+    build_sample(tmp_path / "sys")
+    collects = 0
+    real_open = cmd_session.open_target
+
+    def open_counted(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        target = real_open(*a, **kw)
+        real_collect = target.collect
+
+        def collect():  # noqa: ANN202
+            nonlocal collects
+            collects += 1
+            return real_collect()
+
+        target.collect = collect
+        return target
+
+    monkeypatch.setattr(cmd_session, "open_target", open_counted)
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["fix", "tcp-wrappers", "--yes", "--root", str(tmp_path / "sys"),
+                     "--client-ip", S.CLIENT_IP])
+    assert (code, collects) == (0, 2)

@@ -19,7 +19,7 @@ from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import ClientIpEvidence
 from tui.core.diagnosis.finding import Finding
-from tui.core.diagnosis.remedies import apply_remedy, remedies_for
+from tui.core.diagnosis.remedies import apply_remedy
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts, FileBlob
 from tui.core.targets.base import TargetError
@@ -139,7 +139,7 @@ class Session:
             with target.lock():
                 self.recovered += recover(target.fileops(), target=self.target_label)
                 self.facts = target.collect()
-                _, plans = remedies_for(what, self.facts, ip)
+                _, plans = registry.get(what).remedies(self.facts, ip)
                 if not any(p.plan_id == plan.plan_id for p in plans):
                     self.check()
                     raise StaleError("the files changed since the preview (another program "

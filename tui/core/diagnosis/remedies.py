@@ -1,4 +1,4 @@
-"""The remedies `fix` and the wizard offer for a method, and which one is the default."""
+"""Choosing among a check's plans and applying one: what `fix --yes` and the wizard share."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from tui.core.changes.checks import run_checks
 from tui.core.changes.journal import ChangeSet
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import registry
-from tui.core.diagnosis.finding import Finding
 from tui.core.facts.model import Facts
 from tui.core.targets.target import Target
-
-
-def remedies_for(what: str, facts: Facts, ip: str | None) -> tuple[Finding, list[Plan]]:
-    """The finding for `what` (one of registry.FIXABLE) and its plans, default first."""
-    return registry.get(what).remedies(facts, ip)
 
 
 def choose(plans: list[Plan], wanted: str | None) -> Plan | None:

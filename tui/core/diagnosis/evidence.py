@@ -169,8 +169,8 @@ class PenaltiesEvidence(Evidence):
 class DenyListsEvidence(Evidence):
     client: str | None
     managers: list[str]
-    fail2ban: dict[str, Any] | None
-    denyhosts: dict[str, Any] | None
+    fail2ban: Fail2banEvidence | None
+    denyhosts: DenyHostsEvidence | None
     notes: list[str]
     commands: list[str] = ABSENT  # the remedy's lines that are commands to run
 
@@ -179,3 +179,34 @@ class DenyListsEvidence(Evidence):
 class ChangeJournalEvidence(Evidence):
     change_sets: list[dict[str, Any]]
     unreadable: list[str]
+
+
+@dataclass
+class Fail2banEvidence(Evidence):
+    """fail2ban's part of the deny-lists evidence."""
+
+    config_files: list[str]
+    database: str | None
+    running: bool | None
+    source: str  # where the bans in force come from: the server, or its database
+    jails: dict[str, dict[str, Any]]  # the enabled ones
+    banned_count: int
+    banned_by_jail: dict[str, int]
+    ignored_in: list[str] = ABSENT  # jails that never ban the operator
+    bans: list[dict[str, Any]] = ABSENT  # the operator's
+
+
+@dataclass
+class DenyHostsEvidence(Evidence):
+    """DenyHosts' part of the deny-lists evidence."""
+
+    config: str | None
+    work_dir: str
+    work_files: list[str]
+    hosts_deny: str
+    block_service: str | None
+    purge_deny: str | None
+    marked_entries: int  # hosts.deny lines DenyHosts marked as its own
+    note: str = ABSENT
+    entries: list[dict[str, Any]] = ABSENT  # the operator's, in hosts.deny and the counters
+    purge_at: str | None = ABSENT

@@ -33,6 +33,7 @@ from tui.core.diagnosis.denylists.shared import (
     same,
     uses_libwrap,
 )
+from tui.core.diagnosis.evidence import Fail2banEvidence
 from tui.core.diagnosis.sshdports import ports as sshd_ports
 from tui.core.facts.common import fail2ban_db
 from tui.core.facts.model import FAIL2BAN_DB, Facts
@@ -47,7 +48,8 @@ _PORT_SCOPED = re.compile(r"multiport|^iptables(-new|-ipset[\w-]*)?$|^nftables$|
 # --- the check --------------------------------------------------------------------------
 
 
-def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | None:
+def check(facts: Facts, ip: str | None, now: float,
+          notes: list[str]) -> Part[Fail2banEvidence] | None:
     """fail2ban's part of the finding; None when fail2ban leaves no trace here."""
     files = [p for p in facts.files if p.startswith("/etc/fail2ban/") and data(facts, p)
              is not None]
@@ -91,13 +93,13 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
     per_jail: dict[str, int] = {}
     for b in current:
         per_jail[b.jail] = per_jail.get(b.jail, 0) + 1
-    ev: dict[str, Any] = {
-        "config_files": jail_files(facts), "database": db_path if db_blob and db_blob.data
-        else None, "running": running, "source": source,
-        "jails": {n: {"actions": j.actions, "ignoreip": j.ignoreip, "bantime": j.bantime,
-                      "port": j.port} for n, j in enabled.items()},
-        "banned_count": len(current), "banned_by_jail": per_jail,
-    }
+    ev = Fail2banEvidence(
+        config_files=jail_files(facts), database=db_path if db_blob and db_blob.data
+        else None, running=running, source=source,
+        jails={n: {"actions": j.actions, "ignoreip": j.ignoreip, "bantime": j.bantime,
+                   "port": j.port} for n, j in enabled.items()},
+        banned_count=len(current), banned_by_jail=per_jail,
+    )
     out = Part("fail2ban", ev)
     if ip is None:
         if current:
@@ -110,8 +112,8 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
                           for j in sorted(per_jail)]
         return out
     mine = [b for b in current if same(b.ip, ip)]
-    ev["ignored_in"] = sorted(n for n, j in enabled.items() if j.ignores(ip))
-    ev["bans"] = [_ban_json(b, all_jails.get(b.jail), facts) for b in mine]
+    ev.ignored_in = sorted(n for n, j in enabled.items() if j.ignores(ip))
+    ev.bans = [_ban_json(b, all_jails.get(b.jail), facts) for b in mine]
     if not mine:
         return out
     blocking = [b for b in mine if _affects_ssh(all_jails.get(b.jail), facts)]

@@ -7,9 +7,10 @@ import ipaddress
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Generic, TypeVar
 
 from tui.core.diagnosis import libwrap
+from tui.core.diagnosis.evidence import DenyHostsEvidence, Fail2banEvidence
 from tui.core.facts.model import Facts
 
 # fail2ban's time abbreviations; DenyHosts' PURGE_DENY uses the one-letter ones.
@@ -17,12 +18,15 @@ TIME_UNITS = {"y": 31536000, "mo": 2592000, "w": 604800, "d": 86400, "h": 3600, 
               "s": 1}
 
 
+E = TypeVar("E", Fail2banEvidence, DenyHostsEvidence)
+
+
 @dataclass
-class Part:
+class Part(Generic[E]):
     """One tool's contribution to the finding (None from a reader: the tool is absent)."""
 
     name: str
-    evidence: dict[str, Any]
+    evidence: E
     status: str = "info"
     summary: str = ""
     remedy: list[str] = field(default_factory=list)

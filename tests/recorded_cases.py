@@ -2,7 +2,9 @@
 
 Each case builds a fresh system under a temporary directory (the --demo sample, the CentOS 7
 disk, or a copy of this machine's sshd), changes a few files to reach one finding or status,
-and runs one or more commands in this process. The output, normalised only where it varies
+and runs one or more commands in this process. The `live-*` cases run the checks on facts as
+a running system gives them (listeners, sshd -t, fail2ban's server, the agent's processes):
+what no disk offline can show. The output, normalised only where it varies
 from run to run, must equal the file under tests/recorded/ byte for byte.
 
 Normalised (nothing else):
@@ -467,8 +469,10 @@ def _normalise(text: str, root: Path, sets: dict[str, str]) -> str:
     return re.sub(r"\b\d{8}T\d{6}Z-[0-9a-zA-Z]+\b", set_id, text)
 
 
-def render_case(case: Case) -> str:
+def render_case(case: Case | FactsCase) -> str:
     """Everything the case prints, normalised: the text stored under tests/recorded/."""
+    if isinstance(case, FactsCase):
+        return render_facts_case(case)
     tmp = Path(tempfile.mkdtemp(prefix="srd-rec-"))
     try:
         root = case.system(tmp / "sys")
@@ -491,6 +495,165 @@ def render_case(case: Case) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --- live systems, as collected facts (a running system cannot be built offline) -------
+
+
+IPT_LIVE = """\
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:f2b-sshd - [0:0]
+-A INPUT -p tcp -m multiport --dports 22,2222 -j f2b-sshd
+-A INPUT -s 203.0.113.7/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A f2b-sshd -s 198.51.100.0/24 -j REJECT --reject-with icmp-port-unreachable
+-A f2b-sshd -j RETURN
+COMMIT
+"""
+SS_ALL = 'LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=7,fd=3))\n'
+
+
+def live_facts(**kw: Any) -> Any:
+    """A running Debian 12 with both seed faults cured, as the local collector gives it."""
+    from tui.core.facts.model import CommandOutput, Facts, FileBlob, LogLine, PathInfo
+    from tui.core.libs.offline import BinaryLibs, Library
+
+    f = Facts("this machine (web1)", "local", True, hostname="web1",
+              sshd_version="OpenSSH_9.2p1", package_manager="dpkg",
+              processes=["systemd", "sshd", "cron"])
+    f.binaries = [BinaryLibs("/usr/sbin/sshd", True, None, libraries=[
+        Library("libwrap.so.0", "/usr/lib/x86_64-linux-gnu/libwrap.so.0", "/usr/sbin/sshd"),
+        Library("libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/sbin/sshd")])]
+    f.files = {"/etc/hosts.allow": FileBlob(b"# allow\n"),
+               "/etc/hosts.deny": FileBlob(b"# deny\n"),
+               "/etc/passwd": FileBlob(b"root:x:0:0:root:/root:/bin/sh\n"),
+               "/etc/ssh/sshd_config": FileBlob(b"Include /etc/ssh/sshd_config.d/*.conf\n")}
+    f.paths = {"/run/sshd": PathInfo(0o40755, 0, 0),
+               "/etc/ssh/ssh_host_ed25519_key": PathInfo(0o100600, 0, 0),
+               "/etc/ssh/ssh_host_rsa_key": PathInfo(0o100600, 0, 0),
+               "/etc/ssh/ssh_host_ecdsa_key": PathInfo(None, errno=2)}
+    f.commands = {"sshd -t": CommandOutput(0, "", ""), "ss -ltnpH": CommandOutput(0, SS_ALL, "")}
+    f.logs = [LogLine("journal", f"2024-11-21T11:50:00+0000 web1 sshd[70]: Connection closed by "
+                                 f"{IP} port 50000 [preauth]")]
+    for k, v in kw.items():
+        setattr(f, k, v)
+    return f
+
+
+def _lf_agent_firewall() -> Any:
+    return live_facts(processes=["systemd", "sshd", "AliYunDun", "AliYunDunMonitor"],
+                      firewall={"iptables-save": IPT_LIVE})
+
+
+def _lf_loopback() -> Any:
+    from tui.core.facts.model import CommandOutput
+
+    f = live_facts()
+    f.commands["ss -ltnpH"] = CommandOutput(
+        0, 'LISTEN 0 128 127.0.0.1:22 0.0.0.0:* users:(("sshd",pid=7,fd=3))\n', "")
+    return f
+
+
+def _lf_no_ss() -> Any:
+    from tui.core.facts.model import CommandOutput
+
+    return live_facts(processes=[], commands={"sshd -t": CommandOutput(0, "", "")})
+
+
+def _lf_not_listening() -> Any:
+    from tui.core.facts.model import CommandOutput
+
+    return live_facts(processes=["systemd"], commands={
+        "sshd -t": CommandOutput(255, "", "/etc/ssh/sshd_config line 3: Bad configuration "
+                                          "option: Foo\n/etc/ssh/sshd_config: terminating, 1 "
+                                          "bad configuration options\n"),
+        "ss -ltnpH": CommandOutput(0, 'LISTEN 0 5 0.0.0.0:22 0.0.0.0:* users:(("nc",pid=9,'
+                                      'fd=3))\n', "")})
+
+
+def _lf_session_10() -> Any:
+    from tui.core.facts.model import CommandOutput, LogLine, PathInfo
+
+    f = live_facts(sshd_version="OpenSSH_10.0p2",
+                   logs=[LogLine("journal", "sshd[5]: fatal: rexec of /opt/s failed")])
+    f.commands["sshd -T"] = CommandOutput(0, "port 22\nsshdsessionpath /opt/s\n", "")
+    f.paths["/opt/s"] = PathInfo(0o100644, 0, 0)
+    f.paths["/etc/ssh/ssh_host_rsa_key"] = PathInfo(0o100640, 0, 0)
+    return f
+
+
+def _lf_maxstartups_penalties() -> Any:
+    from tui.core.facts.model import CommandOutput, LogLine
+
+    f = live_facts(sshd_version="OpenSSH_9.8p1")
+    f.logs += [LogLine("journal", "2024-11-21T11:59:00+0000 web1 sshd[9]: " + t) for t in (
+        "beginning MaxStartups throttling",
+        f"drop connection #12 from [{IP}]:40000 on [10.0.0.2]:22 past MaxStartups",
+        "exited MaxStartups throttling after 00:00:09, 37 connections dropped",
+        f"drop connection #0 from [{IP}]:41000 on [10.0.0.2]:22 penalty: failed "
+        "authentication")]
+    f.commands["sshd -T"] = CommandOutput(
+        0, "port 22\nmaxstartups 10:30:100\npersourcepenalties crash:90 authfail:30 "
+           "noauth:1 grace-exceeded:20 max:600 min:15 max-sources4:65536 "
+           "max-sources6:65536 overflow:permissive overflow6:permissive\n", "")
+    return f
+
+
+def _lf_fail2ban(running: bool) -> Any:
+    from tui.core.facts.model import CommandOutput, FileBlob
+
+    f = live_facts()
+    f.files["/etc/fail2ban/jail.conf"] = FileBlob(b"[DEFAULT]\nbantime = 10m\n"
+                                                  b"banaction = iptables-multiport\n")
+    f.files["/etc/fail2ban/jail.local"] = FileBlob(JAIL_LOCAL.encode())
+    f.commands["fail2ban-client banned"] = (
+        CommandOutput(0, f"[{{'sshd': ['{IP}', '198.51.100.3']}}]\n", "") if running else
+        CommandOutput(255, "", "ERROR   Failed to access socket path: "
+                               "/var/run/fail2ban/fail2ban.sock. Is fail2ban running?\n"))
+    return f
+
+
+def _lf_denyhosts() -> Any:
+    from tui.core.facts.model import FileBlob
+
+    f = live_facts()
+    f.files["/etc/denyhosts.conf"] = FileBlob(DENYHOSTS_CONF.encode())
+    f.files["/etc/hosts.deny"] = FileBlob(
+        f"# deny\n# DenyHosts: {STAMP} | sshd: {IP}\nsshd: {IP}\n".encode())
+    return f
+
+
+@dataclass(frozen=True)
+class FactsCase:
+    """Checks on collected facts: the JSON and text of `check` for each address."""
+
+    facts: Callable[[], Any]
+    ips: tuple[str | None, ...] = (None, IP)
+    port: int | None = None
+    on_host = False
+
+
+def render_facts_case(case: FactsCase) -> str:
+    import json
+
+    from tui.commands.check import print_report
+    from tui.core.clientip import ClientAddress
+    from tui.core.diagnosis.report import run_checks
+
+    parts: list[str] = []
+    for ip in case.ips:
+        with fixed_clock():
+            report = run_checks(case.facts(), ClientAddress(ip, "--client-ip") if ip else None,
+                                case.port)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            print(json.dumps(report.to_json()))
+            print_report(report)
+        parts.append(f"$ run_checks client={ip} port={case.port}\n{out.getvalue()}")
+    return "".join(parts)
+
+
 def _check_all(ip: str | None) -> tuple[tuple[str, ...], ...]:
     extra = ("--client-ip", ip) if ip else ()
     return (("check", "--json", *extra), ("check", *extra))
@@ -504,7 +667,7 @@ def _fixes(what: str, ip: str | None = IP) -> tuple[tuple[str, ...], ...]:
     return (("fix", what, "--json", *extra), ("fix", what, *extra))
 
 
-CASES: dict[str, Case] = {
+CASES: dict[str, Case | FactsCase] = {
     # The --demo sample as it ships: both seed faults.
     "demo": Case(demo, (), BOTH + _check_all("192.168.1.20") + _check_all("10.9.8.7"),
                  report=True),
@@ -577,4 +740,13 @@ CASES: dict[str, Case] = {
                           + _fixes("tcp-wrappers", HOST_IP)),
     "host-library": Case(host, (host_break_library,), _check_all(None)
                          + _fixes("libraries", None)),
+    "live-agent-firewall": FactsCase(_lf_agent_firewall, (None, IP, "203.0.113.7")),
+    "live-loopback-listener": FactsCase(_lf_loopback),
+    "live-no-ss": FactsCase(_lf_no_ss),
+    "live-not-listening": FactsCase(_lf_not_listening, port=2222),
+    "live-sshd-session-10": FactsCase(_lf_session_10),
+    "live-maxstartups-penalties": FactsCase(_lf_maxstartups_penalties),
+    "live-fail2ban-running": FactsCase(lambda: _lf_fail2ban(True)),
+    "live-fail2ban-stopped": FactsCase(lambda: _lf_fail2ban(False)),
+    "live-denyhosts": FactsCase(_lf_denyhosts),
 }

@@ -121,3 +121,32 @@ def test_fix_yes_collects_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         code = main(["fix", "tcp-wrappers", "--yes", "--root", str(tmp_path / "sys"),
                      "--client-ip", S.CLIENT_IP])
     assert (code, collects) == (0, 2)
+
+
+def test_each_checks_plans_carry_its_remedy_ids(tmp_path: Path) -> None:
+    """The plans the demo's faults and the MaxStartups/penalties cases give are named as
+    the registry says (`fix --remedy` takes exactly those)."""
+    from tests.recorded_cases import healthy_demo, maxstartups_drops, penalties_recent
+
+    build_sample(tmp_path / "a")
+    build_sample(tmp_path / "b")
+    healthy_demo(tmp_path / "b")
+    maxstartups_drops(tmp_path / "b")
+    penalties_recent(tmp_path / "b")
+    seen: dict[str, set[str]] = {}
+    from tests.recorded_cases import fixed_clock
+
+    for root in ("a", "b"):
+        s = Session(TargetSpec(root=str(tmp_path / root)), S.CLIENT_IP)
+        s.open()
+        try:
+            with fixed_clock():
+                s.collect()
+                s.check()
+            for c in registry.CHECKS:
+                if c.fixable:
+                    seen.setdefault(c.id, set()).update(p.remedy for p in s.remedies(c.id)[1])
+        finally:
+            s.close()
+    assert {k: tuple(sorted(v)) for k, v in seen.items()} == {
+        c.id: tuple(sorted(c.remedy_ids)) for c in registry.CHECKS if c.fixable}

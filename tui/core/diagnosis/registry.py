@@ -36,7 +36,7 @@ from tui.core.diagnosis.ids import (  # the finding ids are the registry's const
 
 __all__ = [
     "CAUSES", "CHANGE_JOURNAL", "CHECKS", "CLIENT_IP", "DENY_LISTS", "FIREWALL", "FIXABLE",
-    "LIBRARIES", "MAXSTARTUPS", "METHODS", "NEEDS_ADDRESS", "NETWORK", "PENALTIES",
+    "LIBRARIES", "MAXSTARTUPS", "METHODS", "NEEDS_ADDRESS", "NETWORK", "PENALTIES", "REMEDY_IDS",
     "SECURITY_CENTER", "SSHD", "SSHD_SERVE", "TCP_WRAPPERS", "Check", "Context", "get", "title",
 ]
 
@@ -83,6 +83,7 @@ class Check:
     finding: FindingOf  # None only when there is nothing to say (the journal, never used)
     plans: PlansOf | None = None  # previewed edits `fix` and the wizard offer, default first
     needs_address: bool = False  # its plans write the operator's address: never a guess
+    remedy_ids: tuple[str, ...] = ()  # the plans' `remedy` ids (fix --remedy), least first
     cause: bool = True  # False: context for the others (the address, sshd itself)
     long: str | None = None  # the other-causes screen's name when it differs from `short`
 
@@ -205,15 +206,16 @@ CHECKS: tuple[Check, ...] = (
     Check(CLIENT_IP, "Operator address", "Your address", None, _client_ip, cause=False),
     Check(SSHD, "sshd", "sshd", None, _sshd, cause=False),
     Check(TCP_WRAPPERS, "Method 1: TCP wrappers", "TCP wrappers", 1, _tcp_wrappers,
-          _tcp_wrappers_plans, needs_address=True),
+          _tcp_wrappers_plans, needs_address=True, remedy_ids=("allow-client", "comment-out")),
     Check(LIBRARIES, "Method 2: shared libraries", "Shared libraries", 2, _libraries,
-          _libraries_plans),
+          _libraries_plans, remedy_ids=("soname-symlink",)),
     Check(SECURITY_CENTER, "Method 3: Security Center", "Security Center", 3, _security_center),
     Check(NETWORK, "Method 4: your network", "Your network", 4, _network),
     Check(SSHD_SERVE, "sshd itself", "sshd itself", None, _sshd_serve),
-    Check(MAXSTARTUPS, "MaxStartups", "MaxStartups", None, _maxstartups, _maxstartups_plans),
+    Check(MAXSTARTUPS, "MaxStartups", "MaxStartups", None, _maxstartups, _maxstartups_plans,
+          remedy_ids=("raise-maxstartups",)),
     Check(PENALTIES, "Per-source penalties", "Penalties", None, _penalties, _penalties_plans,
-          needs_address=True, long="Per-source penalties"),
+          needs_address=True, remedy_ids=("exempt-client",), long="Per-source penalties"),
     Check(FIREWALL, "Host firewall", "Host firewall", None, _firewall),
     Check(DENY_LISTS, "Managed deny lists", "Deny lists", None, _deny_lists),
     Check(CHANGE_JOURNAL, "Earlier changes of this tool", "Earlier changes", None,
@@ -224,6 +226,7 @@ BY_ID = {c.id: c for c in CHECKS}
 FIXABLE = tuple(c.id for c in CHECKS if c.fixable)
 # Remedies that may write the operator's address: only one given or picked, never a guess.
 NEEDS_ADDRESS = tuple(c.id for c in CHECKS if c.needs_address)
+REMEDY_IDS = tuple(r for c in CHECKS for r in c.remedy_ids)  # `fix --remedy` choices
 METHODS = tuple(c for c in CHECKS if c.method is not None)  # the article's four, in order
 CAUSES = tuple(c for c in CHECKS if c.method is None and c.cause)  # beyond the article
 

@@ -114,19 +114,66 @@ class SecurityCenterEvidence(Evidence):
 
 
 @dataclass
+class Listener(Evidence):
+    address: str
+    port: int | None
+    processes: list[str]  # "sshd[7]"
+
+
+@dataclass
+class ConfigTest(Evidence):
+    command: str
+    rc: int
+    errors: list[str]
+    output: list[str]
+
+
+@dataclass
+class PrivsepDir(Evidence):
+    path: str
+    chosen_by: str  # "sshd", "package manager", "guess (upstream default)", "present"
+    mode: str | None = ABSENT  # octal, when it could be stat'd
+    uid: int | None = ABSENT
+    gid: int | None = ABSENT
+    state: str = ABSENT  # "ok", "missing", "not collected", ...
+
+
+@dataclass
+class HostKeyRow(Evidence):
+    path: str
+    usable: bool | None  # None: could not be checked
+    reason: str | None
+    mode: str | None = ABSENT
+    uid: int | None = ABSENT
+
+
+@dataclass
+class SessionHelper(Evidence):
+    name: str  # "sshd-session" | "sshd-auth"
+    path: str
+    state: str  # "ok", "missing", "not executable (mode 0644)", ...
+
+
+@dataclass
+class CheckState(Evidence):
+    status: str
+    reason: str
+
+
+@dataclass
 class SshdServeEvidence(Evidence):
     port: int
     port_source: str
     configured_ports: list[int]
     live: bool
     sshd_running: bool | None = ABSENT
-    listeners: list[dict[str, Any]] | None = ABSENT
-    config_test: dict[str, Any] | None = ABSENT
-    privsep_dir: dict[str, Any] = ABSENT
-    host_keys: list[dict[str, Any]] = ABSENT
+    listeners: list[Listener] | None = ABSENT
+    config_test: ConfigTest | None = ABSENT
+    privsep_dir: PrivsepDir = ABSENT
+    host_keys: list[HostKeyRow] = ABSENT
     host_keys_from: str = ABSENT
-    sshd_session: list[dict[str, Any]] | None = ABSENT
-    checks: dict[str, dict[str, str]] = ABSENT
+    sshd_session: list[SessionHelper] | None = ABSENT
+    checks: dict[str, CheckState] = ABSENT  # config, privsep_dir, host_keys, sshd_session, ...
     log: list[str] = ABSENT
     offline_note: str = ABSENT
 

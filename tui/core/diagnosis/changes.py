@@ -9,7 +9,7 @@ when the tool never changed this target.
 from __future__ import annotations
 
 from tui.core.changes.journal import ACTIVE, JOURNAL, JournalError, parse
-from tui.core.diagnosis.evidence import ChangeJournalEvidence
+from tui.core.diagnosis.evidence import ChangeJournalEvidence, ChangeSetState
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import CHANGE_JOURNAL
 from tui.core.facts.model import JOURNAL_DIR, Facts
@@ -31,8 +31,8 @@ def finding(facts: Facts) -> Finding | None:
     if not sets and not unreadable:
         return None
     sets.sort(key=lambda cs: cs.seq, reverse=True)
-    ev = ChangeJournalEvidence([{"id": cs.id, "state": cs.state, "remedy": cs.remedy,
-                                 "files": [e.path for e in cs.entries], "plan_id": cs.plan_id}
+    ev = ChangeJournalEvidence([ChangeSetState(cs.id, cs.state, cs.remedy,
+                                               [e.path for e in cs.entries], cs.plan_id)
                                 for cs in sets], unreadable)
     stopped = [cs for cs in sets if cs.interrupted]
     if stopped:

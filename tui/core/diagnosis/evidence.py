@@ -61,13 +61,20 @@ class TcpWrappersEvidence(Evidence):
 
 
 @dataclass
+class BinaryState(Evidence):
+    missing: list[str]  # sonames the loader finds nowhere
+    error: str | None  # the binary could not be read
+    libraries: int  # how many were resolved
+
+
+@dataclass
 class LibrariesEvidence(Evidence):
     binary: str
     missing: list[str]  # sonames
     candidates: dict[str, str | None]  # soname -> an existing file of it
     needed_by: dict[str, str | None] = ABSENT
     owners: dict[str, str | None] = ABSENT  # soname -> package
-    binaries: dict[str, dict[str, Any]] = ABSENT  # per binary: missing, error, libraries
+    binaries: dict[str, BinaryState] = ABSENT  # sshd, sshd-session
 
 
 @dataclass
@@ -223,9 +230,39 @@ class DenyListsEvidence(Evidence):
 
 
 @dataclass
+class ChangeSetState(Evidence):
+    id: str
+    state: str  # "applied", "applying", "undone", ...
+    remedy: str
+    files: list[str]
+    plan_id: str | None
+
+
+@dataclass
 class ChangeJournalEvidence(Evidence):
-    change_sets: list[dict[str, Any]]
+    change_sets: list[ChangeSetState]  # newest first
     unreadable: list[str]
+
+
+@dataclass
+class JailState(Evidence):
+    actions: list[str]
+    ignoreip: list[str]
+    bantime: str | None
+    port: str | None
+
+
+@dataclass
+class BanState(Evidence):
+    jail: str
+    ip: str
+    timeofban: int | None
+    bantime: int | None
+    banned_at: str | None
+    until: str | None
+    permanent: bool
+    actions: list[str]
+    affects_ssh: bool | None
 
 
 @dataclass
@@ -236,11 +273,11 @@ class Fail2banEvidence(Evidence):
     database: str | None
     running: bool | None
     source: str  # where the bans in force come from: the server, or its database
-    jails: dict[str, dict[str, Any]]  # the enabled ones
+    jails: dict[str, JailState]  # the enabled ones
     banned_count: int
     banned_by_jail: dict[str, int]
     ignored_in: list[str] = ABSENT  # jails that never ban the operator
-    bans: list[dict[str, Any]] = ABSENT  # the operator's
+    bans: list[BanState] = ABSENT  # the operator's
 
 
 @dataclass

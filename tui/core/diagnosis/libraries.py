@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tui.core.changes.plan import Plan, Symlink
-from tui.core.diagnosis.evidence import LibrariesEvidence
+from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import LIBRARIES
 from tui.core.facts.model import Facts
@@ -19,8 +19,7 @@ def finding(facts: Facts) -> Finding:
                        "installed?", LibrariesEvidence(where, [], {}))
     broken = [b for b in present if b.missing]
     unreadable = [b for b in present if b.error]
-    per_binary = {b.binary: {"missing": b.missing, "error": b.error,
-                             "libraries": len(b.libraries)} for b in present}
+    per_binary = {b.binary: BinaryState(b.missing, b.error, len(b.libraries)) for b in present}
     if not broken:
         if unreadable:
             b = unreadable[0]

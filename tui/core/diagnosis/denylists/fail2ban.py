@@ -13,7 +13,6 @@ import re
 import shlex
 import socket
 import sqlite3
-from typing import Any
 
 from tui.core.diagnosis.denylists.fail2ban_config import JAIL_LOCAL, Jail, jail_files, jails
 from tui.core.diagnosis.denylists.fail2ban_state import (
@@ -33,7 +32,7 @@ from tui.core.diagnosis.denylists.shared import (
     same,
     uses_libwrap,
 )
-from tui.core.diagnosis.evidence import Fail2banEvidence
+from tui.core.diagnosis.evidence import BanState, Fail2banEvidence, JailState
 from tui.core.diagnosis.sshdports import ports as sshd_ports
 from tui.core.facts.common import fail2ban_db
 from tui.core.facts.model import FAIL2BAN_DB, Facts
@@ -96,8 +95,8 @@ def check(facts: Facts, ip: str | None, now: float,
     ev = Fail2banEvidence(
         config_files=jail_files(facts), database=db_path if db_blob and db_blob.data
         else None, running=running, source=source,
-        jails={n: {"actions": j.actions, "ignoreip": j.ignoreip, "bantime": j.bantime,
-                   "port": j.port} for n, j in enabled.items()},
+        jails={n: JailState(j.actions, j.ignoreip, j.bantime, j.port)
+               for n, j in enabled.items()},
         banned_count=len(current), banned_by_jail=per_jail,
     )
     out = Part("fail2ban", ev)
@@ -113,7 +112,7 @@ def check(facts: Facts, ip: str | None, now: float,
         return out
     mine = [b for b in current if same(b.ip, ip)]
     ev.ignored_in = sorted(n for n, j in enabled.items() if j.ignores(ip))
-    ev.bans = [_ban_json(b, all_jails.get(b.jail), facts) for b in mine]
+    ev.bans = [_ban_state(b, all_jails.get(b.jail), facts) for b in mine]
     if not mine:
         return out
     blocking = [b for b in mine if _affects_ssh(all_jails.get(b.jail), facts)]
@@ -146,12 +145,12 @@ def _ban_text(b: Ban, jail: Jail | None, now: float) -> str:
            f"(action: {acts})"
 
 
-def _ban_json(b: Ban, jail: Jail | None, facts: Facts) -> dict[str, Any]:
+def _ban_state(b: Ban, jail: Jail | None, facts: Facts) -> BanState:
     end = b.until()
-    return {"jail": b.jail, "ip": b.ip, "timeofban": b.timeofban, "bantime": b.bantime,
-            "banned_at": iso(b.timeofban), "until": iso(end) if end is not None else None,
-            "permanent": b.bantime is not None and b.bantime < 0,
-            "actions": jail.actions if jail else [], "affects_ssh": _affects_ssh(jail, facts)}
+    return BanState(b.jail, b.ip, b.timeofban, b.bantime, iso(b.timeofban),
+                    iso(end) if end is not None else None,
+                    b.bantime is not None and b.bantime < 0,
+                    jail.actions if jail else [], _affects_ssh(jail, facts))
 
 
 def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],

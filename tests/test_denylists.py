@@ -457,4 +457,4 @@ def test_hosts_deny_helpers_for_tcpwrappers() -> None:
                           capture_output=True, check=True).stdout
     assert kept == f"2001:db8::77:1:{STAMP}\n".encode()
     doc = denylists.finding(f, "2001:db8::7")
-    assert doc.status == "problem" and doc.evidence.denyhosts.entries[0]["line"] == 2
+    assert doc.status == "problem" and doc.evidence.denyhosts.entries[0].line == 2

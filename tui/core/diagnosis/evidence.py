@@ -9,7 +9,6 @@ plain dicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from tui.core.diagnosis.finding import ABSENT, Evidence
 
@@ -281,6 +280,17 @@ class Fail2banEvidence(Evidence):
 
 
 @dataclass
+class DenyHostsEntry(Evidence):
+    """A line naming the operator: in hosts.deny, or a failure counter in the work dir."""
+
+    file: str
+    line: int
+    text: str
+    count: int | None = None
+    date: str | None = None
+
+
+@dataclass
 class DenyHostsEvidence(Evidence):
     """DenyHosts' part of the deny-lists evidence."""
 
@@ -292,5 +302,5 @@ class DenyHostsEvidence(Evidence):
     purge_deny: str | None
     marked_entries: int  # hosts.deny lines DenyHosts marked as its own
     note: str = ABSENT
-    entries: list[dict[str, Any]] = ABSENT  # the operator's, in hosts.deny and the counters
+    entries: list[DenyHostsEntry] = ABSENT  # the operator's, in hosts.deny and the counters
     purge_at: str | None = ABSENT

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from dataclasses import dataclass
 
 from tui.core.diagnosis.denylists.shared import (
     TIME_UNITS,
@@ -24,6 +23,7 @@ from tui.core.diagnosis.denylists.shared import (
     same,
     uses_libwrap,
 )
+from tui.core.diagnosis.evidence import DenyHostsEntry as Entry
 from tui.core.diagnosis.evidence import DenyHostsEvidence
 from tui.core.facts.common import denyhosts_work_dir
 from tui.core.facts.model import DENY, DENYHOSTS_FILES, Facts
@@ -38,15 +38,6 @@ _COUNTERS = {"hosts": ("DENY_THRESHOLD_INVALID", 5), "hosts-valid": ("DENY_THRES
 MARK = "# DenyHosts:"
 _ASCTIME = r"[A-Za-z]{3} [A-Za-z]{3} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}"
 _DIGITS = 9  # a count or setting longer than this is not DenyHosts': ignored
-
-
-@dataclass
-class Entry:
-    file: str
-    line: int
-    text: str
-    count: int | None = None
-    date: str | None = None
 
 
 def denyhosts_conf(facts: Facts) -> dict[str, str] | None:
@@ -140,7 +131,7 @@ def check(facts: Facts, ip: str | None) -> Part[DenyHostsEvidence] | None:
         return out
     denied = _deny_entries(hosts_deny, deny_data, ip) if deny_data else []
     counted = [e for n, d in present.items() for e in _counter_entries(f"{work}/{n}", d, ip)]
-    ev.entries = [vars(e) for e in denied + counted]
+    ev.entries = denied + counted
     over = [e for e in counted if _over_threshold(e, conf or {})]
     if not denied and not over:
         return out

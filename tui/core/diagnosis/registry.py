@@ -80,10 +80,10 @@ class Check:
     title: str  # the Markdown report's and the summary screen's name for it
     short: str  # the overview's row (16 columns)
     method: int | None  # the article's method 1-4; None: a cause beyond them
-    finding: FindingOf  # None only when there is nothing to say (the journal, never used)
+    finding: FindingOf  # gives None when it has nothing to say (a journal never written)
     plans: PlansOf | None = None  # previewed edits `fix` and the wizard offer, default first
     needs_address: bool = False  # its plans write the operator's address: never a guess
-    remedy_ids: tuple[str, ...] = ()  # the plans' `remedy` ids (fix --remedy), least first
+    remedy_ids: tuple[str, ...] = ()  # its plans' `remedy` ids (fix --remedy choices)
     cause: bool = True  # False: context for the others (the address, sshd itself)
     long: str | None = None  # the other-causes screen's name when it differs from `short`
 

@@ -216,9 +216,11 @@ def test_root_symlinks_stay_inside_the_root(tmp_path: Path):
 def test_fix_choices_are_the_core_fixable_remedies() -> None:
     """cli.py spells them out (the core stays unimported for `match`); they must agree."""
     from tui.cli import build_parser
-    from tui.core.diagnosis.remedies import FIXABLE
+    from tui.core.diagnosis.registry import FIXABLE, REMEDY_IDS
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     fix = sub.choices["fix"]  # type: ignore[index]
     what = next(a for a in fix._actions if a.dest == "what")
     assert tuple(what.choices) == FIXABLE
+    remedy = next(a for a in fix._actions if a.dest == "remedy")
+    assert tuple(remedy.choices) == REMEDY_IDS

@@ -28,6 +28,7 @@ from tests.fail2banlab import Fail2banLab, require_fail2ban
 from tests.mountns import REPO, MountNamespace, run_tool
 from tests.sshlab import SshLab
 from tui.core.diagnosis import denylists
+from tui.core.diagnosis.denylists import fail2ban_state
 from tui.core.facts.local import collect
 from tui.core.facts.model import CommandOutput, Facts, FileBlob
 
@@ -41,6 +42,7 @@ BANNED = "fail2ban-client banned"
 FINDING = """
 import json, sys
 from tui.core.diagnosis import denylists
+from tui.core.diagnosis.denylists import fail2ban_state
 from tui.core.facts.local import collect
 f = denylists.finding(collect(), sys.argv[1] if len(sys.argv) > 1 else None)
 print(json.dumps({**f.to_json(), "remedy": f.remedy}))
@@ -359,7 +361,7 @@ def test_ban_database_too_big_to_read_says_so(f2b_root: Path) -> None:
     facts = collect(str(f2b_root))
     assert (facts.files[DB].errno, facts.files[DB].size) == (errno.EFBIG, 300 << 20)
     doc = denylists.finding(facts, "203.0.113.45", now=time.time())
-    assert f"{DB}: File too large" in doc.evidence["notes"]
+    assert f"{DB}: File too large" in doc.evidence.notes
 
 
 def test_check_root_names_the_ban(f2b_root: Path) -> None:
@@ -374,7 +376,7 @@ def test_root_nothing_installed_is_ok(tmp_path: Path) -> None:
     (root / "etc").mkdir(parents=True)
     (root / "etc/hosts.deny").write_text("# deny\n")
     doc = denylists.finding(collect(str(root)), "203.0.113.45")
-    assert doc.status == "ok" and doc.evidence["managers"] == []
+    assert doc.status == "ok" and doc.evidence.managers == []
 
 
 # --- units on real data -----------------------------------------------------------------
@@ -421,7 +423,7 @@ def test_live_output_without_database(tmp_path: Path) -> None:
     doc = denylists.finding(f, "10.1.2.3")
     assert doc.status == "problem"
     assert doc.summary == "fail2ban jail sshd bans ::ffff:10.1.2.3 (action: hostsdeny)"
-    assert doc.evidence["commands"][0] == "fail2ban-client set sshd unbanip ::ffff:10.1.2.3"
+    assert doc.evidence.commands[0] == "fail2ban-client set sshd unbanip ::ffff:10.1.2.3"
 
 
 def test_db_fallback_reader_matches(ns: MountNamespace, tmp_path: Path) -> None:
@@ -431,7 +433,7 @@ def test_db_fallback_reader_matches(ns: MountNamespace, tmp_path: Path) -> None:
     with Fail2banLab(ns, tmp_path / "f2b", jail_local(log)) as f2b:
         f2b.ban("sshd", "192.0.2.8")
     data = ns.read(DB)
-    conn = denylists._open_db_copy(data)
+    conn = fail2ban_state.open_db(data, copy=True)
     rows = conn.execute("SELECT jail, ip, bantime FROM bips").fetchall()
     conn.close()
     assert rows == [("sshd", "192.0.2.8", 600)]
@@ -458,4 +460,4 @@ def test_hosts_deny_helpers_for_tcpwrappers() -> None:
                           capture_output=True, check=True).stdout
     assert kept == f"2001:db8::77:1:{STAMP}\n".encode()
     doc = denylists.finding(f, "2001:db8::7")
-    assert doc.status == "problem" and doc.evidence["denyhosts"]["entries"][0]["line"] == 2
+    assert doc.status == "problem" and doc.evidence.denyhosts.entries[0].line == 2

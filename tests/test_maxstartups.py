@@ -206,9 +206,9 @@ def test_recent_drops_at_the_limit_are_a_problem_with_a_bounded_proposal() -> No
                "Nov 21 11:59:09 web1 sshd[9]: exited MaxStartups throttling after 00:00:09, "
                "37 connections dropped")
     got = maxstartups.finding(f, "198.51.100.7", now=NOW)
-    assert got.status == "problem" and got.evidence["highest_pending"] == 12
-    assert got.evidence["dropped_total_reported"] == 37 and not got.evidence["client_dropped"]
-    assert got.evidence["maxstartups"] == "10:30:100"  # the default: only commented out
+    assert got.status == "problem" and got.evidence.highest_pending == 12
+    assert got.evidence.dropped_total_reported == 37 and not got.evidence.client_dropped
+    assert got.evidence.maxstartups == "10:30:100"  # the default: only commented out
     assert maxstartups.proposal("10:30:100", 12) == "30:30:200"
     assert maxstartups.proposal("100:30:200", 12) == "200:30:400"
     assert maxstartups.proposal("4", 3) == "30:30:60"

@@ -168,10 +168,10 @@ def test_authfail_penalty_and_other_clients_stay_penalised(tmp_path: Path) -> No
         assert login(lab, "-b", "127.0.0.2").returncode == 0  # the exempt address gets in
         f = facts_of(lab, "OpenSSH_10.0p2")
         got = penalties.finding(f, CLIENT)
-        assert got.status == "problem" and got.evidence["reasons"] == ["penalty: failed "
+        assert got.status == "problem" and got.evidence.reasons == ["penalty: failed "
                                                                        "authentication"]
-        assert got.evidence["exempt_list"] == ["127.0.0.2/32"]
-        assert got.evidence["settings"]["authfail"] == 30  # from sshd -T (in seconds)
+        assert got.evidence.exempt_list == ["127.0.0.2/32"]
+        assert got.evidence.settings["authfail"] == 30  # from sshd -T (in seconds)
         (plan,) = penalties.plans(f, CLIENT)
         assert "+PerSourcePenaltyExemptList 127.0.0.2/32,127.0.0.1/32" in plan.preview()
         assert "-PerSourcePenaltyExemptList 127.0.0.2/32" in plan.preview()
@@ -191,7 +191,7 @@ def test_maxstartups_texts_of_10_0(tmp_path: Path) -> None:
         assert "beginning MaxStartups throttling" not in lab.log_text()
         f = facts_of(lab, "OpenSSH_10.0p2")
         got = maxstartups.finding(f, CLIENT)
-        assert got.status == "problem" and got.evidence["highest_pending"] == 1
+        assert got.status == "problem" and got.evidence.highest_pending == 1
         assert penalties.finding(f, CLIENT).status == "ok"  # a MaxStartups drop, no penalty
 
 

@@ -113,7 +113,7 @@ def test_no_libwrap_means_the_rules_cannot_matter() -> None:
 def test_unknown_client_catch_all_is_still_a_problem() -> None:
     finding = tcpwrappers.finding(facts(b"", b"ALL: ALL\n"), None)
     assert finding.status == "problem"
-    assert finding.evidence["file"] == DENY and finding.evidence["line"] == 1
+    assert finding.evidence.file == DENY and finding.evidence.line == 1
     healthy = tcpwrappers.finding(facts(None, b"# nothing\n"), None)
     assert healthy.status == "unknown"
 
@@ -130,7 +130,7 @@ def test_fail2ban_and_denyhosts_are_named_with_their_commands() -> None:
     f = facts(b"", b"# DenyHosts: Sat Nov 21 | sshd: 203.0.113.9\nsshd: 203.0.113.9\n",
               **{"/etc/fail2ban/jail.local": b"[sshd]\nenabled = true\nbanaction = hostsdeny\n"})
     finding = tcpwrappers.finding(f, CLIENT)
-    assert finding.evidence["managed_by"] == ["denyhosts", "fail2ban"]
+    assert finding.evidence.managed_by == ["denyhosts", "fail2ban"]
     assert any("fail2ban-client set sshd unbanip 203.0.113.9" in r for r in finding.remedy)
     assert any("denyhosts" in r and "stop" in r for r in finding.remedy)
     assert any(r.startswith("sed -E -i") and "203\\.0\\.113\\.9" in r for r in finding.remedy)

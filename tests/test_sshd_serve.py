@@ -471,7 +471,7 @@ def test_offline_run_sshd_is_never_a_problem_but_a_bad_key_is() -> None:
     del facts.paths["/run/sshd"]
     f = sshdserve.finding(facts, None)
     assert f.status == "ok" and "offline" in f.summary, f
-    assert "cannot be known offline" in f.evidence["offline_note"]
+    assert "cannot be known offline" in f.evidence.offline_note
     facts.paths["/etc/ssh/ssh_host_rsa_key"] = PathInfo(0o100644, 0, 0)
     facts.paths["/etc/ssh/ssh_host_ed25519_key"] = PathInfo(0o100604, 0, 0)
     f = sshdserve.finding(facts, None)
@@ -504,4 +504,4 @@ def test_sshd_session_path_from_sshd_T_and_logs_in_evidence() -> None:
         "sshd-session /opt/s is not executable (mode 0644)"), f
     assert f.remedy == ["apt-get install --reinstall openssh-server",
                         "# or correct SshdSessionPath in sshd_config (now /opt/s)"]
-    assert f.evidence["log"] == ["journal: sshd[5]: fatal: rexec of /opt/s failed"]
+    assert f.evidence.log == ["journal: sshd[5]: fatal: rexec of /opt/s failed"]

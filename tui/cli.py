@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "problem is there). With --yes applies it, keeps byte-exact backups, verifies, and "
         "rolls back on a failed verification (exit 1).",
     )
-    # = tui.core.diagnosis.remedies.FIXABLE (a test keeps them equal; the core is not
-    # imported here because `match` must start fast)
+    # = the registry's FIXABLE and REMEDY_IDS (a test keeps them equal): `match` must start
+    # fast, so the diagnosis package is not imported here
     f.add_argument("what", choices=("tcp-wrappers", "libraries", "maxstartups", "penalties"))
     add_target_arguments(f)
     f.add_argument("--remedy", choices=("allow-client", "comment-out", "soname-symlink",

@@ -8,7 +8,8 @@ import time
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, open_from_args
-from tui.core.diagnosis.remedies import FIXABLE
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import SshdEvidence
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.text import printable
 
@@ -52,12 +53,13 @@ def print_report(report: Report) -> None:
         print(f"{_LABEL[f.status]:<8} {method} {f.id:<16} {printable(f.summary)}")
         for line in f.remedy:
             print(f"{'':<29}- {printable(line)}")
-        if f.status == "problem" and f.id in FIXABLE:
-            needs_ip = f.id in ("tcp-wrappers", "penalties")
-            ip = report.client.ip if report.client and needs_ip else None
+        check = registry.BY_ID.get(f.id)
+        if f.status == "problem" and check is not None and check.fixable:
+            ip = report.client.ip if report.client and check.needs_address else None
             extra = f" --client-ip {ip}" if ip else ""
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")
     # What could not be collected (a FIFO where a log should be, a command that timed out).
-    sshd = next((f for f in report.findings if f.id == "sshd"), None)
-    for note in (sshd.evidence.get("notes") or []) if sshd else []:
+    sshd = report.finding(registry.SSHD)
+    ev = sshd.evidence if sshd else None
+    for note in ev.notes if isinstance(ev, SshdEvidence) else []:
         print(f"note:    {printable(note)}")

@@ -18,7 +18,8 @@ from tui.core.changes.apply import ChangeError, StaleError, VerifyError
 from tui.core.changes.plan import FileEdit, Plan
 from tui.core.changes.undo import interrupted, recover
 from tui.core.clientip import all_from_logs, describe
-from tui.core.diagnosis.remedies import NEEDS_ADDRESS, apply_remedy, choose, remedies_for
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.remedies import apply_remedy, choose
 from tui.core.diagnosis.report import choose_client
 from tui.core.errors import UsageError, UserError
 from tui.core.targets.base import TargetError
@@ -60,14 +61,15 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
     facts = target.collect()
     client = choose_client(facts, given)
     ip = client.ip if client else None
-    if ip is None and args.what in NEEDS_ADDRESS and args.yes:
+    check = registry.get(args.what)
+    if ip is None and check.needs_address and args.yes:
         seen = all_from_logs(facts.logs)
         if len(seen) > 1:
             # Never a guess: whitelisting a scanner leaves the operator locked out.
             raise UsageError(f"{len(seen)} addresses in the target's logs; say which is "
                              f"yours with --client-ip (seen: {describe(seen, 10)}); "
                              "nothing was changed")
-    finding, plans = remedies_for(args.what, facts, ip)
+    finding, plans = check.remedies(facts, ip)
     out.update(target=facts.target, client_ip=ip, what=args.what, status=finding.status,
                summary=finding.summary, applied=False)
     if finding.status != "problem":
@@ -111,7 +113,7 @@ def _preview(args: argparse.Namespace, target: Target, given: str | None) -> int
     pending = _pending(target)
     plan, plans, ip, _ = _plan(args, target, given, out)
     _show(args, out, plan)
-    opts = target_options(args, ip if args.what in NEEDS_ADDRESS else None)
+    opts = target_options(args, ip if registry.get(args.what).needs_address else None)
     msg = ("nothing changed; apply exactly this plan with: ssh-reset-doctor fix "
            f"{args.what} --yes --plan {plan.plan_id}{opts}")
     others = [p for p in plans if p is not plan]

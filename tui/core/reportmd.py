@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import time
 
+from tui.core.diagnosis import registry
 from tui.core.diagnosis.report import Report
 from tui.core.session import Change
 from tui.core.text import strip_controls
-
-_TITLES = {
-    "client-ip": "Operator address", "sshd": "sshd", "tcp-wrappers": "Method 1: TCP wrappers",
-    "libraries": "Method 2: shared libraries", "security-center": "Method 3: Security Center",
-    "network": "Method 4: your network", "sshd-serve": "sshd itself",
-    "maxstartups": "MaxStartups", "penalties": "Per-source penalties",
-    "firewall": "Host firewall", "deny-lists": "Managed deny lists",
-    "change-journal": "Earlier changes of this tool",
-}
-
-
-def title(fid: str) -> str:
-    return _TITLES.get(fid, fid)
 
 
 def next_steps(report: Report, changes: list[Change]) -> list[str]:
     steps: list[str] = []
     for f in report.findings:
         if f.status == "problem":
-            steps.append(f"{title(f.id)}: {f.summary}")
+            steps.append(f"{registry.title(f.id)}: {f.summary}")
             steps += [f"  {line}" for line in f.remedy]
     if not report.problems:
         steps.append("Nothing on the instance explains the reset any more: try `ssh -vvv` "
@@ -53,7 +41,7 @@ def render(report: Report, changes: list[Change], *, whitelist: str | None = Non
         "| Check | Status | Summary |", "|---|---|---|",
     ]
     for f in report.findings:
-        out.append(f"| {title(f.id)} | {f.status} | {_cell(f.summary)} |")
+        out.append(f"| {registry.title(f.id)} | {f.status} | {_cell(f.summary)} |")
     out += ["", "## Changes", ""]
     if not changes:
         out.append("No change was made.")

@@ -16,8 +16,10 @@ from tui.core.changes.journal import JOURNAL, JOURNAL_DIR, ChangeSet, render
 from tui.core.changes.plan import Plan
 from tui.core.changes.undo import interrupted, recover, undo
 from tui.core.clientip import ClientAddress, all_from_logs, parse_address
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import ClientIpEvidence
 from tui.core.diagnosis.finding import Finding
-from tui.core.diagnosis.remedies import FIXABLE, apply_remedy, remedies_for
+from tui.core.diagnosis.remedies import apply_remedy
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts, FileBlob
 from tui.core.targets.base import TargetError
@@ -28,7 +30,7 @@ PasswordProvider = Callable[[str], "str | None"]
 
 @dataclass
 class Change:
-    what: str  # one of remedies.FIXABLE
+    what: str  # one of registry.FIXABLE
     title: str
     change_set: ChangeSet
     undone: bool = False
@@ -95,24 +97,28 @@ class Session:
             if self.label:
                 self.report.target = self.label
             # Plans are computed here, in the caller's worker thread: a huge rules file
-            # must not stall whoever only wants to show them.
+            # must not stall whoever only wants to show them. Each from the report's own
+            # finding: no check runs twice.
             ip = client.ip if client else None
-            self._plans = {w: remedies_for(w, self.facts, ip) for w in FIXABLE}
+            self._plans = {}
+            for check in registry.CHECKS:
+                found = self.report.finding(check.id)
+                if check.plans is not None and found is not None:
+                    self._plans[check.id] = (found, check.plans(self.facts, ip, found))
             return self.report
 
     def finding(self, fid: str) -> Finding | None:
-        if self.report is None:
-            return None
-        return next((f for f in self.report.findings if f.id == fid), None)
+        return self.report.finding(fid) if self.report else None
 
     def addresses(self) -> list[tuple[str, str]]:
         """(ip, source) to whitelist: the operator's first, then every other one logged."""
         seen: dict[str, str] = {}
         if self.client:
             seen[self.client.ip] = self.client.source
-        logged = self.finding("client-ip")
-        for item in (logged.evidence.get("seen_in_logs") or []) if logged else []:
-            seen.setdefault(item["ip"], item["source"])
+        logged = self.finding(registry.CLIENT_IP)
+        ev = logged.evidence if logged else None
+        for item in ev.seen_in_logs if isinstance(ev, ClientIpEvidence) else []:
+            seen.setdefault(item.ip, item.source)
         return list(seen.items())
 
     def remedies(self, what: str) -> tuple[Finding, list[Plan]]:
@@ -133,7 +139,7 @@ class Session:
             with target.lock():
                 self.recovered += recover(target.fileops(), target=self.target_label)
                 self.facts = target.collect()
-                _, plans = remedies_for(what, self.facts, ip)
+                _, plans = registry.get(what).remedies(self.facts, ip)
                 if not any(p.plan_id == plan.plan_id for p in plans):
                     self.check()
                     raise StaleError("the files changed since the preview (another program "

@@ -9,10 +9,10 @@ when the tool never changed this target.
 from __future__ import annotations
 
 from tui.core.changes.journal import ACTIVE, JOURNAL, JournalError, parse
+from tui.core.diagnosis.evidence import ChangeJournalEvidence, ChangeSetState
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import CHANGE_JOURNAL
 from tui.core.facts.model import JOURNAL_DIR, Facts
-
-ID = "change-journal"
 
 
 def finding(facts: Facts) -> Finding | None:
@@ -31,27 +31,26 @@ def finding(facts: Facts) -> Finding | None:
     if not sets and not unreadable:
         return None
     sets.sort(key=lambda cs: cs.seq, reverse=True)
-    ev = {"change_sets": [{"id": cs.id, "state": cs.state, "remedy": cs.remedy,
-                           "files": [e.path for e in cs.entries], "plan_id": cs.plan_id}
-                          for cs in sets],
-          "unreadable": unreadable}
+    ev = ChangeJournalEvidence([ChangeSetState(cs.id, cs.state, cs.remedy,
+                                               [e.path for e in cs.entries], cs.plan_id)
+                                for cs in sets], unreadable)
     stopped = [cs for cs in sets if cs.interrupted]
     if stopped:
         cs = stopped[0]
         files = ", ".join(e.path for e in cs.entries)
         doing = cs.state.replace("-", " ")
-        return Finding(ID, None, "warning",
+        return Finding(CHANGE_JOURNAL, None, "warning",
                        f"change set {cs.id} ({cs.remedy}) was interrupted while {doing}: "
                        f"{files} may hold the new version", ev,
                        ["restore the originals: ssh-reset-doctor undo --yes (with this "
                         "run's target options); `undo` alone shows what it would do"])
     active = [cs for cs in sets if cs.state in ACTIVE]
     if unreadable:
-        return Finding(ID, None, "warning",
+        return Finding(CHANGE_JOURNAL, None, "warning",
                        f"{len(unreadable)} change journal(s) of this tool cannot be read: "
                        f"{unreadable[0]}", ev)
     if active:
-        return Finding(ID, None, "info",
+        return Finding(CHANGE_JOURNAL, None, "info",
                        f"{len(active)} change set(s) of this tool in place, newest "
                        f"{active[0].id} ({active[0].remedy}); `undo` restores it", ev)
-    return Finding(ID, None, "info", "earlier changes of this tool were all undone", ev)
+    return Finding(CHANGE_JOURNAL, None, "info", "earlier changes of this tool were all undone", ev)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from tui.core.clientip import ClientAddress
 from tui.core.diagnosis import sshdports
-from tui.core.facts.model import FIREWALL_COMMANDS, FIREWALL_FILES, Facts
+from tui.core.diagnosis.evidence import FirewallEvidence, FirewallRule, SecurityCenterEvidence
+from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import FIREWALL, SECURITY_CENTER
+from tui.core.facts.model import AGENT_PROCESSES, FIREWALL_COMMANDS, FIREWALL_FILES, Facts
 from tui.core.firewall import FirewallVerdict, evaluate
 
 _MAX_RULES = 20
@@ -14,7 +18,7 @@ _MAX_RULES = 20
 
 @dataclass
 class FirewallCheck:
-    evidence: dict[str, Any]
+    evidence: FirewallEvidence
     status: Literal["problem", "warning"] | None = None  # None: nothing to say
     summary: str | None = None
     remedy: list[str] = field(default_factory=list)
@@ -24,20 +28,20 @@ def check(facts: Facts, ip: str | None) -> FirewallCheck:
     prefixes = tuple(label for label, _ in FIREWALL_COMMANDS) + FIREWALL_FILES
     fw_notes = [n for n in facts.notes if n.startswith(prefixes)]
     if not facts.firewall:
-        return FirewallCheck({"collected": False, "notes": fw_notes})
+        return FirewallCheck(FirewallEvidence(False, notes=fw_notes))
     ports = sshdports.ports(facts)
     reports = [evaluate(facts.firewall, ip, p) for p in ports]
     rep = (next((r for r in reports if r.blocked is True), None)
            or next((r for r in reports if r.blocked is None), None) or reports[0])
     v = rep.verdict
-    ev: dict[str, Any] = {
-        "collected": True, "sources": list(facts.firewall), "port": rep.port, "ports": ports,
-        "verdict": v.action if v else None,
-        "symptom": v.symptom() if v else None,
-        "deciding": _short(v) if v else None,
-        "blocking": [_short(b) for b in rep.blocking[:_MAX_RULES]],
-        "notes": (fw_notes + rep.notes)[:_MAX_RULES],
-    }
+    ev = FirewallEvidence(
+        True, sources=list(facts.firewall), port=rep.port, ports=ports,
+        verdict=v.action if v else None,
+        symptom=v.symptom() if v else None,
+        deciding=_short(v) if v else None,
+        blocking=[_short(b) for b in rep.blocking[:_MAX_RULES]],
+        notes=(fw_notes + rep.notes)[:_MAX_RULES],
+    )
     out = FirewallCheck(ev)
     if v is not None and v.blocks is True:
         out.status, out.summary, out.remedy = "problem", v.describe(ip, rep.port), v.remedy
@@ -61,7 +65,42 @@ def check(facts: Facts, ip: str | None) -> FirewallCheck:
     return out
 
 
-def _short(v: FirewallVerdict) -> dict[str, Any]:
-    keep = ("action", "rule", "source", "chain", "line", "managed_by", "table", "index",
-            "handle", "detail", "stage", "blocks", "decides", "caveats", "remedy")
-    return {k: getattr(v, k) for k in keep}
+def _short(v: FirewallVerdict) -> FirewallRule:
+    return FirewallRule(v.action, v.rule, v.source, v.chain, v.line, v.managed_by, v.table,
+                        v.index, v.handle, v.detail, v.stage, v.blocks, v.decides, v.caveats,
+                        v.remedy)
+
+
+def security_center_finding(facts: Facts, client: ClientAddress | None,
+                            fw: FirewallCheck) -> Finding:
+    """Method 3: the address to whitelist, the agent, and the host rules beside them."""
+    agent = sorted({p for p in facts.processes for a in AGENT_PROCESSES if p == a[:15]})
+    ev = SecurityCenterEvidence(bool(agent) if facts.live else None, agent)
+    if client:
+        ev.whitelist = client.ip
+        if client.private:
+            ev.warning = f"{client.ip} is {client.private}: whitelist the public address"
+    ev.firewall = fw.evidence  # Method 3 shows the host's rules beside the console steps
+    deciding = fw.evidence.deciding
+    if fw.status == "problem" and deciding and deciding.managed_by == "security-center":
+        return Finding(SECURITY_CENTER, 3, "problem", fw.summary or "", ev, fw.remedy)
+    text = ("if the Security Center blocked your public IP, add it to the Security Center "
+            "whitelist (console steps)")
+    if client and client.private:
+        return Finding(SECURITY_CENTER, 3, "warning",
+                       f"{client.ip} is {client.private}; the Security Center only sees "
+                       "your public address", ev)
+    return Finding(SECURITY_CENTER, 3, "info", text, ev)
+
+
+def firewall_finding(fw: FirewallCheck) -> Finding:
+    if fw.status in ("problem", "warning"):
+        return Finding(FIREWALL, None, fw.status, fw.summary or "", fw.evidence, fw.remedy)
+    if not fw.evidence.collected:
+        notes = fw.evidence.notes
+        if notes:
+            return Finding(FIREWALL, None, "unknown",
+                           f"host firewall rules not read: {notes[0]}", fw.evidence)
+        return Finding(FIREWALL, None, "ok", "no host firewall rules found", fw.evidence)
+    return Finding(FIREWALL, None, "ok",
+                   f"no host firewall rule blocks port {fw.evidence.port}", fw.evidence)

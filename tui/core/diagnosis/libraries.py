@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from tui.core.changes.plan import Plan, Symlink
+from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import LIBRARIES
 from tui.core.facts.model import Facts
 
 
@@ -14,39 +15,36 @@ def finding(facts: Facts) -> Finding:
     present = [b for b in facts.binaries if b.exists]
     if not present:
         where = facts.binaries[0].binary if facts.binaries else "/usr/sbin/sshd"
-        return Finding("libraries", 2, "unknown", f"{where} not found: is openssh-server "
-                       "installed?", {"binary": where, "missing": [], "candidates": {}})
+        return Finding(LIBRARIES, 2, "unknown", f"{where} not found: is openssh-server "
+                       "installed?", LibrariesEvidence(where, [], {}))
     broken = [b for b in present if b.missing]
     unreadable = [b for b in present if b.error]
-    per_binary = {b.binary: {"missing": b.missing, "error": b.error,
-                             "libraries": len(b.libraries)} for b in present}
+    per_binary = {b.binary: BinaryState(b.missing, b.error, len(b.libraries)) for b in present}
     if not broken:
         if unreadable:
             b = unreadable[0]
-            return Finding("libraries", 2, "unknown", f"{b.binary}: {b.error}",
-                           {"binary": b.binary, "missing": [], "candidates": {},
-                            "binaries": per_binary})
+            return Finding(LIBRARIES, 2, "unknown", f"{b.binary}: {b.error}",
+                           LibrariesEvidence(b.binary, [], {}, binaries=per_binary))
         n = sum(len(b.libraries) for b in present)
-        return Finding("libraries", 2, "ok",
+        return Finding(LIBRARIES, 2, "ok",
                        f"every library of {', '.join(b.binary for b in present)} is present "
                        f"({n} resolved)",
-                       {"binary": present[0].binary, "missing": [], "candidates": {},
-                        "binaries": per_binary})
+                       LibrariesEvidence(present[0].binary, [], {}, binaries=per_binary))
     b = broken[0]
     missing = list(dict.fromkeys(s for x in broken for s in x.missing))
     cands = {s: best_candidate(facts, s) for s in missing}
-    ev: dict[str, Any] = {
-        "binary": b.binary, "missing": missing, "candidates": cands,
-        "needed_by": {s: next((x.needed_by(s) for x in broken if x.needed_by(s)), None)
-                      for s in missing},
-        "owners": {s: facts.owners.get(s) for s in missing},
-        "binaries": per_binary,
-    }
+    ev = LibrariesEvidence(
+        b.binary, missing, cands,
+        needed_by={s: next((x.needed_by(s) for x in broken if x.needed_by(s)), None)
+                   for s in missing},
+        owners={s: facts.owners.get(s) for s in missing},
+        binaries=per_binary,
+    )
     parts = []
     for s in missing:
-        by = ev["needed_by"][s]
+        by = ev.needed_by[s]
         parts.append(f"{s}" + (f" (needed by {by})" if by and by != b.binary else ""))
-    f = Finding("libraries", 2, "problem",
+    f = Finding(LIBRARIES, 2, "problem",
                 f"{b.binary} cannot start for new connections: missing {', '.join(parts)}", ev)
     f.remedy = remedy_lines(facts, missing)
     return f

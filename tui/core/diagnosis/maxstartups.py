@@ -22,7 +22,9 @@ from datetime import datetime, timedelta, timezone
 
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
+from tui.core.diagnosis.evidence import MaxStartupsEvidence
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import MAXSTARTUPS
 from tui.core.facts.model import Facts, LogLine
 from tui.core.text import ascii_int
 
@@ -130,15 +132,15 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
               is not None]
     highest = max((d.n for d in recent), default=None)
     newest = [d.line.text for d in found[-_SHOWN:]]
-    ev: dict = {
-        "maxstartups": value, "persourcemaxstartups": per, "source": source,
-        "drops_logged": len(found), "drops_recent": len(recent),
-        "dropped_total_reported": max(totals, default=None),
-        "highest_pending": highest, "newest_lines": newest,
-        "throttling_lines": [ln.text for ln in episodes[-_SHOWN:]],
-        "client": ip, "client_dropped": bool(ip and any(d.addr == ip for d in found)),
-    }
-    f = Finding("maxstartups", None, "ok", f"MaxStartups {value}; no drops in sshd's logs", ev)
+    ev = MaxStartupsEvidence(
+        maxstartups=value, persourcemaxstartups=per, source=source,
+        drops_logged=len(found), drops_recent=len(recent),
+        dropped_total_reported=max(totals, default=None),
+        highest_pending=highest, newest_lines=newest,
+        throttling_lines=[ln.text for ln in episodes[-_SHOWN:]],
+        client=ip, client_dropped=bool(ip and any(d.addr == ip for d in found)),
+    )
+    f = Finding(MAXSTARTUPS, None, "ok", f"MaxStartups {value}; no drops in sshd's logs", ev)
     if not found and not episodes:
         return f
     if not recent and not any(is_recent(ln, now, RECENT) for ln in episodes):
@@ -150,7 +152,7 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
     if highest is None or highest >= start:
         f.status = "problem"
         seen = f" with {highest} unauthenticated connections pending" if highest else ""
-        who = f", including {ip}" if ev["client_dropped"] else ""
+        who = f", including {ip}" if ev.client_dropped else ""
         f.summary = (f"sshd dropped new connections past MaxStartups {value}{seen}{who}: "
                      "clients see a reset/close before the banner")
         return f
@@ -181,14 +183,16 @@ def remedy_lines(facts: Facts) -> list[str]:
     ]
 
 
-def plans(facts: Facts, ip: str | None = None) -> list[Plan]:
+def plans(facts: Facts, ip: str | None = None, *, found: Finding | None = None) -> list[Plan]:
     """Raise MaxStartups above what the logged drops needed; [] when nothing was dropped past
-    the current value."""
-    f = finding(facts, ip)
+    the current value. `found`: this module's finding with `ip`, when already worked out."""
+    f = found if found is not None else finding(facts, ip)
     if f.status != "problem":
         return []
-    value = f.evidence["maxstartups"]
-    highest = f.evidence["highest_pending"] or 0
+    ev = f.evidence
+    assert isinstance(ev, MaxStartupsEvidence)
+    value = ev.maxstartups
+    highest = ev.highest_pending or 0
     new = proposal(value, highest)
     start = new.split(":")[0]
     seen = f"2x the {highest} pending seen, " if highest else ""

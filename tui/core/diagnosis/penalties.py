@@ -20,7 +20,9 @@ from datetime import datetime, timedelta, timezone
 
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
+from tui.core.diagnosis.evidence import PenaltiesEvidence
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import PENALTIES
 from tui.core.diagnosis.maxstartups import is_recent, log_time
 from tui.core.facts.common import release
 from tui.core.facts.model import Facts
@@ -121,47 +123,46 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
     drops = [(m, ln) for ln in facts.logs if (m := _DROP.search(ln.text))]
     penalised = [(m, ln) for ln in facts.logs
                  if (m := _PENALISE.search(ln.text) or _EXISTS.search(ln.text))]
-    ev: dict = {"sshd_version": facts.sshd_version, "client": ip,
-                "drops_logged": len(drops),
-                "newest_lines": [ln.text for _, ln in (drops + penalised)[-_SHOWN:]]}
+    ev = PenaltiesEvidence(facts.sshd_version, ip, len(drops),
+                           [ln.text for _, ln in (drops + penalised)[-_SHOWN:]])
     if has is False and not drops:
-        return Finding("penalties", None, "ok",
+        return Finding(PENALTIES, None, "ok",
                        f"{facts.sshd_version} has no per-source penalties (OpenSSH 9.8+)", ev)
     settings = penalty_settings(facts)
     exempt = exempt_list(facts)
-    ev.update(persourcepenalties=sshdconfig.get(facts, "persourcepenalties"),
-              settings=settings, exempt_list=exempt,
-              netblock=sshdconfig.get(facts, "persourcenetblocksize"))
+    ev.persourcepenalties = sshdconfig.get(facts, "persourcepenalties")
+    ev.settings, ev.exempt_list = settings, exempt
+    ev.netblock = sshdconfig.get(facts, "persourcenetblocksize")
     window = timedelta(seconds=(settings or DEFAULTS)["max"])
     recent = [(m, ln) for m, ln in drops if is_recent(ln, now, window)]
     addrs = list(dict.fromkeys(m.group("addr") for m, _ in recent))
     reasons = list(dict.fromkeys(m.group("why") for m, _ in recent))
-    ev.update(drops_recent=len(recent), refused_addresses=addrs, reasons=reasons)
+    ev.drops_recent, ev.refused_addresses, ev.reasons = len(recent), addrs, reasons
     if ip is not None:
-        ev["client_exempt"] = is_exempt(ip, exempt)
-        ev["client_refused"] = any(m.group("addr") == ip for m, _ in recent)
-        ev["client_penalised"] = any(_in_net(ip, m.group("net")) for m, _ in penalised)
+        ev.client_exempt = is_exempt(ip, exempt)
+        ev.client_refused = any(m.group("addr") == ip for m, _ in recent)
+        ev.client_penalised = any(_in_net(ip, m.group("net")) for m, _ in penalised)
     state = "disabled" if settings is None else "on"
     if not drops:
-        return Finding("penalties", None, "ok",
+        return Finding(PENALTIES, None, "ok",
                        f"per-source penalties {state}; no connection refused by one in the logs",
                        ev)
     if not recent:
-        return Finding("penalties", None, "info",
+        return Finding(PENALTIES, None, "info",
                        f"{len(drops)} connection(s) refused by penalties earlier, none within "
                        f"the last {int(window.total_seconds())} s", ev)
-    if ip is not None and not ev["client_refused"]:
-        return Finding("penalties", None, "info",
+    if ip is not None and not ev.client_refused:
+        return Finding(PENALTIES, None, "info",
                        f"penalties refused {', '.join(addrs[:3])} recently, not {ip}", ev)
     who = ip or ", ".join(addrs[:3])
     wait = _wait(facts, ip, settings, now)
-    ev["wait_seconds"] = wait
-    if settings is None or (ip is not None and ev["client_exempt"]):
+    ev.wait_seconds = wait
+    if settings is None or (ip is not None and ev.client_exempt):
         change = "penalties turned off" if settings is None else f"{ip} exempted"
-        return Finding("penalties", None, "warning",
+        return Finding(PENALTIES, None, "warning",
                        f"sshd refused {who} by a per-source penalty; {change} since; reload "
                        "sshd if not done", ev)
-    f = Finding("penalties", None, "problem",
+    f = Finding(PENALTIES, None, "problem",
                 f"sshd refuses {who} for a while by a per-source penalty ({reasons[-1]}): "
                 "clients see 'Not allowed at this time' and a reset", ev)
     f.remedy = remedy_lines(facts, ip, wait, settings)
@@ -211,16 +212,17 @@ def _single(ip: str) -> str:
     return f"{addr}/{addr.max_prefixlen}"
 
 
-def plans(facts: Facts, ip: str | None = None) -> list[Plan]:
+def plans(facts: Facts, ip: str | None = None, *, found: Finding | None = None) -> list[Plan]:
     """Add exactly the operator's address to PerSourcePenaltyExemptList (never a range, never
-    on an sshd < 9.8, whose sshd -t would reject the keyword)."""
+    on an sshd < 9.8, whose sshd -t would reject the keyword). `found`: this module's finding
+    with `ip`, when already worked out."""
     if ip is None or supported(facts) is not True:
         return []
     try:
         entry = _single(ip)
     except ValueError:
         return []
-    f = finding(facts, ip)
+    f = found if found is not None else finding(facts, ip)
     if f.status != "problem":
         return []
     # Extend the list where sshd reads it (its first occurrence), keeping what it exempts.

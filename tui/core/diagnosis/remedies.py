@@ -1,4 +1,4 @@
-"""The remedies `fix` and the wizard offer for a method, and which one is the default."""
+"""Choosing among a check's plans and applying one: what `fix --yes` and the wizard share."""
 
 from __future__ import annotations
 
@@ -8,34 +8,9 @@ from tui.core.changes.apply import apply_plan
 from tui.core.changes.checks import run_checks
 from tui.core.changes.journal import ChangeSet
 from tui.core.changes.plan import Plan
-from tui.core.diagnosis import libraries, maxstartups, penalties, tcpwrappers
-from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis import registry
 from tui.core.facts.model import Facts
 from tui.core.targets.target import Target
-
-# What `fix` and the wizard can change by a previewed edit; everything else gets commands.
-FIXABLE = ("tcp-wrappers", "libraries", "maxstartups", "penalties")
-# Remedies that may write the operator's address: only one given or picked, never a guess.
-NEEDS_ADDRESS = ("tcp-wrappers", "penalties")
-
-
-def remedies_for(what: str, facts: Facts, ip: str | None) -> tuple[Finding, list[Plan]]:
-    """The finding for `what` (one of FIXABLE) and its plans, default first."""
-    if what == "libraries":
-        return libraries.finding(facts), libraries.plans(facts)
-    if what in ("maxstartups", "penalties"):
-        mod = maxstartups if what == "maxstartups" else penalties
-        found = mod.finding(facts, ip)
-        return found, (mod.plans(facts, ip) if found.status == "problem" else [])
-    finding = tcpwrappers.finding(facts, ip)
-    who = ip or finding.evidence.get("client")
-    plans = tcpwrappers.plans(facts, who) if finding.status == "problem" and who else []
-    if ip is None:
-        # Without the operator's address only removing the catch-all rule makes sense.
-        plans = [p for p in plans if p.remedy != "allow-client"]
-        for p in plans:
-            p.default = True
-    return finding, plans
 
 
 def choose(plans: list[Plan], wanted: str | None) -> Plan | None:
@@ -61,10 +36,13 @@ def apply_remedy(target: Target, what: str, plan: Plan, ip: str | None,
     checked = run_checks(target, plan)
     seen: list[Facts] = []
 
+    check = registry.get(what)
+
     def verify() -> str | None:
+        # Only the finding: the plans (and their proofs) are for the next preview.
         seen.append(target.collect())
-        again, _ = remedies_for(what, seen[-1], ip)
-        return None if again.status != "problem" else again.summary
+        again = check.finding(registry.Context.for_ip(seen[-1], ip))
+        return None if again is None or again.status != "problem" else again.summary
 
     cs = apply_plan(target.fileops(), plan, target=label, verify=verify)
     return Applied(cs, checked, seen[-1] if seen else target.collect())

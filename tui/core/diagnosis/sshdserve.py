@@ -23,12 +23,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.diagnosis import sshdports
+from tui.core.diagnosis.evidence import (
+    CheckState,
+    ConfigTest,
+    HostKeyRow,
+    Listener,
+    PrivsepDir,
+    SessionHelper,
+    SshdServeEvidence,
+)
 from tui.core.diagnosis.finding import Finding, Status
+from tui.core.diagnosis.ids import SSHD_SERVE
 from tui.core.diagnosis.sshdconfig import directives
 from tui.core.facts.common import release, sshd_T
 from tui.core.facts.model import DEFAULT_HOST_KEYS, SSHD_PATHS, Facts, PathInfo
 
-ID = "sshd-serve"
 _RANK = {"problem": 3, "warning": 2, "unknown": 1, "ok": 0, "info": 0}
 # Programs that hold sshd's port on its behalf: systemd socket activation (Ubuntu >= 22.10's
 # ssh.socket), inetd-style `sshd -i`.
@@ -70,8 +79,7 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
         port, port_source = 22, "default"
     else:
         port, port_source = configured[0], "sshd_config"
-    ev: dict[str, Any] = {"port": port, "port_source": port_source,
-                          "configured_ports": configured, "live": facts.live}
+    ev = SshdServeEvidence(port, port_source, configured, facts.live)
     service = "sshd" if facts.package_manager == "rpm" else "ssh"
     listening = _listening(facts, ip, port, port_source, service, ev) if facts.live else None
     serving = listening is not None and listening.status == "ok"
@@ -83,11 +91,10 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
     }
     if listening is not None:
         checks["listening"] = listening
-    ev["checks"] = {k: {"status": c.status, "reason": c.reason or c.ok_text}
-                    for k, c in checks.items()}
-    ev["log"] = [f"{ln.source}: {ln.text}" for ln in facts.logs if _LOG_RX.search(ln.text)][-5:]
+    ev.checks = {k: CheckState(c.status, c.reason or c.ok_text) for k, c in checks.items()}
+    ev.log = [f"{ln.source}: {ln.text}" for ln in facts.logs if _LOG_RX.search(ln.text)][-5:]
     if not facts.live:
-        ev["offline_note"] = ("a disk, not a running system: whether sshd runs, listens on the "
+        ev.offline_note = ("a disk, not a running system: whether sshd runs, listens on the "
                               "port and accepts its config (sshd -t) cannot be known offline")
 
     worst = max(checks.values(), key=lambda c: _RANK[c.status]).status
@@ -95,31 +102,30 @@ def finding(facts: Facts, ip: str | None, port: int | None = None) -> Finding:
     remedy = [r for c in checks.values() if c.status in ("problem", "warning") for r in c.remedy]
     if worst in ("problem", "warning"):
         summary = bad[0].reason + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
-        return Finding(ID, None, worst, summary, ev, list(dict.fromkeys(remedy)))
+        return Finding(SSHD_SERVE, None, worst, summary, ev, list(dict.fromkeys(remedy)))
     parts = [c.ok_text for c in checks.values() if c.ok_text]
     summary = ", ".join(parts) or "nothing could be checked"
     if worst == "unknown":
         unknown = "; ".join(c.reason for c in checks.values() if c.status == "unknown")
-        return Finding(ID, None, "unknown", f"{summary}; not known: {unknown}", ev)
+        return Finding(SSHD_SERVE, None, "unknown", f"{summary}; not known: {unknown}", ev)
     if not facts.live:
         summary += " (offline: running and listening not checked)"
-    return Finding(ID, None, "ok", summary, ev)
+    return Finding(SSHD_SERVE, None, "ok", summary, ev)
 
 
 # -- sshd -t ---------------------------------------------------------------------
 
 
-def _config_test(facts: Facts, service: str, serving: bool, ev: dict[str, Any]) -> _Check:
+def _config_test(facts: Facts, service: str, serving: bool, ev: SshdServeEvidence) -> _Check:
     out = facts.commands.get("sshd -t")
     if out is None:
-        ev["config_test"] = None
+        ev.config_test = None
         return _Check("ok" if not facts.live else "unknown",
                       "" if not facts.live else "sshd -t was not run")
     lines = [ln.strip() for ln in (out.stderr + "\n" + out.stdout).splitlines() if ln.strip()]
     # Privilege-separation and host-key lines belong to their own checks.
     errors = [ln for ln in lines if not _PRIVSEP_RX.search(ln) and not _KEY_NOISE.search(ln)]
-    ev["config_test"] = {"command": "sshd -t", "rc": out.rc, "errors": errors[:5],
-                         "output": lines[:12]}
+    ev.config_test = ConfigTest("sshd -t", out.rc, errors[:5], lines[:12])
     if out.rc == 124:
         return _Check("unknown", "sshd -t timed out")
     if out.rc in (126, 127) or "error while loading shared libraries" in out.stderr:
@@ -150,7 +156,7 @@ def _config_fix(first: str, service: str) -> list[str]:
 # -- privilege-separation directory -----------------------------------------------------------
 
 
-def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
+def _privsep(facts: Facts, service: str, ev: SshdServeEvidence) -> _Check:
     named = None  # what sshd itself says (sshd -t now, else its newest log line)
     out = facts.commands.get("sshd -t")
     texts = ([out.stderr + out.stdout] if out else []) + [ln.text for ln in facts.logs[::-1]]
@@ -162,21 +168,21 @@ def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
     path = named or _privsep_path(facts)
     info = facts.paths.get(path)
     guessed = not named and not facts.package_manager and path == "/var/empty"
-    entry: dict[str, Any] = {"path": path, "chosen_by": "sshd" if named else
-                             "package manager" if facts.package_manager else
-                             "guess (upstream default)" if guessed else "present"}
-    ev["privsep_dir"] = entry
+    entry = PrivsepDir(path, "sshd" if named else
+                       "package manager" if facts.package_manager else
+                       "guess (upstream default)" if guessed else "present")
+    ev.privsep_dir = entry
     under_run = path.startswith(("/run/", "/var/run/"))
     if not facts.live and under_run:
-        entry["state"] = "not checked offline (/run is empty on a disk, created at boot)"
+        entry.state = "not checked offline (/run is empty on a disk, created at boot)"
         return _Check("ok")
     said = (out.stderr + out.stdout) if out else ""
     if info is None and f"Missing privilege separation directory: {path}" in said:
         info = PathInfo(None, errno=errno.ENOENT)  # not stat'd, but sshd -t just said so
     if info is None:
-        entry["state"] = "not collected"
+        entry.state = "not collected"
         return _Check("unknown", f"privilege separation directory {path} not checked")
-    entry.update(mode=_octal(info.mode), uid=info.uid, gid=info.gid)
+    entry.mode, entry.uid, entry.gid = _octal(info.mode), info.uid, info.gid
     # < 9.8 the re-executed sshd checks it at once; >= 9.8 the chroot after the banner fails
     when = "during the key exchange" if _session_era(facts) else "before its banner"
     q = shlex.quote(path)  # the paths come from the target's config: quote them
@@ -188,7 +194,7 @@ def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
            if under_run else [])
     if info.mode is None:
         state = "missing" if info.errno == errno.ENOENT else os.strerror(info.errno or errno.EIO)
-        entry["state"] = state
+        entry.state = state
         if guessed and out is not None and out.rc == 0:
             return _Check("ok")  # sshd -t checks its own directory: it is not this one
         if info.errno not in (errno.ENOENT, errno.ENOTDIR) or guessed:
@@ -197,17 +203,17 @@ def _privsep(facts: Facts, service: str, ev: dict[str, Any]) -> _Check:
         return _Check("problem", f"privilege separation directory {path} is missing: sshd "
                       f"drops every new connection {when}", [mkdir, *why])
     if not stat.S_ISDIR(info.mode):
-        entry["state"] = "not a directory"
+        entry.state = "not a directory"
         return _Check("problem", f"privilege separation directory {path} is not a directory: "
                       f"sshd drops every new connection {when}",
                       [f"rm {shlex.quote(path)}", mkdir, *why])
     if info.uid != 0 or info.mode & 0o022:
-        entry["state"] = "bad ownership or modes"
+        entry.state = "bad ownership or modes"
         return _Check("problem", f"{path} must be owned by root and not group or world-writable "
                       f"(owner uid {info.uid}, mode {_octal(info.mode)}): sshd drops every new "
                       "connection", [f"chown root:root {shlex.quote(path)} && "
                                      f"chmod go-w {shlex.quote(path)}"])
-    entry["state"] = "ok"
+    entry.state = "ok"
     return _Check("ok", ok_text="privsep dir present")
 
 
@@ -228,7 +234,7 @@ def _privsep_path(facts: Facts) -> str:
 
 
 def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
-               ev: dict[str, Any]) -> _Check:
+               ev: SshdServeEvidence) -> _Check:
     configured = [d.args[0] for d in directives(facts) if d.key == "hostkey" and d.args]
     if conf.get("hostkey"):
         keys, source = conf["hostkey"], "sshd -T"
@@ -237,41 +243,42 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     else:
         keys, source = list(DEFAULT_HOST_KEYS), "default"
     explicit = bool(configured)  # sshd only complains about missing keys someone configured
-    rows: list[dict[str, Any]] = []
+    rows: list[HostKeyRow] = []
     for path in dict.fromkeys(keys):
         info = facts.paths.get(path)
-        row: dict[str, Any] = {"path": path, "usable": None, "reason": None}
+        row = HostKeyRow(path, None, None)
         if info is None:
-            row["reason"] = "not collected"
+            row.reason = "not collected"
         elif info.mode is None:
-            row.update(usable=False, reason="missing" if info.errno == errno.ENOENT
-                       else os.strerror(info.errno or errno.EIO))
+            row.usable = False
+            row.reason = ("missing" if info.errno == errno.ENOENT
+                          else os.strerror(info.errno or errno.EIO))
             if info.errno == errno.EACCES:
-                row["usable"] = None  # we could not look; sshd (root) may well can
+                row.usable = None  # we could not look; sshd (root) may well can
         else:
-            row.update(mode=_octal(info.mode), uid=info.uid)
+            row.mode, row.uid = _octal(info.mode), info.uid
             if not stat.S_ISREG(info.mode):
-                row.update(usable=False, reason="not a regular file")
+                row.usable, row.reason = False, "not a regular file"
             elif info.uid == 0 and info.mode & 0o077:
                 # sshkey_perm_ok(): a key owned by sshd's uid must not be group/other-accessible
-                row.update(usable=False,
-                           reason=f"bad permissions {_octal(info.mode)} (UNPROTECTED PRIVATE "
-                           "KEY FILE): sshd ignores it")
+                row.usable = False
+                row.reason = (f"bad permissions {_octal(info.mode)} (UNPROTECTED PRIVATE "
+                              "KEY FILE): sshd ignores it")
             else:
-                row.update(usable=True)
+                row.usable = True
         rows.append(row)
-    ev["host_keys"] = rows
-    ev["host_keys_from"] = source
-    usable = [r for r in rows if r["usable"]]
-    broken = [r for r in rows if r["usable"] is False
-              and (explicit or r["reason"] != "missing")]  # absent defaults are skipped quietly
-    fix = [_key_fix(r["path"], r["reason"]) for r in broken]
-    if not usable and any(r["usable"] is None for r in rows):
+    ev.host_keys = rows
+    ev.host_keys_from = source
+    usable = [r for r in rows if r.usable]
+    broken = [r for r in rows if r.usable is False
+              and (explicit or r.reason != "missing")]  # absent defaults are skipped quietly
+    fix = [_key_fix(r.path, r.reason or "") for r in broken]
+    if not usable and any(r.usable is None for r in rows):
         return _Check("unknown", "host keys could not be checked")
     if not usable:
-        what = ", ".join(f"{r['path']}: {r['reason'].split(' (')[0]}" for r in rows)
+        what = ", ".join(f"{r.path}: {(r.reason or '').split(' (')[0]}" for r in rows)
         fix = fix or ["ssh-keygen -A"]
-        if not facts.live and all(r["reason"] == "missing" for r in rows):
+        if not facts.live and all(r.reason == "missing" for r in rows):
             # images often ship without host keys: RHEL's sshd-keygen@.service and cloud-init
             # create them at boot; Debian's sshd does not, and then refuses to start
             return _Check("warning", f"no host key on this disk ({what}): sshd will not start "
@@ -286,7 +293,7 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
                       "('no hostkeys available')", fix)
     n = f"{len(usable)} host key{'s' if len(usable) != 1 else ''} usable"
     if broken:
-        what = ", ".join(f"{r['path']} ({r['reason'].split(' (')[0]})" for r in broken)
+        what = ", ".join(f"{r.path} ({(r.reason or '').split(' (')[0]})" for r in broken)
         return _Check("warning", f"host key {what} is not usable; sshd serves with the other "
                       f"{len(usable)}", fix, ok_text=n)
     return _Check("ok", ok_text=n)
@@ -311,9 +318,9 @@ def _session_era(facts: Facts) -> bool:
     return version is not None and version >= (9, 8)
 
 
-def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: dict[str, Any]) -> _Check:
+def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: SshdServeEvidence) -> _Check:
     if not _session_era(facts):
-        ev["sshd_session"] = None  # sshd re-executes itself: nothing separate to check
+        ev.sshd_session = None  # sshd re-executes itself: nothing separate to check
         return _Check("ok")
     if conf.get("sshdsessionpath"):
         candidates = [conf["sshdsessionpath"][0]]
@@ -334,26 +341,26 @@ def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: dict[str, Any]) 
             state = f"not executable (mode {_octal(info.mode)})"
         else:
             state = "ok"
-        rows.append({"name": name, "path": path, "state": state})
-    ev["sshd_session"] = rows
-    session = [r for r in rows if r["name"] == "sshd-session"]
-    if any(r["state"] == "ok" for r in session):
-        bad = [r for r in rows if r["name"] == "sshd-auth" and r["state"] != "ok"
-               and r["state"] != "not collected"]
+        rows.append(SessionHelper(name, path, state))
+    ev.sshd_session = rows
+    session = [r for r in rows if r.name == "sshd-session"]
+    if any(r.state == "ok" for r in session):
+        bad = [r for r in rows if r.name == "sshd-auth" and r.state != "ok"
+               and r.state != "not collected"]
         if not bad:
             return _Check("ok", ok_text="sshd-session present")
         session = bad
-    elif all(r["state"] == "not collected" for r in session):
+    elif all(r.state == "not collected" for r in session):
         return _Check("unknown", "sshd-session not checked")
-    r = next(x for x in session if x["state"] != "not collected")
+    r = next(x for x in session if x.state != "not collected")
     v = facts.sshd_version or "OpenSSH >= 9.8"
     fix = (["apt-get install --reinstall openssh-server"] if facts.package_manager == "dpkg"
            else ["dnf reinstall openssh-server   # or: yum reinstall openssh-server"]
            if facts.package_manager == "rpm"
            else ["reinstall the OpenSSH server package (it ships sshd-session)"])
-    if conf.get("sshdsessionpath") and r["path"] not in SSHD_PATHS:
-        fix.append(f"# or correct SshdSessionPath in sshd_config (now {r['path']})")
-    return _Check("problem", f"{r['name']} {r['path']} is {r['state']}: {v} sshd executes it for "
+    if conf.get("sshdsessionpath") and r.path not in SSHD_PATHS:
+        fix.append(f"# or correct SshdSessionPath in sshd_config (now {r.path})")
+    return _Check("problem", f"{r.name} {r.path} is {r.state}: {v} sshd executes it for "
                   "every new connection, so each one is dropped before the banner", fix)
 
 
@@ -403,19 +410,19 @@ def _covers(addr: str, client: ipaddress.IPv4Address | ipaddress.IPv6Address | N
 
 
 def _listening(facts: Facts, ip: str | None, port: int, port_source: str, service: str,
-               ev: dict[str, Any]) -> _Check:
+               ev: SshdServeEvidence) -> _Check:
     running = ("sshd" in facts.processes) if facts.processes else None
-    ev["sshd_running"] = running
+    ev.sshd_running = running
     ss = facts.commands.get("ss -ltnpH")
     if ss is None or ss.rc != 0:
-        ev["listeners"] = None
+        ev.listeners = None
         return _Check("unknown", "ss -ltnpH was not run" if ss is None else
                       f"ss -ltnpH failed (exit {ss.rc})")
     socks = parse_ss(ss.stdout)
     on_port = [s for s in socks if s["port"] == port]
     owned = any(s["names"] for s in socks)  # without root, ss cannot name processes
     sshd_socks = [s for s in socks if "sshd" in s["names"]]
-    ev["listeners"] = [{k: s[k] for k in ("address", "port", "processes")}
+    ev.listeners = [Listener(s["address"], s["port"], s["processes"])
                        for s in (on_port + [s for s in sshd_socks if s not in on_port])]
     start = [f"systemctl start {service}", f"systemctl status {service}",
              f"journalctl -u {service} -n 50 --no-pager", "/usr/sbin/sshd -t"]

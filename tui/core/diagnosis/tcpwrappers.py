@@ -7,7 +7,11 @@ import ipaddress
 from collections import Counter
 
 from tui.core.changes.plan import FileEdit, Op, Plan
+from tui.core.diagnosis import denylists
+from tui.core.diagnosis.evidence import TcpWrappersEvidence
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import TCP_WRAPPERS
+from tui.core.diagnosis.libwrap import uses_libwrap
 from tui.core.facts.model import ALLOW, DENY, Facts
 from tui.core.tcpwrappers.access import Evaluator, Verdict
 from tui.core.tcpwrappers.hostmatch import HostInfo, Request
@@ -25,20 +29,6 @@ from tui.core.tcpwrappers.tcpdchk import diagnose
 
 # Addresses nobody would list on purpose: a rule that denies them denies everyone.
 GENERIC_CLIENTS = ("192.0.2.1", "2001:db8::1")
-
-
-def uses_libwrap(facts: Facts) -> tuple[bool | None, str | None]:
-    """(whether the sshd that serves connections consults the rules, that binary)."""
-    # On OpenSSH >= 9.8 the per-connection work, libwrap included, is in sshd-session.
-    serving = [b for b in facts.binaries if b.exists]
-    if not serving:
-        return None, None
-    session = [b for b in serving if b.binary.endswith("sshd-session")]
-    binary = (session or serving)[0]
-    if binary.error:
-        return None, binary.binary
-    linked = any(lib.soname.startswith("libwrap.so") for lib in binary.libraries)
-    return linked, binary.binary
 
 
 def table(facts: Facts, path: str, data: bytes | None = None) -> Table:
@@ -72,8 +62,6 @@ def verdict_for(ev: Evaluator, ip: str) -> Verdict:
 
 def managers(facts: Facts) -> dict[str, str]:
     """Tools that write hosts.deny themselves -> the command that really lifts a block."""
-    from tui.core.diagnosis import denylists  # it reads this module's verdicts
-
     return denylists.hosts_deny_managers(facts)
 
 
@@ -81,13 +69,13 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
     linked, binary = uses_libwrap(facts)
     diags = [str(d) for p, deny in ((ALLOW, False), (DENY, True))
              for d in diagnose(table(facts, p), deny)]
-    ev: dict = {"uses_libwrap": linked, "binary": binary, "diagnostics": diags}
+    ev = TcpWrappersEvidence(linked, binary, diags)
     if linked is False:
-        return Finding("tcp-wrappers", 1, "ok",
+        return Finding(TCP_WRAPPERS, 1, "ok",
                        f"{binary} does not use tcp wrappers: hosts.allow/hosts.deny cannot "
                        "cause the reset", ev)
     if linked is None:
-        return Finding("tcp-wrappers", 1, "unknown",
+        return Finding(TCP_WRAPPERS, 1, "unknown",
                        "sshd was not found or could not be read; cannot tell whether it uses "
                        "tcp wrappers", ev)
     rules = evaluator(facts)
@@ -100,36 +88,49 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
                 who = generic
                 break
         else:
-            return Finding("tcp-wrappers", 1, "unknown",
+            return Finding(TCP_WRAPPERS, 1, "unknown",
                            "no client address: pass --client-ip to check the operator's "
                            "address (no catch-all rule denies everyone)", ev)
     v = verdict_for(rules, who)
-    ev.update(client=who, access=v.access, file=v.file, line=v.line, rule=v.rule,
-              reason=v.reason, warnings=list(dict.fromkeys(v.warnings)))
+    ev.client, ev.access, ev.file, ev.line, ev.rule = who, v.access, v.file, v.line, v.rule
+    ev.reason, ev.warnings = v.reason, list(dict.fromkeys(v.warnings))
     if v.access == "unknown":
-        return Finding("tcp-wrappers", 1, "unknown",
+        return Finding(TCP_WRAPPERS, 1, "unknown",
                        f"cannot tell whether sshd grants {who}: {v.reason}", ev)
     mgr = managers(facts)
     if mgr:
-        ev["managed_by"] = sorted(mgr)
+        ev.managed_by = sorted(mgr)
     if v.granted:
         where = f"{v.file} line {v.line}" if v.file else "no rule matched"
-        return Finding("tcp-wrappers", 1, "ok", f"sshd grants {who} ({where})", ev)
+        return Finding(TCP_WRAPPERS, 1, "ok", f"sshd grants {who} ({where})", ev)
     scope = "" if who == client_ip else " (and so, most likely, everyone)"
-    where = f"{v.file} line {v.line}" if v.line else str(v.file)
+    where = f"{v.file} line {v.line}" if v.line else f"{v.file}"
     summary = f"{v.access} for {who}{scope} by {where}: {v.rule or v.reason}"
-    f = Finding("tcp-wrappers", 1, "problem", summary, ev)
+    f = Finding(TCP_WRAPPERS, 1, "problem", summary, ev)
     f.remedy = remedy_lines(facts, who, mgr)
     return f
 
 
 def remedy_lines(facts: Facts, ip: str, mgr: dict[str, str]) -> list[str]:
-    from tui.core.diagnosis import denylists
-
     return denylists.hosts_deny_remedy(facts, ip, mgr)
 
 
 # --- plans ------------------------------------------------------------------------------
+
+
+def remedies(facts: Facts, ip: str | None, found: Finding) -> list[Plan]:
+    """The plans `fix` and the wizard offer for `found` (this module's finding with `ip`).
+
+    Without the operator's address only removing the catch-all rule makes sense: the
+    address the finding tried (one nobody lists) must never be written."""
+    ev = found.evidence
+    who = ip or (ev.client if isinstance(ev, TcpWrappersEvidence) else None)
+    out = plans(facts, who) if found.status == "problem" and who else []
+    if ip is None:
+        out = [p for p in out if p.remedy != "allow-client"]
+        for p in out:
+            p.default = True
+    return out
 
 
 def rule_token(ip: str) -> str | None:

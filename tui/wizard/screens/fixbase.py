@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,16 +14,21 @@ from tui.wizard.screens.base import WizardScreen
 from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.widgets.render import diff, plain, status_word
 
+if TYPE_CHECKING:
+    from tui.core.changes.plan import Plan
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
+
 JOURNAL = "/var/lib/ssh-reset-doctor/changes"
 
 
 class FixScreen(WizardScreen):
-    WHAT = ""  # "tcp-wrappers" | "libraries"
+    WHAT = ""  # a registry id: TCP_WRAPPERS | LIBRARIES
     BINDINGS = [Binding("a", "apply", "apply")]
 
     def __init__(self) -> None:
         super().__init__()
-        self.plans: list[Any] = []
+        self.plans: list[Plan] = []
 
     def fix_widgets(self, verdict: bool = True) -> ComposeResult:
         if verdict:
@@ -44,7 +49,7 @@ class FixScreen(WizardScreen):
             return True if self.plans else None
         return True
 
-    def show_session(self, session: Any) -> None:
+    def show_session(self, session: Session | None) -> None:
         verdict = self.query_one("#verdict", Static)
         if session is None or session.report is None:
             verdict.update(plain("checking...", "italic"))
@@ -58,9 +63,9 @@ class FixScreen(WizardScreen):
         for line in self.verdict_details(session, finding):
             text.append("\n")
             text.append_text(line)
-        for line in finding.remedy:
+        for step in finding.remedy:
             text.append("\n  ")
-            text.append_text(plain(line))
+            text.append_text(plain(step))
         last = next((c for c in reversed(session.changes) if c.what == self.WHAT), None)
         if last is not None:
             state = "undone" if last.undone else "applied"
@@ -79,15 +84,15 @@ class FixScreen(WizardScreen):
         self._show_plan()
         self.show_extra(session, finding)
 
-    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+    def verdict_details(self, session: Session, finding: Finding) -> list[Text]:
         return []
 
-    def no_plan_text(self, finding: Any) -> str:
+    def no_plan_text(self, finding: Finding) -> str:
         if finding.status == "problem":
             return "no safe edit fixes this here: see the commands above"
         return "nothing to fix"
 
-    def show_extra(self, session: Any, finding: Any) -> None:
+    def show_extra(self, session: Session, finding: Finding) -> None:
         """The method's own sections (the files, the libraries)."""
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -99,7 +104,7 @@ class FixScreen(WizardScreen):
             self.action_apply()
 
     @property
-    def plan(self) -> Any:
+    def plan(self) -> Plan | None:
         index = self.query_one("#remedies", OptionList).highlighted
         if not self.plans or index is None or index >= len(self.plans):
             return None

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import TcpWrappersEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import numbered, plain
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
 
 
 class Method1Screen(FixScreen):
     SUB_TITLE = "Method 1: TCP wrappers"
-    WHAT = "tcp-wrappers"
+    WHAT = registry.TCP_WRAPPERS
 
     def body(self) -> ComposeResult:
         yield from self.fix_widgets()
@@ -25,33 +31,36 @@ class Method1Screen(FixScreen):
         yield Static(Text(DENY, style="bold"), classes="heading")
         yield Static(id="deny")
 
-    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+    def verdict_details(self, session: Session, finding: Finding) -> list[Text]:
         ev = finding.evidence
+        if not isinstance(ev, TcpWrappersEvidence):
+            return []
         out = []
-        who = ev.get("client")
-        if who and ev.get("access"):
-            where = (f"{ev['file']} line {ev['line']}" if ev.get("line") else
-                     ev.get("file") or "no rule matched (access is granted by default)")
-            out.append(plain(f"In words: sshd {ev['access']} {who} - {where}"))
-            if ev.get("reason"):
-                out.append(plain(f"Why: {ev['reason']}", "italic"))
-        for w in ev.get("warnings") or []:
+        who = ev.client
+        if who and ev.access:
+            where = (f"{ev.file} line {ev.line}" if ev.line else
+                     ev.file or "no rule matched (access is granted by default)")
+            out.append(plain(f"In words: sshd {ev.access} {who} - {where}"))
+            if ev.reason:
+                out.append(plain(f"Why: {ev.reason}", "italic"))
+        for w in ev.warnings or []:
             out.append(plain(f"warning: {w}"))
-        for d in ev.get("diagnostics") or []:
+        for d in ev.diagnostics:
             out.append(plain(f"tcpdchk: {d}", "italic"))
-        if ev.get("managed_by"):
-            out.append(plain("managed by " + ", ".join(ev["managed_by"])
+        if ev.managed_by:
+            out.append(plain("managed by " + ", ".join(ev.managed_by)
                              + ": a hand edit does not stick; use their command", "bold"))
-        if ev.get("uses_libwrap") is not None:
+        if ev.uses_libwrap is not None:
             out.append(plain("Both files are read on every connection: a change takes effect "
                              "at once, nothing to restart.", "italic"))
         return out
 
-    def show_extra(self, session: Any, finding: Any) -> None:
+    def show_extra(self, session: Session, finding: Finding) -> None:
         ev = finding.evidence
+        decided = ev if isinstance(ev, TcpWrappersEvidence) and ev.has("file") else None
         for path, wid in ((ALLOW, "#allow"), (DENY, "#deny")):
             blob = session.facts.files.get(path) if session.facts else None
             data = blob.data if blob else None
-            line = ev.get("line") if ev.get("file") == path else None
+            line = decided.line if decided and decided.file == path else None
             missing = "absent" if blob is None or blob.errno == 2 else "unreadable"
             self.query_one(wid, Static).update(numbered(data, line, missing=missing))

@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import LibrariesEvidence
 from tui.wizard.screens.fixbase import FixScreen
 from tui.wizard.widgets.render import plain
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 
 class Method2Screen(FixScreen):
     SUB_TITLE = "Method 2: shared libraries"
-    WHAT = "libraries"
+    WHAT = registry.LIBRARIES
 
     def body(self) -> ComposeResult:
         yield from self.fix_widgets()
         yield Static(Text("Libraries", style="bold"), classes="heading")
         yield Static(id="libs")
 
-    def verdict_details(self, session: Any, finding: Any) -> list[Text]:
+    def verdict_details(self, session: Session, finding: Finding) -> list[Text]:
         ev = finding.evidence
+        if not isinstance(ev, LibrariesEvidence):
+            return []
         out = []
-        for soname in ev.get("missing") or []:
-            cand = (ev.get("candidates") or {}).get(soname)
-            owner = (ev.get("owners") or {}).get(soname)
+        for soname in ev.missing:
+            cand = ev.candidates.get(soname)
+            owner = ev.owners.get(soname) if ev.owners else None
             line = f"missing {soname}: " + (f"its real file {cand} is still there"
                                             if cand else "no file of it is left")
             if owner:
                 line += f" (package {owner})"
             out.append(plain(line))
-        if ev.get("missing"):
+        if ev.missing:
             out.append(plain("sshd re-executes itself for every connection: the listener "
                              "keeps running while each new connection dies.", "italic"))
         return out
 
-    def show_extra(self, session: Any, finding: Any) -> None:
+    def show_extra(self, session: Session, finding: Finding) -> None:
         text = Text()
         for b in session.facts.binaries if session.facts else []:
             if not b.exists:

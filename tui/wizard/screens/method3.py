@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from tui.core.diagnosis import registry
+from tui.core.diagnosis.evidence import FirewallEvidence, SecurityCenterEvidence
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
+
+if TYPE_CHECKING:
+    from tui.core.diagnosis.finding import Finding
+    from tui.core.session import Session
 
 
 class Method3Screen(WizardScreen):
@@ -30,14 +36,16 @@ class Method3Screen(WizardScreen):
                      classes="heading")
         yield Static(id="steps")
 
-    def show_session(self, session: Any) -> None:
+    def show_session(self, session: Session | None) -> None:
         if session is None or session.report is None:
             self.query_one("#verdict", Static).update(plain("checking...", "italic"))
             return
         from tui.core.clientip import private_reason
         from tui.core.instructions import whitelist
 
-        finding = session.finding("security-center")
+        finding = session.finding(registry.SECURITY_CENTER)
+        if finding is None:  # every report has it
+            return
         verdict = Text()
         verdict.append_text(status_word(finding.status))
         verdict.append(" ")
@@ -62,17 +70,18 @@ class Method3Screen(WizardScreen):
         self.steps = whitelist(addrs)
         self.query_one("#steps", Static).update(plain(self.steps))
 
-    def _firewall(self, finding: Any) -> Text:
+    def _firewall(self, finding: Finding) -> Text:
         ev = finding.evidence
         text = Text()
-        running = ev.get("agent_running")
+        if not isinstance(ev, SecurityCenterEvidence):
+            return text
+        running = ev.agent_running
         agent = {True: "the Security Center agent runs here ("
-                 + ", ".join(ev.get("agent_processes") or []) + ")",
+                 + ", ".join(ev.agent_processes) + ")",
                  False: "the Security Center agent does not run here",
                  None: "agent: unknown on a disk that is not running"}[running]
         text.append_text(plain(agent))
-        fw = ev.get("firewall") or {}
-        for line in firewall_lines(fw, session_ip=ev.get("whitelist")):
+        for line in firewall_lines(ev.firewall, session_ip=ev.whitelist or None):
             text.append("\n")
             text.append_text(plain(line))
         for line in finding.remedy:
@@ -84,21 +93,20 @@ class Method3Screen(WizardScreen):
         return ("whitelist", self.steps) if self.steps else None
 
 
-def firewall_lines(fw: dict, session_ip: str | None) -> list[str]:
+def firewall_lines(fw: FirewallEvidence, session_ip: str | None) -> list[str]:
     """The host firewall evidence (tui.core.diagnosis.firewall) in words."""
-    if not fw.get("collected"):
+    if not fw.collected:
         out = ["host firewall: no rules could be read here"]
-        return out + [f"  {n}" for n in fw.get("notes") or []]
+        return out + [f"  {n}" for n in fw.notes]
     who = session_ip or "a client"
-    verdict = fw.get("verdict") or "accept (no rule blocks)"
-    out = [f"host firewall ({', '.join(fw.get('sources') or [])}), port {fw.get('port')}: "
-           f"{verdict} for {who}"]
-    if fw.get("symptom"):
-        out.append(f"  the ssh client would show: {fw['symptom']}")
-    for rule in fw.get("blocking") or []:
-        where = f"{rule.get('source')}" + (f" line {rule['line']}" if rule.get("line") else "")
-        by = f" (managed by {rule['managed_by']})" if rule.get("managed_by") else ""
-        out.append(f"  {rule.get('action')}: {rule.get('rule') or 'default policy'}")
+    verdict = fw.verdict or "accept (no rule blocks)"
+    out = [f"host firewall ({', '.join(fw.sources)}), port {fw.port}: {verdict} for {who}"]
+    if fw.symptom:
+        out.append(f"  the ssh client would show: {fw.symptom}")
+    for rule in fw.blocking:
+        where = rule.source + (f" line {rule.line}" if rule.line else "")
+        by = f" (managed by {rule.managed_by})" if rule.managed_by else ""
+        out.append(f"  {rule.action}: {rule.rule or 'default policy'}")
         out.append(f"    in {where}{by}")
-    out += [f"  note: {n}" for n in fw.get("notes") or []]
+    out += [f"  note: {n}" for n in fw.notes]
     return out

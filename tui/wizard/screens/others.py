@@ -10,20 +10,14 @@ from textual.app import ComposeResult
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.diagnosis import registry
 from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.screens.fixbase import JOURNAL, FixScreen
 from tui.wizard.widgets.render import plain, status_word
 
 # (finding id, title); the fixable ones offer previewed sshd_config edits below
-CAUSES = (
-    ("sshd-serve", "sshd itself"),
-    ("maxstartups", "MaxStartups"),
-    ("penalties", "Per-source penalties"),
-    ("firewall", "Host firewall"),
-    ("deny-lists", "Deny lists"),
-    ("change-journal", "Earlier changes"),  # only there when this tool changed the target
-)
-FIXABLE = ("maxstartups", "penalties")
+CAUSES = tuple((c.id, c.label) for c in registry.CAUSES)
+FIXABLE = tuple(c.id for c in registry.CAUSES if c.fixable)
 
 
 class OthersScreen(FixScreen):

@@ -9,24 +9,16 @@ from textual.app import ComposeResult
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.diagnosis import registry
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import plain, status_word
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-ROWS = (
-    ("m1", "1", "TCP wrappers", "tcp-wrappers"),
-    ("m2", "2", "Shared libraries", "libraries"),
-    ("m3", "3", "Security Center", "security-center"),
-    ("m4", "4", "Your network", "network"),
-)
-_SHOWN = {"client-ip", "sshd"} | {fid for *_, fid in ROWS}
-# Titles of the causes beyond the article (screen 5); kept here so the overview does not
-# import that screen before its first frame.
-TITLES = {"sshd-serve": "sshd itself", "maxstartups": "MaxStartups",
-          "penalties": "Penalties", "firewall": "Host firewall", "deny-lists": "Deny lists",
-          "change-journal": "Earlier changes"}
+# (mode, key, title, finding id): one row per method of the article
+ROWS = tuple((f"m{c.method}", str(c.method), c.short, c.id) for c in registry.METHODS)
+_CAUSES = {c.id: c for c in registry.CAUSES}  # the causes beyond the article (screen 5)
 
 
 class OverviewScreen(WizardScreen):
@@ -84,7 +76,7 @@ class OverviewScreen(WizardScreen):
             target.append("   checking...", style="italic")
             return target
         target.append_text(plain(session.report.target))
-        sshd = session.finding("sshd")
+        sshd = session.finding(registry.SSHD)
         if sshd:
             target.append("\nsshd    ", style="bold")
             target.append_text(plain(sshd.summary))
@@ -102,15 +94,15 @@ class OverviewScreen(WizardScreen):
         if session and session.report:
             # Causes beyond the four methods: a row each when they have something to say,
             # one row for all the quiet ones (80x24 has no room for five "ok" rows).
-            beyond = [f for f in session.report.findings if f.id not in _SHOWN]
+            beyond = [f for f in session.report.findings if f.id in _CAUSES]
             quiet = [f for f in beyond if f.status not in ("problem", "warning")]
             for f in beyond:
                 if f not in quiet:
-                    opts.append(Option(row("5", TITLES.get(f.id, f.id), f.status, f.summary),
+                    opts.append(Option(row("5", _CAUSES[f.id].short, f.status, f.summary),
                                        id=f"other:{f.id}"))
             if quiet:
                 names = ", ".join(t if t == "MaxStartups" else t.lower()
-                                  for t in (TITLES.get(f.id, f.id) for f in quiet))
+                                  for t in (_CAUSES[f.id].short for f in quiet))
                 status = "unknown" if any(f.status == "unknown" for f in quiet) else "ok"
                 opts.append(Option(row("5", "Other causes", status,
                                        f"nothing found: {names}"), id="other:quiet"))
@@ -119,7 +111,7 @@ class OverviewScreen(WizardScreen):
         return opts
 
     def _summary(self, fid: str, finding: Any) -> str:
-        if fid != "network":
+        if fid != registry.NETWORK:
             return finding.summary
         probe = self.app.probe_result
         if probe is not None:

@@ -38,6 +38,7 @@ class SummaryScreen(WizardScreen):
             self.query_one("#findings", Static).update(plain("checking...", "italic"))
             return
         from tui.core import reportmd
+        from tui.core.diagnosis import registry
         from tui.core.instructions import network, whitelist
 
         report = session.report
@@ -45,7 +46,7 @@ class SummaryScreen(WizardScreen):
         for f in report.findings:
             text.append_text(status_word(f.status))
             text.append(" ")
-            text.append_text(plain(f"{reportmd.title(f.id)}: ", "bold"))
+            text.append_text(plain(f"{registry.title(f.id)}: ", "bold"))
             text.append_text(plain(f.summary + "\n"))
         text.rstrip()
         self.query_one("#findings", Static).update(text)

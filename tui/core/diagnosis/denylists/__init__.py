@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shlex
 import time
-from typing import Any
 
 from tui.core.diagnosis.denylists import denyhosts, fail2ban
 from tui.core.diagnosis.denylists.denyhosts import DENYHOSTS_CONF, Entry, denyhosts_conf
@@ -30,21 +29,21 @@ from tui.core.diagnosis.denylists.fail2ban_config import (
 from tui.core.diagnosis.denylists.fail2ban_state import (
     BANNED,
     Ban,
-    _open_db_copy,
     parse_banned,
     read_db,
 )
 from tui.core.diagnosis.denylists.shared import normal
+from tui.core.diagnosis.evidence import DenyListsEvidence
 from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.ids import DENY_LISTS
 from tui.core.facts.model import DENY, Facts
 
 __all__ = [
-    "BANNED", "DENYHOSTS_CONF", "FID", "JAIL_CONF", "JAIL_DIR", "JAIL_LOCAL", "Ban", "Entry",
-    "Jail", "_open_db_copy", "denyhosts_conf", "finding", "hosts_deny_managers",
+    "BANNED", "DENYHOSTS_CONF", "JAIL_CONF", "JAIL_DIR", "JAIL_LOCAL", "Ban", "Entry",
+    "Jail", "denyhosts_conf", "finding", "hosts_deny_managers",
     "hosts_deny_remedy", "jail_files", "jails", "parse_banned", "read_db", "seconds",
 ]
 
-FID = "deny-lists"
 # Remedy lines that are commands to run (the others explain); JSON carries them as evidence.
 _COMMANDS = ("fail2ban-client ", "sqlite3 ", "systemctl ", "sed ", "printf ")
 
@@ -57,25 +56,23 @@ def finding(facts: Facts, ip: str | None, now: float | None = None) -> Finding:
         notes.append(f"{ip!r} is not an IP address; checked without it")
     f2b = fail2ban.check(facts, client, now, notes)
     dh = denyhosts.check(facts, client)
-    ev: dict[str, Any] = {"client": client, "managers": [n for n, s in (("fail2ban", f2b),
-                                                                          ("denyhosts", dh)) if s],
-                          "fail2ban": f2b.evidence if f2b else None,
-                          "denyhosts": dh.evidence if dh else None, "notes": notes}
+    ev = DenyListsEvidence(client, [n for n, s in (("fail2ban", f2b), ("denyhosts", dh)) if s],
+                           f2b.evidence if f2b else None, dh.evidence if dh else None, notes)
     parts = [p for p in (f2b, dh) if p]
     if not parts:
-        return Finding(FID, None, "ok", "neither fail2ban nor DenyHosts is installed", ev)
+        return Finding(DENY_LISTS, None, "ok", "neither fail2ban nor DenyHosts is installed", ev)
     for status in ("problem", "warning"):
         hit = [p for p in parts if p.status == status]
         if hit:
             remedy = [line for p in hit for line in p.remedy]
-            ev["commands"] = [r.split("   #")[0] for r in remedy if r.startswith(_COMMANDS)]
-            return Finding(FID, None, status, "; ".join(p.summary for p in hit), ev, remedy)
+            ev.commands = [r.split("   #")[0] for r in remedy if r.startswith(_COMMANDS)]
+            return Finding(DENY_LISTS, None, status, "; ".join(p.summary for p in hit), ev, remedy)
     names = " and ".join(p.name for p in parts)
     tail = (f"; nothing about {client}" if client else "")
     summary = (f"{names} manage{'s' if len(parts) == 1 else ''} deny lists here "
                f"(a hand edit of hosts.deny or the firewall does not stick){tail}")
     extra = "; ".join(p.summary for p in parts if p.summary)
-    return Finding(FID, None, "info", summary + (f"; {extra}" if extra else ""), ev)
+    return Finding(DENY_LISTS, None, "info", summary + (f"; {extra}" if extra else ""), ev)
 
 
 # --- what tcpwrappers.py uses -----------------------------------------------------------

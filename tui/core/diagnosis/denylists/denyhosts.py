@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from tui.core.diagnosis.denylists.shared import (
     TIME_UNITS,
@@ -25,6 +23,8 @@ from tui.core.diagnosis.denylists.shared import (
     same,
     uses_libwrap,
 )
+from tui.core.diagnosis.evidence import DenyHostsEntry as Entry
+from tui.core.diagnosis.evidence import DenyHostsEvidence
 from tui.core.facts.common import denyhosts_work_dir
 from tui.core.facts.model import DENY, DENYHOSTS_FILES, Facts
 from tui.core.text import ascii_int
@@ -38,15 +38,6 @@ _COUNTERS = {"hosts": ("DENY_THRESHOLD_INVALID", 5), "hosts-valid": ("DENY_THRES
 MARK = "# DenyHosts:"
 _ASCTIME = r"[A-Za-z]{3} [A-Za-z]{3} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}"
 _DIGITS = 9  # a count or setting longer than this is not DenyHosts': ignored
-
-
-@dataclass
-class Entry:
-    file: str
-    line: int
-    text: str
-    count: int | None = None
-    date: str | None = None
 
 
 def denyhosts_conf(facts: Facts) -> dict[str, str] | None:
@@ -117,7 +108,7 @@ def _marks(text: bytes | None) -> int:
     return sum(1 for raw in text.split(b"\n") if raw.startswith(MARK.encode()))
 
 
-def check(facts: Facts, ip: str | None) -> Part | None:
+def check(facts: Facts, ip: str | None) -> Part[DenyHostsEvidence] | None:
     """DenyHosts' part of the finding; None when DenyHosts leaves no trace here."""
     conf = denyhosts_conf(facts)
     work = denyhosts_work_dir(facts)
@@ -127,20 +118,20 @@ def check(facts: Facts, ip: str | None) -> Part | None:
     marks = _marks(deny_data)
     if conf is None and not present and not marks:
         return None
-    ev: dict[str, Any] = {
-        "config": DENYHOSTS_CONF if conf is not None else None, "work_dir": work,
-        "work_files": sorted(f"{work}/{n}" for n in present), "hosts_deny": hosts_deny,
-        "block_service": (conf or {}).get("BLOCK_SERVICE"),
-        "purge_deny": (conf or {}).get("PURGE_DENY") or None, "marked_entries": marks,
-    }
+    ev = DenyHostsEvidence(
+        config=DENYHOSTS_CONF if conf is not None else None, work_dir=work,
+        work_files=sorted(f"{work}/{n}" for n in present), hosts_deny=hosts_deny,
+        block_service=(conf or {}).get("BLOCK_SERVICE"),
+        purge_deny=(conf or {}).get("PURGE_DENY") or None, marked_entries=marks,
+    )
     if deny_data is None and hosts_deny != DENY:
-        ev["note"] = f"{hosts_deny} (HOSTS_DENY) was not collected"
+        ev.note = f"{hosts_deny} (HOSTS_DENY) was not collected"
     out = Part("DenyHosts", ev)
     if ip is None:
         return out
     denied = _deny_entries(hosts_deny, deny_data, ip) if deny_data else []
     counted = [e for n, d in present.items() for e in _counter_entries(f"{work}/{n}", d, ip)]
-    ev["entries"] = [vars(e) for e in denied + counted]
+    ev.entries = denied + counted
     over = [e for e in counted if _over_threshold(e, conf or {})]
     if not denied and not over:
         return out
@@ -151,7 +142,7 @@ def check(facts: Facts, ip: str | None) -> Part | None:
         spec = (conf or {}).get("PURGE_DENY")
         purge, blocked = _purge_seconds(spec), _asctime(first.date)
         if purge and blocked is not None:  # DenyHosts' purge (daemon or --purge) lifts it then
-            ev["purge_at"] = iso(blocked + purge)
+            ev.purge_at = iso(blocked + purge)
             since += f", purged after {spec}"
         out.summary = f"DenyHosts blocks {ip} in {first.file} line {first.line}{since}"
         if counted:

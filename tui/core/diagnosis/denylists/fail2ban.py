@@ -13,14 +13,13 @@ import re
 import shlex
 import socket
 import sqlite3
-from typing import Any
 
 from tui.core.diagnosis.denylists.fail2ban_config import JAIL_LOCAL, Jail, jail_files, jails
 from tui.core.diagnosis.denylists.fail2ban_state import (
     BANNED,
     Ban,
-    _read_db,
     parse_banned,
+    read_db_tables,
     restored,
 )
 from tui.core.diagnosis.denylists.shared import (
@@ -33,6 +32,7 @@ from tui.core.diagnosis.denylists.shared import (
     same,
     uses_libwrap,
 )
+from tui.core.diagnosis.evidence import BanState, Fail2banEvidence, JailState
 from tui.core.diagnosis.sshdports import ports as sshd_ports
 from tui.core.facts.common import fail2ban_db
 from tui.core.facts.model import FAIL2BAN_DB, Facts
@@ -47,7 +47,8 @@ _PORT_SCOPED = re.compile(r"multiport|^iptables(-new|-ipset[\w-]*)?$|^nftables$|
 # --- the check --------------------------------------------------------------------------
 
 
-def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | None:
+def check(facts: Facts, ip: str | None, now: float,
+          notes: list[str]) -> Part[Fail2banEvidence] | None:
     """fail2ban's part of the finding; None when fail2ban leaves no trace here."""
     files = [p for p in facts.files if p.startswith("/etc/fail2ban/") and data(facts, p)
              is not None]
@@ -62,7 +63,7 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
     tables: set[str] = set()
     if db_blob and db_blob.data:
         try:
-            db_bans, tables = _read_db(db_blob.data)
+            db_bans, tables = read_db_tables(db_blob.data)
         except sqlite3.Error as e:
             notes.append(f"{db_path}: not a readable fail2ban database ({e})")
     elif db_blob and db_blob.errno not in (None, errno.ENOENT):
@@ -91,13 +92,13 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
     per_jail: dict[str, int] = {}
     for b in current:
         per_jail[b.jail] = per_jail.get(b.jail, 0) + 1
-    ev: dict[str, Any] = {
-        "config_files": jail_files(facts), "database": db_path if db_blob and db_blob.data
-        else None, "running": running, "source": source,
-        "jails": {n: {"actions": j.actions, "ignoreip": j.ignoreip, "bantime": j.bantime,
-                      "port": j.port} for n, j in enabled.items()},
-        "banned_count": len(current), "banned_by_jail": per_jail,
-    }
+    ev = Fail2banEvidence(
+        config_files=jail_files(facts), database=db_path if db_blob and db_blob.data
+        else None, running=running, source=source,
+        jails={n: JailState(j.actions, j.ignoreip, j.bantime, j.port)
+               for n, j in enabled.items()},
+        banned_count=len(current), banned_by_jail=per_jail,
+    )
     out = Part("fail2ban", ev)
     if ip is None:
         if current:
@@ -110,8 +111,8 @@ def check(facts: Facts, ip: str | None, now: float, notes: list[str]) -> Part | 
                           for j in sorted(per_jail)]
         return out
     mine = [b for b in current if same(b.ip, ip)]
-    ev["ignored_in"] = sorted(n for n, j in enabled.items() if j.ignores(ip))
-    ev["bans"] = [_ban_json(b, all_jails.get(b.jail), facts) for b in mine]
+    ev.ignored_in = sorted(n for n, j in enabled.items() if j.ignores(ip))
+    ev.bans = [_ban_state(b, all_jails.get(b.jail), facts) for b in mine]
     if not mine:
         return out
     blocking = [b for b in mine if _affects_ssh(all_jails.get(b.jail), facts)]
@@ -144,12 +145,12 @@ def _ban_text(b: Ban, jail: Jail | None, now: float) -> str:
            f"(action: {acts})"
 
 
-def _ban_json(b: Ban, jail: Jail | None, facts: Facts) -> dict[str, Any]:
+def _ban_state(b: Ban, jail: Jail | None, facts: Facts) -> BanState:
     end = b.until()
-    return {"jail": b.jail, "ip": b.ip, "timeofban": b.timeofban, "bantime": b.bantime,
-            "banned_at": iso(b.timeofban), "until": iso(end) if end is not None else None,
-            "permanent": b.bantime is not None and b.bantime < 0,
-            "actions": jail.actions if jail else [], "affects_ssh": _affects_ssh(jail, facts)}
+    return BanState(b.jail, b.ip, b.timeofban, b.bantime, iso(b.timeofban),
+                    iso(end) if end is not None else None,
+                    b.bantime is not None and b.bantime < 0,
+                    jail.actions if jail else [], _affects_ssh(jail, facts))
 
 
 def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
@@ -173,13 +174,13 @@ def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
             lines.append(f"# or, once fail2ban runs: fail2ban-client set {q(b.jail)} unbanip "
                          f"{q(b.ip)}")
     for name in dict.fromkeys(b.jail for b in bans):
-        jail = jails_.get(name)
-        if jail and jail.ignores(ip):
+        conf = jails_.get(name)
+        if conf and conf.ignores(ip):
             continue
         if running is not False and facts.live:
             lines.append(f"fail2ban-client set {q(name)} addignoreip {q(ip)}   # only this "
                          "address, until fail2ban restarts")
-        keep = " ".join((jail.ignoreip if jail else []) + [ip])
+        keep = " ".join((conf.ignoreip if conf else []) + [ip])
         lines.append(f"to keep {ip} from being banned again after a restart: in "
                      f"{JAIL_LOCAL}, section [{name}], set: ignoreip = {keep}   then: "
                      f"fail2ban-client reload {q(name)}")

@@ -42,12 +42,12 @@ class Ban:
 
 def read_db(data: bytes) -> list[Ban]:
     """The current bans in fail2ban's sqlite database (raw bytes; never the live file)."""
-    return _read_db(data)[0]
+    return read_db_tables(data)[0]
 
 
-def _read_db(data: bytes) -> tuple[list[Ban], set[str]]:
+def read_db_tables(data: bytes) -> tuple[list[Ban], set[str]]:
     """The bans, and the database's tables (the remedy deletes only from those)."""
-    conn = _open_db(data)
+    conn = open_db(data)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "bips" in tables:  # version 4+: one row per (ip, jail), the bans to restore
@@ -74,9 +74,13 @@ def _read_db(data: bytes) -> tuple[list[Ban], set[str]]:
 _IN_MEMORY_UP_TO = 32 << 20
 
 
-def _open_db(data: bytes) -> sqlite3.Connection:
+def open_db(data: bytes, *, copy: bool = False) -> sqlite3.Connection:
+    """fail2ban's database from its bytes, never the live file: in memory where sqlite can
+    take them (Python >= 3.11), else (or with `copy`) through a private temporary copy."""
     if len(data) > _IN_MEMORY_UP_TO:
         return _open_db_copy(data, in_memory=False)
+    if copy:
+        return _open_db_copy(data)
     conn = sqlite3.connect(":memory:")
     if hasattr(conn, "deserialize"):  # Python >= 3.11
         try:

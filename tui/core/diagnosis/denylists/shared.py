@@ -7,8 +7,10 @@ import ipaddress
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Generic, TypeVar
 
+from tui.core.diagnosis import libwrap
+from tui.core.diagnosis.evidence import DenyHostsEvidence, Fail2banEvidence
 from tui.core.facts.model import Facts
 
 # fail2ban's time abbreviations; DenyHosts' PURGE_DENY uses the one-letter ones.
@@ -16,12 +18,15 @@ TIME_UNITS = {"y": 31536000, "mo": 2592000, "w": 604800, "d": 86400, "h": 3600, 
               "s": 1}
 
 
+E = TypeVar("E", Fail2banEvidence, DenyHostsEvidence)
+
+
 @dataclass
-class Part:
+class Part(Generic[E]):
     """One tool's contribution to the finding (None from a reader: the tool is absent)."""
 
     name: str
-    evidence: dict[str, Any]
+    evidence: E
     status: str = "info"
     summary: str = ""
     remedy: list[str] = field(default_factory=list)
@@ -41,9 +46,7 @@ def on_target(facts: Facts, path: str) -> str:
 
 
 def uses_libwrap(facts: Facts) -> bool | None:
-    from tui.core.diagnosis.tcpwrappers import uses_libwrap  # late: tcpwrappers imports us
-
-    return uses_libwrap(facts)[0]
+    return libwrap.uses_libwrap(facts)[0]
 
 
 def addr(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -1,0 +1,24 @@
+"""Write tests/recorded/ from the current code: `python -m tests.record_outputs [CASE...]`.
+
+Only after an intended change of output: the recordings are what test_json_recorded holds
+the code to, byte for byte.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tests.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
+
+
+def main(names: list[str]) -> int:
+    RECORDED.mkdir(exist_ok=True)
+    for name in names or sorted(CASES):
+        (RECORDED / f"{name}.txt").write_text(render_case(CASES[name]))
+        print(f"recorded {name}")
+    (RECORDED / "HOST").write_text(host_fingerprint() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

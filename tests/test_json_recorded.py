@@ -1,0 +1,28 @@
+"""`check` and `fix` print exactly what they printed when tests/recorded/ was written.
+
+The cases and what is normalised (only what varies from run to run: the temporary root, the
+time, the tool's version, change-set ids) are in tests/recorded_cases.py; regenerate with
+`python -m tests.record_outputs` after an intended change of output. Cases built from this
+machine's sshd (`host-*`) are compared only on a machine whose sshd and libraries are the
+ones recorded (tests/recorded/HOST).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_output_is_the_recorded_one(name: str) -> None:
+    case = CASES[name]
+    if case.on_host and (RECORDED / "HOST").read_text().strip() != host_fingerprint():
+        pytest.skip("recorded with another sshd build than this machine's")
+    want = (RECORDED / f"{name}.txt").read_text()
+    assert render_case(case) == want
+
+
+def test_every_case_is_recorded_and_every_recording_is_a_case() -> None:
+    files = {p.stem for p in RECORDED.glob("*.txt")}
+    assert files == set(CASES)

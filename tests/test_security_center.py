@@ -78,3 +78,20 @@ def test_agent_install_unknown_when_not_stat(tmp_path: Path):
     facts.paths = {}  # e.g. over SSH, where the paths are not collected
     ev = finding(facts).evidence
     assert "agent_install" not in ev.to_json()
+
+
+def test_method3_screen_words_for_the_agent(tmp_path: Path):
+    from tui.wizard.screens.method3 import agent_lines
+
+    live = finding(live_facts(processes=["AliYunDun", "AliNet"])).evidence
+    assert agent_lines(live) == ["the Security Center agent runs here (AliNet, AliYunDun)",
+                                 "  AliNet plug-in: runs (it blocks brute-force sources)"]
+    without = finding(live_facts(processes=["AliYunDun"])).evidence
+    assert agent_lines(without)[1] == ("  AliNet plug-in: not running (a block is likely a "
+                                       "security-group rule)")
+    root = build_root(tmp_path / "sysimage")
+    (root / "usr/local/aegis/aegis_client").mkdir(parents=True)
+    disk = finding(collect(str(root))).evidence
+    assert agent_lines(disk) == ["agent: not running (a disk)",
+                                 "  installed: /usr/local/aegis, /usr/local/aegis/aegis_client"]
+    assert all(len(line) <= 76 for ev in (live, without, disk) for line in agent_lines(ev))

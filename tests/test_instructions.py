@@ -89,6 +89,8 @@ def test_whitelist_says_which_edition_has_which_route():
     assert "Its documentation does not name an edition" in flat
     assert "source is `203.0.113.9`" in flat  # the security group's rule, by hand
     assert "Session Manager" in flat and "2.2.3.196" in flat
+    assert "drops the connection before it reaches the instance, so ssh times out" in flat
+    assert "JSON report in the Output field" in flat
 
 
 def test_whitelist_aliyun_commands_exactly():

@@ -41,12 +41,13 @@ def whitelist(addresses: list[tuple[str, str]]) -> str:
     # https://www.alibabacloud.com/help/en/security-center/user-guide/anti-brute-force-cracking
     out += _para("Security Center's defense against brute-force attacks blocks an address "
                  "that failed to log on too often (default policy: more than 80 failures "
-                 "within 10 minutes block it for 6 hours); the instance then resets its "
-                 "connections. The block is enforced either by the AliNet plug-in of the "
-                 "Security Center agent (Advanced, Enterprise and Ultimate editions with "
-                 "Malicious Network Behavior Prevention on) or by an ECS security-group "
-                 "rule that Security Center adds, and deletes again when the block expires "
-                 "or is disabled. Use the public address the instance sees you connect "
+                 "within 10 minutes block it for 6 hours). The block is enforced either "
+                 "on the instance by the AliNet plug-in of the Security Center agent "
+                 "(Advanced, Enterprise and Ultimate editions with Malicious Network "
+                 "Behavior Prevention on) or by an ECS security-group rule that Security "
+                 "Center adds, and deletes again when the block expires or is disabled; "
+                 "such a rule drops the connection before it reaches the instance, so "
+                 "ssh times out. Use the public address the instance sees you connect "
                  "from.")
     if public:
         out += ["", "Address(es):", ""]
@@ -128,7 +129,8 @@ def whitelist(addresses: list[tuple[str, str]]) -> str:
                    "then Session Manager. Needs Cloud Assistant Agent 2.2.3.196 or "
                    "later on Linux; no open SSH port or public IP is needed.")
     out += _bullet("Cloud Assistant: run this tool on the instance (if it is installed "
-                   "there) and read its report:")
+                   "there) and read its JSON report in the Output field (the command "
+                   "exits 1 when it finds a problem):")
     out += [""] + _code_block(_assist_commands(args[0] if public else None))
     return strip_controls("\n".join(out) + "\n")
 

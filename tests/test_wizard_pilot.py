@@ -242,10 +242,14 @@ async def test_method3_addresses_warning_copy_and_save(tmp_path: Path) -> None:
         assert f"{CLIENT}" in text and "from --client-ip" in text
         assert f"{PRIVATE}" in text and "WARNING: a private address" in text
         assert "Access Whitelist" in text
+        assert "`" not in text  # no raw Markdown on the screen
         await pilot.press("c")
         await pilot.pause()
         copies = list((tmp_path / "copies").iterdir())
         assert len(copies) == 1 and CLIENT in copies[0].read_text()
+        copied = copies[0].read_text()
+        assert "`" not in copied and "Approved Logon IP Address" in copied
+        assert f"""--Config '{{"ip":"{CLIENT}"}}'""" in copied  # the command, ready to paste
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, SaveScreen)

@@ -104,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ins = sub.add_parser(
         "instructions", help="the steps for Method 3 (whitelist) or 4 (network), filled in",
-        description="Print the Security Center whitelist steps (whitelist) or the commands "
-        "to test the network from your own computer (network), with your values filled in.",
+        description="Print the Security Center steps (whitelist: lift a brute-force block, "
+        "approve your address, console and aliyun CLI) or the commands to test the network "
+        "from your own computer (network), with your values filled in.",
     )
     ins.add_argument("what", choices=("whitelist", "network"))
     ins.add_argument("--client-ip", action="append", metavar="ADDR",

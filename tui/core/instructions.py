@@ -7,6 +7,8 @@ would take `<...>` for HTML), and no line starts with `>` (a Markdown quote).
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import shlex
 import textwrap
@@ -18,6 +20,9 @@ from tui.core.text import printable, strip_controls
 WIDTH = 72  # fits the wizard at 80 columns (borders, scrollbar) and a mail quote
 IP_PLACEHOLDER = "<your public IP>"
 HOST_PLACEHOLDER = "<instance public IP>"
+# In commands a placeholder is an upper-case word: harmless to a shell if left in (an API
+# error), where <...> would be a redirection. The operator replaces these (the text says so).
+IP_WORD = "YOUR_PUBLIC_IP"
 _USER = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}")  # never an option, never needs quotes
 
 
@@ -28,48 +33,111 @@ def whitelist(addresses: list[tuple[str, str]]) -> str:
         entries.setdefault(parse_address(ip), source)
     public = [ip for ip in entries if private_reason(ip) is None]
     fill = public or [IP_PLACEHOLDER]
+    args = [_cli_address(ip) for ip in public] or [IP_WORD]
+    ips = ", ".join(map(_code, fill))
 
-    out = ["Method 3: add your public IP address to the Security Center whitelist", ""]
-    out += _para("Security Center blocks a public IP address that failed to log on too "
-                 "often (brute-force defence); the instance then resets its connections. "
-                 "Whitelist the public address the instance sees you connect from.")
+    out = ["Method 3: a Security Center block on your public IP address", ""]
+    # Default policy, the two ways a block is enforced, where blocks are listed:
+    # https://www.alibabacloud.com/help/en/security-center/user-guide/anti-brute-force-cracking
+    out += _para("Security Center's defense against brute-force attacks blocks an address "
+                 "that failed to log on too often (default policy: more than 80 failures "
+                 "within 10 minutes block it for 6 hours). The block is enforced either "
+                 "on the instance by the AliNet plug-in of the Security Center agent "
+                 "(Advanced, Enterprise and Ultimate editions with Malicious Network "
+                 "Behavior Prevention on) or by an ECS security-group rule that Security "
+                 "Center adds, and deletes again when the block expires or is disabled; "
+                 "such a rule drops the connection before it reaches the instance, so "
+                 "ssh times out. Use the public address the instance sees you connect "
+                 "from.")
     if public:
-        out += ["", "Address(es) to whitelist:", ""]
+        out += ["", "Address(es):", ""]
         out += [f"- `{ip}` ({_origin(entries[ip])})" for ip in public]
     for ip, source in entries.items():
         reason = private_reason(ip)
         if reason:
             out += [""] + _para(
                 f"Warning: `{ip}` ({_origin(source)}) is {reason}. Only the public "
-                "address the instance sees is useful in the whitelist, so it is left "
-                "out of the steps below.")
+                "address the instance sees is useful here, so it is left out of the "
+                "steps below.")
     if not public:
         out += [""] + _find_public_ip()
-    out += ["", "Steps (Security Center console, as in the article):", ""]
-    out += [
-        "1. Log on to the Security Center console.",
-        "2. In the left-side navigation pane, choose",
-        "   System Configuration > Feature Settings.",
-        "3. On the Settings tab, click the Other Settings tab. In the",
-        "   Security Control section, click Configuration to open the",
-        "   Security Control console.",
-        "4. In the left-side navigation pane, choose",
-        "   Whitelist > Access Whitelist.",
-        "5. On the Access Whitelist page, click Add and enter:",
-        "",
-        *(f"       {ip}" for ip in fill),
-        "",
-        "6. Save, then try ssh again.",
-        "",
-    ]
-    out += _para('The current Security Center console calls this list "approved logon IP '
-                 'addresses": add the same address(es) there, under host rule management, '
-                 "in the brute-force protection settings.")
+
+    # Editions per module: https://www.alibabacloud.com/help/en/security-center/user-guide/
+    # use-the-host-specific-rule-management-feature
+    out += ["", "Lift a block that is in force (Advanced, Enterprise, Ultimate editions):", ""]
+    out += _numbered([
+        "Log on to the Security Center console and select the region of the instance "
+        "(Chinese Mainland or Outside Chinese Mainland).",
+        "Choose Protection Configuration > Host Protection > Host-specific Rule "
+        "Management.",
+        "Open the Defense Against Brute-force Attacks tab, then its System Rules tab: "
+        f"it lists the automatic blocking policies. Disable the one for {ips}; that "
+        "also deletes a security-group rule it added.",
+    ])
     out += [""] + _para(
-        "The block may also be an automatic security-group rule: in the ECS console, open "
-        "the instance's security group, check its inbound rules for a Deny rule on "
-        f"{', '.join(map(_code, fill))} (port 22 or all ports) and delete it.")
+        "A Deny rule may also sit in the instance's security group (ECS console, "
+        "the instance's security group, inbound rules): delete the one whose source "
+        f"is {ips} (port 22 or all ports).")
+
+    # https://www.alibabacloud.com/help/en/security-center/user-guide/common-login-management
+    # and anti-brute-force-cracking ("Defense rules do not block logon requests from
+    # approved logon IP addresses").
+    out += ["", "Keep it from coming back: Approved Logon IP Address:", ""]
+    out += _para("Advanced, Enterprise and Ultimate editions. Defense rules against "
+                 "brute-force attacks do not block approved logon IP addresses.")
+    out += [""] + _numbered([
+        "Same page: Protection Configuration > Host Protection > Host-specific Rule "
+        "Management.",
+        "Open the Common Logon Management tab, then Approved Logon IP Address, and "
+        "click Create Policy.",
+        f"Enter {ips}, select the instance, and click OK.",
+    ])
+
+    # https://www.alibabacloud.com/help/doc-detail/197302.htm (path) and
+    # https://www.alibabacloud.com/help/doc-detail/84439.htm (up to 10 minutes).
+    out += ["", "The article's route, the Security Control access whitelist:", ""]
+    out += _para("A different, network-level whitelist, not the brute-force defense; "
+                 "an address added here is let through within 10 minutes. Its "
+                 "documentation does not name an edition.")
+    out += [""] + _numbered([
+        "In the Security Center console, choose System Configuration > Feature "
+        "Settings.",
+        "On the Settings tab, click the Other Settings tab. In the Security Control "
+        "section, click Configuration to open the Security Control console.",
+        "Choose Whitelist > Access Whitelist, click Add, select the instance, and "
+        "enter:",
+    ])
+    out += [""] + [f"       {ip}" for ip in fill] + [""]
+
+    out += ["The same with the aliyun CLI (in a POSIX shell):", ""]
+    out += _para("Replace the upper-case words: "
+                 + ("" if public else f"{IP_WORD} is your public IP address; ")
+                 + "SAS_ENDPOINT is tds.cn-shanghai.aliyuncs.com "
+                 "for the Chinese mainland, tds.ap-southeast-1.aliyuncs.com outside it; "
+                 "UUID and RECORD_ID come from DescribeBruteForceRecords (Uuid, Id); "
+                 "REGION_ID, SG_ID and INSTANCE_ID from the ECS console; RULE_ID from "
+                 "DescribeSecurityGroupAttribute (SecurityGroupRuleId of the Drop rule "
+                 "whose SourceCidrIp is the address).")
+    for arg in args:
+        out += [""] + _code_block(_cli_commands(arg))
+    out += [""] + _code_block(_ecs_commands())
+
+    # https://www.alibabacloud.com/help/en/ecs/user-guide/connect-to-an-instance-by-using-
+    # session-manager-1 and the RunCommand / DescribeInvocationResults API pages.
+    out += ["", "Ways in without SSH:", ""]
+    out += _bullet("Session Manager: ECS console, Instances, Connect on the instance, "
+                   "then Session Manager. Needs Cloud Assistant Agent 2.2.3.196 or "
+                   "later on Linux; no open SSH port or public IP is needed.")
+    out += _bullet("Cloud Assistant: run this tool on the instance (if it is installed "
+                   "there) and read its JSON report in the Output field (the command "
+                   "exits 1 when it finds a problem):")
+    out += [""] + _code_block(_assist_commands(args[0] if public else None))
     return strip_controls("\n".join(out) + "\n")
+
+
+def plain(text: str) -> str:
+    """The instructions for a terminal screen: the Markdown code marks left out."""
+    return text.replace("`", "")
 
 
 def network(host: str | None, port: int = 22, user: str | None = None) -> str:
@@ -128,6 +196,80 @@ def network(host: str | None, port: int = 22, user: str | None = None) -> str:
                    "banner): the network and sshd work; the reset is not happening on this "
                    "path. Look at the rest of ssh -vvv (keys, passwords).")
     return strip_controls("\n".join(out) + "\n")
+
+
+def _cli_address(ip: str) -> str:
+    """The address for a command line: a plain IPv4/IPv6 literal (no zone id), or ValueError."""
+    addr = ipaddress.ip_address(ip)  # refuses brackets, spaces, anything but an address
+    if "%" in ip or str(addr) != ip:  # a zone id (3.9 parses it), upper case, leading zeros
+        raise ValueError(f"not a normalised IP address: {ip!r}")
+    return ip
+
+
+def _cli_commands(ip: str) -> list[str]:
+    """Security Center (API Sas 2018-12-03) for one address. Parameter names and shapes:
+    https://www.alibabacloud.com/help/en/security-center/developer-reference/
+    api-sas-2018-12-03-describebruteforcerecords, ...-disablebruteforcerecord,
+    ...-modifyloginbaseconfig (Config {"ip": ...} for login_common_ip; Target
+    [{"target": UUID, "targetType": "uuid", "flag": "add"}]), ...-describecustomblockrecords,
+    ...-disablecustomblockrecord; endpoints: ...-api-sas-2018-12-03-endpoint."""
+    q = shlex.quote(ip)
+    config = shlex.quote(json.dumps({"ip": ip}, separators=(",", ":")))
+    target = shlex.quote(json.dumps([{"target": "UUID", "targetType": "uuid", "flag": "add"}],
+                                    separators=(",", ":")))
+    sas = "aliyun sas {} --endpoint SAS_ENDPOINT \\"
+    return [
+        f"# {ip}: the automatic blocks (System Rules), then lift one",
+        sas.format("DescribeBruteForceRecords"),
+        f"  --BlockIp {q}",
+        sas.format("DisableBruteForceRecord"),
+        f"  --Uuid UUID --Id RECORD_ID --BlockIp {q}",
+        f"# approve {ip} (Approved Logon IP Address)",
+        sas.format("ModifyLoginBaseConfig"),
+        f"  --Type login_common_ip --Config {config} \\",
+        f"  --Target {target}",
+        f"# a custom IP blocking policy on {ip}, made by hand",
+        sas.format("DescribeCustomBlockRecords"),
+        f"  --BlockIp {q}",
+        sas.format("DisableCustomBlockRecord"),
+        f"  --BlockIp {q} --Bound in",
+    ]
+
+
+def _ecs_commands() -> list[str]:
+    """The security group's inbound rules, and one deleted by its id:
+    https://alibabacloud.com/help/en/ecs/api-revokesecuritygroup (rule ids recommended) and
+    the DescribeSecurityGroupAttribute API page (Direction ingress)."""
+    return [
+        "# the security group: find the Drop rule, delete it by its id",
+        "aliyun ecs DescribeSecurityGroupAttribute --RegionId REGION_ID \\",
+        "  --SecurityGroupId SG_ID --Direction ingress",
+        "aliyun ecs RevokeSecurityGroup --RegionId REGION_ID \\",
+        "  --SecurityGroupId SG_ID --SecurityGroupRuleId.1 RULE_ID",
+    ]
+
+
+def _assist_commands(ip: str | None) -> list[str]:
+    """Cloud Assistant: https://alibabacloud.com/help/en/ecs/api-describeinvocationresults
+    (ContentEncoding PlainText; Base64 is the default) and the RunCommand API page."""
+    argv = ["ssh-reset-doctor", "check", "--json"] + (["--client-ip", ip] if ip else [])
+    return [
+        f"CMD={shlex.quote(' '.join(shlex.quote(a) for a in argv))}",
+        "aliyun ecs RunCommand --RegionId REGION_ID \\",
+        "  --InstanceId.1 INSTANCE_ID --Type RunShellScript \\",
+        '  --CommandContent "$CMD"',
+        "# then, with the InvokeId that RunCommand printed:",
+        "aliyun ecs DescribeInvocationResults --RegionId REGION_ID \\",
+        "  --InvokeId INVOKE_ID --ContentEncoding PlainText",
+    ]
+
+
+def _numbered(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for n, text in enumerate(items, 1):
+        out += textwrap.wrap(text, WIDTH, initial_indent=f"{n}. ", subsequent_indent="   ",
+                             break_on_hyphens=False, break_long_words=False)
+    return out
 
 
 def _find_public_ip() -> list[str]:

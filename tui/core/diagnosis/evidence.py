@@ -114,6 +114,10 @@ class FirewallEvidence(Evidence):
 class SecurityCenterEvidence(Evidence):
     agent_running: bool | None  # None: not a running system
     agent_processes: list[str]
+    # Whether the AliNet plug-in (it blocks brute-force sources on the host) runs; None: a disk.
+    blocking_plugin: bool | None = ABSENT
+    # The agent's install found on the target (/usr/local/aegis and its parts), when stat'd.
+    agent_install: list[str] = ABSENT
     whitelist: str = ABSENT  # the operator's address
     warning: str = ABSENT  # why that address is no use in a whitelist
     firewall: FirewallEvidence = ABSENT  # the host's rules, shown beside the console steps

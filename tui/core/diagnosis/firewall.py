@@ -10,7 +10,14 @@ from tui.core.diagnosis import sshdports
 from tui.core.diagnosis.evidence import FirewallEvidence, FirewallRule, SecurityCenterEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import FIREWALL, SECURITY_CENTER
-from tui.core.facts.model import AGENT_PROCESSES, FIREWALL_COMMANDS, FIREWALL_FILES, Facts
+from tui.core.facts.model import (
+    AEGIS_PATHS,
+    AGENT_PROCESSES,
+    BLOCKING_PLUGIN,
+    FIREWALL_COMMANDS,
+    FIREWALL_FILES,
+    Facts,
+)
 from tui.core.firewall import FirewallVerdict, evaluate
 
 _MAX_RULES = 20
@@ -71,11 +78,29 @@ def _short(v: FirewallVerdict) -> FirewallRule:
                         v.remedy)
 
 
+def agent_processes(processes: list[str]) -> list[str]:
+    """The Security Center agent's processes among process names (comm: at most 15 chars)."""
+    return sorted({p for p in processes for a in AGENT_PROCESSES if p == a[:15]})
+
+
+def agent_install(facts: Facts) -> list[str] | None:
+    """The agent's install paths that exist on the target; None when they were not stat'd."""
+    seen = [p for p in AEGIS_PATHS if p in facts.paths]
+    if not seen:
+        return None
+    return [p for p in seen if facts.paths[p].mode is not None]
+
+
 def security_center_finding(facts: Facts, client: ClientAddress | None,
                             fw: FirewallCheck) -> Finding:
     """Method 3: the address to whitelist, the agent, and the host rules beside them."""
-    agent = sorted({p for p in facts.processes for a in AGENT_PROCESSES if p == a[:15]})
+    agent = agent_processes(facts.processes)
     ev = SecurityCenterEvidence(bool(agent) if facts.live else None, agent)
+    plugin = BLOCKING_PLUGIN in agent if facts.live else None
+    ev.blocking_plugin = plugin
+    installed = agent_install(facts)
+    if installed is not None:
+        ev.agent_install = installed
     if client:
         ev.whitelist = client.ip
         if client.private:
@@ -84,13 +109,32 @@ def security_center_finding(facts: Facts, client: ClientAddress | None,
     deciding = fw.evidence.deciding
     if fw.status == "problem" and deciding and deciding.managed_by == "security-center":
         return Finding(SECURITY_CENTER, 3, "problem", fw.summary or "", ev, fw.remedy)
-    text = ("if the Security Center blocked your public IP, add it to the Security Center "
-            "whitelist (console steps)")
     if client and client.private:
         return Finding(SECURITY_CENTER, 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
                        "your public address", ev)
-    return Finding(SECURITY_CENTER, 3, "info", text, ev)
+    return Finding(SECURITY_CENTER, 3, "info", _agent_words(ev) + _BLOCKED, ev)
+
+
+_BLOCKED = ("if the Security Center blocked your public IP, lift the block and approve the "
+            "address (console steps, aliyun commands)")
+
+
+def _agent_words(ev: SecurityCenterEvidence) -> str:
+    # The two ways a block is enforced: https://www.alibabacloud.com/help/en/security-center/
+    # user-guide/anti-brute-force-cracking (the AliNet plug-in, or an automatic ECS
+    # security-group rule).
+    if ev.agent_running:
+        if ev.blocking_plugin:
+            return (f"the Security Center agent and its {BLOCKING_PLUGIN} plug-in run here "
+                    "(it blocks brute-force sources); ")
+        return (f"the Security Center agent runs here, its {BLOCKING_PLUGIN} plug-in does "
+                "not (a block is then likely a security-group rule); ")
+    if ev.agent_running is False:
+        return "no Security Center agent runs here; "
+    if ev.agent_install and AEGIS_PATHS[1] in ev.agent_install:  # aegis_client: AliYunDun
+        return f"the Security Center agent is installed on this disk ({AEGIS_PATHS[0]}); "
+    return ""
 
 
 def firewall_finding(fw: FirewallCheck) -> Finding:

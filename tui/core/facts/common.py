@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tui.core.facts.model import (
+    AEGIS_PATHS,
     DEFAULT_HOST_KEYS,
     DENYHOSTS_WORK_DIR,
     FAIL2BAN_DB,
@@ -69,7 +70,8 @@ def sshd_T(facts: Facts) -> dict[str, list[str]] | None:
 
 
 def stat_paths(facts: Facts) -> list[str]:
-    """What findings stat(): privsep dirs, sshd, sshd-session/-auth, the host keys."""
+    """What findings stat(): privsep dirs, sshd, sshd-session/-auth, the host keys, and the
+    Security Center agent's install (Method 3)."""
     from tui.core.diagnosis.sshdconfig import directives
 
     conf = sshd_T(facts)
@@ -77,7 +79,7 @@ def stat_paths(facts: Facts) -> list[str]:
         d.args[0] for d in directives(facts) if d.key == "hostkey" and d.args
     ] or list(DEFAULT_HOST_KEYS)
     session = (conf or {}).get("sshdsessionpath", []) + (conf or {}).get("sshdauthpath", [])
-    out = [*PRIVSEP_DIRS, *SSHD_PATHS, *session, *keys]
+    out = [*PRIVSEP_DIRS, *SSHD_PATHS, *session, *keys, *AEGIS_PATHS]
     return [p for p in dict.fromkeys(out) if p.startswith("/")]
 
 

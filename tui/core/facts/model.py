@@ -79,8 +79,16 @@ LOG_PATTERN = (
 # newest change sets' journal.json are collected, so `check` can name an interrupted one.
 JOURNAL_DIR = "/var/lib/ssh-reset-doctor/changes"
 JOURNALS_READ = 10
-# Security Center (Alibaba Cloud "Aegis") agent processes.
-AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_client")
+# Security Center (Alibaba Cloud "Aegis") agent processes; AliNet is the plug-in that blocks
+# brute-force sources on the host (https://www.alibabacloud.com/help/en/security-center/user-guide/
+# security-center-agent-processes, .../user-guide/anti-brute-force-cracking).
+AGENT_PROCESSES = ("AliYunDun", "AliYunDunMonitor", "AliYunDunUpdate", "aegis_client", "AliNet")
+BLOCKING_PLUGIN = "AliNet"
+# The agent's install on Linux: aegis_client (AliYunDun, AliYunDunMonitor) and aegis_update
+# (AliYunDunUpdate) under /usr/local/aegis, as the agent-processes page lists them. stat()'d
+# (under the root for --root) so a mounted disk can tell whether the agent is installed.
+AEGIS_DIR = "/usr/local/aegis"
+AEGIS_PATHS = (AEGIS_DIR, f"{AEGIS_DIR}/aegis_client", f"{AEGIS_DIR}/aegis_update")
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,9 @@ def owner_remedy(owner: str | None, names: list[str], chain: Chain, rule: Rule |
     who = ip or "<your public IP>"
     if owner == "security-center":
         opt = f" --client-ip {ip}" if ip else ""
-        return [f"the Security Center agent manages this rule: add {who} to its whitelist "
-                f"(ssh-reset-doctor instructions whitelist{opt}); a rule removed by hand "
+        return [f"the Security Center agent manages this rule: lift the block in Security "
+                f"Center and approve {who} (Approved Logon IP Address); the steps: "
+                f"ssh-reset-doctor instructions whitelist{opt}; a rule removed by hand "
                 "comes back"]
     if owner == "fail2ban":
         j = jail(names) or "sshd"

@@ -41,6 +41,7 @@ class Method3Screen(WizardScreen):
             self.query_one("#verdict", Static).update(plain("checking...", "italic"))
             return
         from tui.core.clientip import private_reason
+        from tui.core.instructions import plain as plain_text
         from tui.core.instructions import whitelist
 
         finding = session.finding(registry.SECURITY_CENTER)
@@ -67,7 +68,9 @@ class Method3Screen(WizardScreen):
         text.rstrip()
         self.query_one("#addresses", Static).update(text)
         self.query_one("#firewall", Static).update(self._firewall(finding))
-        self.steps = whitelist(addrs)
+        # On screen and when copied: the text without Markdown's code marks (the report keeps
+        # them); the commands are indented blocks that copy as they stand.
+        self.steps = plain_text(whitelist(addrs))
         self.query_one("#steps", Static).update(plain(self.steps))
 
     def _firewall(self, finding: Finding) -> Text:
@@ -75,12 +78,10 @@ class Method3Screen(WizardScreen):
         text = Text()
         if not isinstance(ev, SecurityCenterEvidence):
             return text
-        running = ev.agent_running
-        agent = {True: "the Security Center agent runs here ("
-                 + ", ".join(ev.agent_processes) + ")",
-                 False: "the Security Center agent does not run here",
-                 None: "agent: unknown on a disk that is not running"}[running]
-        text.append_text(plain(agent))
+        for line in agent_lines(ev):
+            text.append_text(plain(line))
+            text.append("\n")
+        text.rstrip()
         for line in firewall_lines(ev.firewall, session_ip=ev.whitelist or None):
             text.append("\n")
             text.append_text(plain(line))
@@ -91,6 +92,23 @@ class Method3Screen(WizardScreen):
 
     def export(self) -> tuple[str, str] | None:
         return ("whitelist", self.steps) if self.steps else None
+
+
+def agent_lines(ev: SecurityCenterEvidence) -> list[str]:
+    """The Security Center agent, its AliNet plug-in (it blocks brute-force sources) and, on a
+    disk, its install under /usr/local/aegis, in words."""
+    out = [{True: "the Security Center agent runs here (" + ", ".join(ev.agent_processes) + ")",
+            False: "the Security Center agent does not run here",
+            None: "agent: not running (a disk)"}[ev.agent_running]]
+    if ev.agent_running:
+        out.append("  AliNet plug-in: " + ("runs (it blocks brute-force sources)"
+                                           if ev.blocking_plugin else
+                                           "not running (a block is likely a security-group "
+                                           "rule)"))
+    if ev.has("agent_install") and not ev.agent_running:
+        out.append("  installed: " + (", ".join(ev.agent_install) if ev.agent_install
+                                      else "no /usr/local/aegis"))
+    return out
 
 
 def firewall_lines(fw: FirewallEvidence, session_ip: str | None) -> list[str]:

@@ -351,3 +351,23 @@ def test_a_file_system_without_xattrs_for_real(tmp_path: Path) -> None:
             "relabels every file)")
     finally:
         ns.close()
+
+
+class _NoLabels(LocalOps):
+    """Like SftpOps: no way to set an extended attribute."""
+
+    label = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("config", [CONFIG, None])
+def test_over_sftp_restorecon_is_advised_where_selinux_is_on(tmp_path: Path,
+                                                             config: bytes | None) -> None:
+    root = tmp_path / "host"
+    (root / "etc/selinux").mkdir(parents=True)
+    if config:
+        (root / "etc/selinux/config").write_bytes(config)
+    cs = apply_plan(_NoLabels(str(root)), Plan("t", "t", [
+        FileEdit("/etc/hosts.allow", None, b"sshd: ALL\n")]), target="root@web1")
+    assert cs.notes == ([
+        "SELinux labels cannot be set over SFTP: to be sure the files have theirs, run on the "
+        "host: restorecon -v /etc/hosts.allow"] if config else [])

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tui.core import selinux
 from tui.core.changes import journal
 from tui.core.changes.journal import (
     APPLIED,
@@ -199,12 +200,12 @@ def _apply(
                         if st is not None else FileMeta(op.new_mode))
                 meta.notes = cs.notes
                 _write_edit(ops, op, _slot(ops, cs, target, entry, meta))
-        if getattr(ops, "label", None) is None:
+        if getattr(ops, "label", None) is None and _selinux_configured(ops):
             # SFTP has no way to set an extended attribute: the host's kernel gives what we
             # create the label of its directory, usually the right one, but not always.
             paths = " ".join(shlex.quote(p) for p in dict.fromkeys(op.path for op in plan.ops))
-            cs.notes.append(f"SELinux labels cannot be set over SFTP: if SELinux is enabled "
-                            f"on the host, run there: restorecon -v {paths}")
+            cs.notes.append(f"SELinux labels cannot be set over SFTP: to be sure the files "
+                            f"have theirs, run on the host: restorecon -v {paths}")
         ops.sync(list(dict.fromkeys(os.path.dirname(op.path) for op in plan.ops)))
         problem = _readback(ops, plan) or (verify() if verify else None)
     except (OSError, ChangeError, TargetError) as e:
@@ -339,6 +340,15 @@ def _label(ops: FileOps, path: str, final: str, like: str | None,
     note = label(path, final, like)
     if note and notes is not None and note not in notes:
         notes.append(note)
+
+
+def _selinux_configured(ops: FileOps) -> bool:
+    """Whether the target's /etc/selinux/config turns SELinux on (enforcing or permissive)."""
+    try:
+        data = ops.read_bytes(selinux.CONFIG, 1 << 16)
+    except (OSError, TargetError):
+        return False
+    return selinux.parse_config(data)[0] in ("enforcing", "permissive")
 
 
 def _in_place(ops: FileOps, slot: Slot, cur: bytes, want: bytes) -> bytes:

@@ -97,6 +97,15 @@ def test_local_customisations_come_last() -> None:
     assert selinux.type_of(_contexts(local).lookup("/usr/sbin/sshd", REG)) == "bin_t"
 
 
+def test_path_aliases() -> None:
+    # RHEL's file_contexts.subs_dist: /lib64 is looked up as /usr/lib64, /run as /var/run.
+    fc = _contexts()
+    fc.subs = selinux.parse_subs(b"/lib64 /usr/lib64\n/run /var/run\n/sbin /usr/sbin\n")
+    assert selinux.type_of(fc.lookup("/lib64/liblz4.so.1", LNK)) == "lib_t"
+    assert selinux.type_of(fc.lookup("/sbin/sshd", REG)) == "sshd_exec_t"
+    assert selinux.type_of(fc.lookup("/lib64x/a", REG)) == "default_t"  # a whole component
+
+
 def test_bad_lines_are_skipped() -> None:
     fc = selinux.FileContexts.parse((FC, b"one\n/a -x system_u:object_r:a_t:s0\n/b(\tx:y:b_t\n"
                                          b"/.*\tsystem_u:object_r:default_t:s0\n"))
@@ -256,13 +265,14 @@ def test_fix_labels_what_it_creates_on_a_root(tmp_path: Path) -> None:
     root = tmp_path / "sysimage"
     (root / "usr/lib64").mkdir(parents=True)
     (root / "usr/lib64/liblz4.so.1.7.5").write_bytes(b"\x7fELF")
+    (root / "lib64").symlink_to("usr/lib64")  # as on RHEL: labelled as where it leads
     (root / "etc").mkdir()
     deny = root / "etc/hosts.deny"
     deny.write_bytes(b"sshd: 203.0.113.9\n")
     selinux.set_label(str(deny), "system_u:object_r:net_conf_t:s0")  # kept, not the policy's
     _selinux_disk(root)
     plan = Plan("test", "test", [
-        Symlink("/usr/lib64/liblz4.so.1", "liblz4.so.1.7.5"),
+        Symlink("/lib64/liblz4.so.1", "liblz4.so.1.7.5"),
         FileEdit("/etc/hosts.deny", b"sshd: 203.0.113.9\n", b"# sshd: 203.0.113.9\n"),
         FileEdit("/etc/hosts.allow", None, b"sshd: 198.51.100.7\n"),
     ])

@@ -47,6 +47,23 @@ def file_contexts_paths(policy: str) -> list[str]:
     return [base, base + ".local"]
 
 
+def subs_paths(policy: str) -> list[str]:
+    """Path aliases (`/lib64 /usr/lib64`: look a path under the first up as the second),
+    the local ones first, as libselinux tries them (file_contexts.subs, then .subs_dist)."""
+    base = f"/etc/selinux/{policy}/contexts/files/file_contexts"
+    return [base + ".subs", base + ".subs_dist"]
+
+
+def parse_subs(data: bytes) -> list[tuple[str, str]]:
+    """(alias, real) pairs, the last line first (libselinux pushes each on a list's head)."""
+    out = []
+    for raw in data.decode("utf-8", "replace").splitlines():
+        parts = raw.split()
+        if len(parts) == 2 and not parts[0].startswith("#"):
+            out.append((parts[0].rstrip("/") or "/", parts[1].rstrip("/") or "/"))
+    return out[::-1]
+
+
 def ports_local_paths(policy: str) -> list[str]:
     """Where `semanage port -a` keeps its local port labels, newest layout first: libsemanage
     >= 2.4 (RHEL 8/9, Alibaba Cloud Linux 3, Fedora) under /var/lib/selinux; RHEL 7's
@@ -136,6 +153,7 @@ class FileContexts:
 
     specs: list[_Spec] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    subs: list[tuple[str, str]] = field(default_factory=list)  # see subs_paths()
 
     @classmethod
     def parse(cls, *texts: tuple[str, bytes]) -> FileContexts:
@@ -164,6 +182,10 @@ class FileContexts:
     def lookup(self, path: str, mode: int = 0) -> str | None:
         """The context the policy gives `path` (a file of st_mode `mode`; 0: any type);
         None when no specification matches or the match says <<none>> (left unlabelled)."""
+        for alias, real in self.subs:
+            if path == alias or path.startswith(alias + "/"):
+                path = real + path[len(alias):]
+                break
         for want_exact in (True, False):
             for spec in reversed(self.specs):
                 if spec.exact == want_exact and spec.matches(path, mode):
@@ -208,6 +230,11 @@ def load_policy(read: Reader) -> Policy:
             policy.read.append(path)
     if texts and texts[0][0] == file_contexts_paths(kind)[0]:
         policy.contexts = FileContexts.parse(*texts)
+        for path in subs_paths(kind):
+            data = read(path, 1 << 20)
+            if data is not None:
+                policy.contexts.subs += parse_subs(data)
+                policy.read.append(path)
     return policy
 
 

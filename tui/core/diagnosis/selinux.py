@@ -89,6 +89,10 @@ def _labels(facts: Facts, kind: str, ev: SelinuxEvidence) -> tuple[list[str], li
                         f"({selinux.file_contexts_paths(kind)[0]} not read)")
         return [], []
     contexts = selinux.FileContexts.parse(*((p, facts.files[p].data or b"") for p in paths))
+    for p in selinux.subs_paths(kind):
+        blob = facts.files.get(p)
+        if blob is not None and blob.data:
+            contexts.subs += selinux.parse_subs(blob.data)
     rows: list[LabelRow] = []
     bad: list[str] = []
     # authorized_keys (per user, ssh_home_t) is not a reason sshd resets a connection.

@@ -420,6 +420,8 @@ def _collect_selinux(ops: LocalOps, facts: Facts) -> bool:
         return selinux.ENFORCE in facts.files
     for path in selinux.file_contexts_paths(kind):
         facts.files[path] = read_blob(ops, path, limit=selinux.CONTEXTS_LIMIT)
+    for path in selinux.subs_paths(kind):
+        facts.files[path] = read_blob(ops, path, limit=1 << 20)
     for path in selinux.ports_local_paths(kind):
         if _exists(ops, path):
             facts.files[path] = read_blob(ops, path, limit=1 << 20)

@@ -11,7 +11,7 @@ import os
 import time
 
 from tui.core import selinux
-from tui.core.rootpath import open_regular, read_fd, read_regular, resolve_in_root
+from tui.core.rootpath import open_regular, read_fd, read_regular, resolve_in_root, to_target
 from tui.core.targets.base import FileStat
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -136,7 +136,7 @@ class LocalOps:
             mode = os.lstat(host).st_mode
         except OSError as e:
             return self._unlabelled(final, None, e.strerror or str(e))
-        want = policy.wanted(final, mode)
+        want = policy.wanted(self._real(final), mode)
         if want is None:
             why = ("the policy's file_contexts could not be read" if policy.contexts is None
                    else "the policy's file_contexts name no label for it")
@@ -146,6 +146,14 @@ class LocalOps:
         except OSError as e:
             return self._unlabelled(final, want, selinux.why_not(e))
         return None
+
+    def _real(self, path: str) -> str:
+        """`path` with its directories' symlinks resolved (/lib64/x -> /usr/lib64/x), as
+        restorecon looks a path up."""
+        d, base = os.path.split(path)
+        if self.root == "/":
+            return os.path.join(os.path.realpath(d), base)
+        return os.path.join(to_target(self.root, resolve_in_root(self.root, d)), base)
 
     def _unlabelled(self, path: str, want: str | None, why: str) -> str:
         import shlex

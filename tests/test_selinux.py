@@ -169,7 +169,7 @@ def test_wrong_host_key_label_is_a_cause() -> None:
     f = check.finding(_facts(labels))
     assert f is not None and f.status == "problem"
     assert f"{KEY} is admin_home_t, not sshd_key_t" in f.summary
-    assert "/etc/ssh/sshd_config is no label, not etc_t" in f.summary
+    assert "/etc/ssh/sshd_config has no label (needs etc_t)" in f.summary
     assert f.remedy[0] == ("touch /mnt/sysimage/.autorelabel   # the disk's next boot relabels "
                            "every file (takes a while), then reboots")
     assert "restorecon -Rv /etc/ssh" in f.remedy[1]
@@ -250,12 +250,18 @@ def test_collect_and_find_wrong_labels_on_a_root(tmp_path: Path) -> None:
     key = root / KEY.lstrip("/")
     selinux.set_label(str(key), "unconfined_u:object_r:admin_home_t:s0")
     selinux.set_label(str(root / "usr/sbin/sshd"), "system_u:object_r:sshd_exec_t:s0")
+    (root / "etc/ssh/sshd_config").write_bytes(b"Port 2222\n")  # and no semanage port -a
     facts = local.collect(str(root))
     assert facts.paths[KEY].label == "unconfined_u:object_r:admin_home_t:s0"
     assert facts.paths["/usr/sbin/sshd"].label == "system_u:object_r:sshd_exec_t:s0"
     f = registry.get(registry.SELINUX).finding(registry.Context(facts))
     assert f is not None and f.status == "problem"
     assert f"{KEY} is admin_home_t, not sshd_key_t" in f.summary
+    assert "/etc/ssh/sshd_config has no label (needs etc_t)" in f.summary
+    assert "chroot " + str(root) + " semanage port -N -a -t ssh_port_t -p tcp 2222" in f.remedy
+    assert f.to_json()["evidence"]["ports"] == [{
+        "port": 2222, "type": None,
+        "source": "/var/lib/selinux/targeted/active/ports.local (absent)"}]
 
 
 @pytest.mark.integration

@@ -106,8 +106,11 @@ def _labels(facts: Facts, kind: str, ev: SelinuxEvidence) -> tuple[list[str], li
         ok = info.label is not None and selinux.type_of(info.label) == selinux.type_of(want)
         rows.append(LabelRow(path, info.label, want, ok))
         if not ok:
-            have = selinux.type_of(info.label) if info.label else "no label"
-            bad.append(f"{path} is {have}, not {selinux.type_of(want)}")
+            if info.label:
+                bad.append(f"{path} is {selinux.type_of(info.label)}, "
+                           f"not {selinux.type_of(want)}")
+            else:
+                bad.append(f"{path} has no label (needs {selinux.type_of(want)})")
     ev.labels = rows
     if not bad:
         return [], []

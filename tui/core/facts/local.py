@@ -425,6 +425,10 @@ def _collect_selinux(ops: LocalOps, facts: Facts) -> bool:
     for path in selinux.ports_local_paths(kind):
         if _exists(ops, path):
             facts.files[path] = read_blob(ops, path, limit=1 << 20)
+            break
+        if _exists(ops, os.path.dirname(path)):  # the policy store, with no local port labels
+            facts.files[path] = FileBlob(None, errno.ENOENT)
+            break
     return True
 
 

@@ -387,3 +387,12 @@ def test_over_sftp_restorecon_is_advised_where_selinux_is_on(tmp_path: Path,
     assert cs.notes == ([
         "SELinux labels cannot be set over SFTP: to be sure the files have theirs, run on the "
         "host: restorecon -v /etc/hosts.allow"] if config else [])
+
+
+def test_live_enforcing_without_a_config() -> None:
+    facts = Facts("this machine", "local", True, files={selinux.ENFORCE: FileBlob(b"1\n")})
+    f = check.finding(facts)
+    assert f is not None and f.status == "unknown"
+    assert f.summary == ("SELinux is enforcing, but /etc/selinux/config is missing: which "
+                         "policy's labels apply is not known")
+    assert f.to_json()["evidence"]["mode_from"] == "/sys/fs/selinux/enforce"

@@ -47,8 +47,9 @@ def finding(facts: Facts) -> Finding | None:
     if mode not in ("enforcing", "permissive"):
         return Finding(SELINUX, None, "ok", f"SELinux is {mode or 'not configured'}", ev)
     if kind is None:
-        return Finding(SELINUX, None, "unknown",
-                       f"SELinux is {mode}, but {selinux.CONFIG} names no SELINUXTYPE", ev)
+        why = "names no SELINUXTYPE" if blob is not None else "is missing"
+        return Finding(SELINUX, None, "unknown", f"SELinux is {mode}, but {selinux.CONFIG} "
+                       f"{why}: which policy's labels apply is not known", ev)
     bad_files, remedy = _labels(facts, kind, ev)
     bad_ports, port_remedy = _ports(facts, kind, ev)
     remedy += port_remedy

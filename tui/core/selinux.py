@@ -239,16 +239,20 @@ def load_policy(read: Reader) -> Policy:
 
 
 def parse_ports_local(data: bytes) -> list[tuple[str, int, int, str]]:
-    """(protocol, low, high, context) of ports.local's `portcon tcp 2222 ctx` lines (a
-    range is written low-high)."""
+    """(protocol, low, high, context) of ports.local's lines, as libsemanage's ports_file.c
+    writes them (`portcon tcp 2222 CTX`, a range `portcon tcp 8000 - 8100 CTX`) and reads
+    them (the protocol in any case, the spaces around '-' optional)."""
     out = []
     for raw in data.decode("utf-8", "replace").splitlines():
-        m = re.match(r"\s*portcon\s+(tcp|udp|dccp|sctp)\s+([0-9]{1,5})(?:-([0-9]{1,5}))?\s+(\S+)",
-                     raw)
+        m = _PORTCON.match(raw)
         if m:
             low = int(m.group(2))
-            out.append((m.group(1), low, int(m.group(3) or low), m.group(4)))
+            out.append((m.group(1).lower(), low, int(m.group(3) or low), m.group(4)))
     return out
+
+
+_PORTCON = re.compile(r"\s*portcon\s+(tcp|udp|dccp|sctp)\s+([0-9]{1,5})(?:\s*-\s*([0-9]{1,5}))?"
+                      r"\s+(\S+)", re.IGNORECASE)
 
 
 def port_type(port: int, local: list[tuple[str, int, int, str]]) -> str | None:

@@ -167,7 +167,8 @@ def _ports(facts: Facts, kind: str, ev: SelinuxEvidence) -> tuple[list[str], lis
             bad.append(f"sshd's port {port} is not labelled ssh_port_t (the base policy "
                        "gives it only to 22; the local port labels do not name it)")
             remedy.append(f"{chroot}semanage port {'-N ' if chroot else ''}"
-                          f"-a -t ssh_port_t -p tcp {port}")
+                          f"-a -t ssh_port_t -p tcp {port}"
+                          "   # 'already defined': a module labels it; use -m for -a")
         else:
             bad.append(f"sshd's port {port} is labelled {t}, not ssh_port_t")
             remedy.append(f"{chroot}semanage port {'-N ' if chroot else ''}"

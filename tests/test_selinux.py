@@ -106,6 +106,17 @@ def test_path_aliases() -> None:
     assert selinux.type_of(fc.lookup("/lib64x/a", REG)) == "default_t"  # a whole component
 
 
+@pytest.mark.parametrize(("regex", "path"), [
+    ("/usr/lib64?/x", "/usr/lib6/x"),  # the optional 4 is not part of the literal prefix
+    ("/a|/b", "/b"),  # an alternation: no literal prefix is assumed
+    ("/opt/x{0,1}y", "/opt/y"),
+    ("/srv/\\.hidden", "/srv/.hidden"),
+])
+def test_literal_prefix_never_hides_a_match(regex: str, path: str) -> None:
+    fc = selinux.FileContexts.parse((FC, f"{regex}\tsystem_u:object_r:x_t:s0\n".encode()))
+    assert selinux.type_of(fc.lookup(path, REG)) == "x_t"
+
+
 def test_bad_lines_are_skipped() -> None:
     fc = selinux.FileContexts.parse((FC, b"one\n/a -x system_u:object_r:a_t:s0\n/b(\tx:y:b_t\n"
                                          b"/.*\tsystem_u:object_r:default_t:s0\n"))

@@ -110,6 +110,7 @@ class _Spec:
     context: str
     stem: str | None  # the first path component when no meta character precedes it
     exact: bool  # no meta character: sorted after the expressions
+    prefix: str = ""  # literal text every path it matches starts with (saves compiling)
     _rx: re.Pattern[str] | None = None
     _bad: bool = False
 
@@ -117,6 +118,8 @@ class _Spec:
         if mode and self.mode and stat.S_IFMT(mode) != self.mode:
             return False
         if self.stem is not None and not path.startswith(self.stem + "/"):
+            return False
+        if not path.startswith(self.prefix):
             return False
         if self._rx is None and not self._bad:
             try:
@@ -137,6 +140,32 @@ def _has_meta(regex: str) -> bool:
             return True
         i += 1
     return False
+
+
+def _prefix(regex: str) -> str:
+    """The literal text a match must start with: up to the first meta character (less the
+    character a following ?, * or { may drop), backslash escapes of punctuation unescaped;
+    nothing for an expression with an alternation anywhere."""
+    if "|" in regex:
+        return ""
+    out: list[str] = []
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            nxt = regex[i + 1:i + 2]
+            if not nxt or nxt.isalnum():
+                break  # \d, \w, ...: a class, not a literal
+            out.append(nxt)
+            i += 2
+            continue
+        if c in _META:
+            if c in "?*{" and out:
+                out.pop()
+            break
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def _stem(regex: str) -> str | None:
@@ -176,7 +205,7 @@ class FileContexts:
                     out.errors.append(f"{name} line {n}: unknown file type {kind}")
                     continue
                 out.specs.append(_Spec(regex, _KINDS[kind] if kind else 0, ctx, _stem(regex),
-                                       not _has_meta(regex)))
+                                       not _has_meta(regex), _prefix(regex)))
         return out
 
     def lookup(self, path: str, mode: int = 0) -> str | None:

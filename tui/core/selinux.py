@@ -123,10 +123,10 @@ class _Spec:
             return False
         if self._rx is None and not self._bad:
             try:
-                self._rx = re.compile(self.regex)
+                self._rx = re.compile("^" + self.regex + "$")  # as libselinux anchors it
             except re.error:  # PCRE syntax Python lacks: the spec never matches here
                 self._bad = True
-        return self._rx is not None and self._rx.fullmatch(path) is not None
+        return self._rx is not None and self._rx.search(path) is not None
 
 
 def _has_meta(regex: str) -> bool:

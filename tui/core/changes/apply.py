@@ -200,12 +200,6 @@ def _apply(
                         if st is not None else FileMeta(op.new_mode))
                 meta.notes = cs.notes
                 _write_edit(ops, op, _slot(ops, cs, target, entry, meta))
-        if getattr(ops, "label", None) is None and _selinux_configured(ops):
-            # SFTP has no way to set an extended attribute: the host's kernel gives what we
-            # create the label of its directory, usually the right one, but not always.
-            paths = " ".join(shlex.quote(p) for p in dict.fromkeys(op.path for op in plan.ops))
-            cs.notes.append(f"SELinux labels cannot be set over SFTP: to be sure the files "
-                            f"have theirs, run on the host: restorecon -v {paths}")
         ops.sync(list(dict.fromkeys(os.path.dirname(op.path) for op in plan.ops)))
         problem = _readback(ops, plan) or (verify() if verify else None)
     except (OSError, ChangeError, TargetError) as e:
@@ -223,6 +217,12 @@ def _apply(
         cs.notes.append(f"the change works, but its journal could not be marked applied "
                         f"({_oserror(e) if isinstance(e, OSError) else e}); it stays "
                         f"'applying', and undo still restores it")
+    if getattr(ops, "label", None) is None and _selinux_configured(ops):
+        # SFTP has no way to set an extended attribute: the host's kernel gives what we
+        # create the label of its directory, usually the right one, but not always.
+        paths = " ".join(shlex.quote(p) for p in dict.fromkeys(op.path for op in plan.ops))
+        cs.notes.append(f"SELinux labels cannot be set over SFTP: to be sure the files "
+                        f"have theirs, run on the host: restorecon -v {paths}")
     return cs
 
 
@@ -343,10 +343,12 @@ def _label(ops: FileOps, path: str, final: str, like: str | None,
 
 
 def _selinux_configured(ops: FileOps) -> bool:
-    """Whether the target's /etc/selinux/config turns SELinux on (enforcing or permissive)."""
+    """Whether the target's /etc/selinux/config turns SELinux on (enforcing or permissive).
+    Asked after the change is made and recorded: whatever goes wrong here only costs the
+    note, never the change."""
     try:
         data = ops.read_bytes(selinux.CONFIG, 1 << 16)
-    except (OSError, TargetError):
+    except Exception:  # noqa: BLE001 -- a lost connection, anything: no note
         return False
     return selinux.parse_config(data)[0] in ("enforcing", "permissive")
 

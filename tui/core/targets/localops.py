@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import time
 
 from tui.core import selinux
@@ -156,8 +157,6 @@ class LocalOps:
         return os.path.join(to_target(self.root, resolve_in_root(self.root, d)), base)
 
     def _unlabelled(self, path: str, want: str | None, why: str) -> str:
-        import shlex
-
         what = f"its SELinux label ({selinux.type_of(want)})" if want else "its SELinux label"
         if self.root == "/":
             fix = f"restorecon -v {shlex.quote(path)}"

@@ -22,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shlex
 import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tui.core import selinux
 from tui.core.changes import journal
 from tui.core.changes.journal import (
     APPLIED,
@@ -89,6 +91,7 @@ class FileMeta:
     uid: int | None = None
     gid: int | None = None
     label_from: str | None = None  # copy the SELinux label of this path (the original)
+    notes: list[str] | None = None  # where to say a SELinux label could not be set
 
 
 @dataclass
@@ -190,10 +193,12 @@ def _apply(
         for op, entry in zip(plan.ops, cs.entries):
             if isinstance(op, Symlink):
                 ops.symlink(op.target, op.path)
+                _label(ops, op.path, op.path, None, cs.notes)
             else:
                 st = stats[op.path]
                 meta = (FileMeta(stat.S_IMODE(st.mode), st.uid, st.gid, op.path)
                         if st is not None else FileMeta(op.new_mode))
+                meta.notes = cs.notes
                 _write_edit(ops, op, _slot(ops, cs, target, entry, meta))
         ops.sync(list(dict.fromkeys(os.path.dirname(op.path) for op in plan.ops)))
         problem = _readback(ops, plan) or (verify() if verify else None)
@@ -212,6 +217,12 @@ def _apply(
         cs.notes.append(f"the change works, but its journal could not be marked applied "
                         f"({_oserror(e) if isinstance(e, OSError) else e}); it stays "
                         f"'applying', and undo still restores it")
+    if getattr(ops, "label", None) is None and _selinux_configured(ops):
+        # SFTP has no way to set an extended attribute: the host's kernel gives what we
+        # create the label of its directory, usually the right one, but not always.
+        paths = " ".join(shlex.quote(p) for p in dict.fromkeys(op.path for op in plan.ops))
+        cs.notes.append(f"SELinux labels cannot be set over SFTP: to be sure the files "
+                        f"have theirs, run on the host: restorecon -v {paths}")
     return cs
 
 
@@ -305,9 +316,7 @@ def _put(ops: FileOps, slot: Slot, cur: bytes | None, want: bytes) -> bytes | No
     try:
         if meta.uid is not None and meta.gid is not None:
             ops.chown(tmp, meta.uid, meta.gid)
-        copy_label = getattr(ops, "copy_label", None)
-        if copy_label and meta.label_from and cur is not None:
-            copy_label(meta.label_from, tmp)
+        _label(ops, tmp, slot.path, meta.label_from if cur is not None else None, meta.notes)
         try:
             return ops.rename_over(tmp, slot.path, _LIMIT, _SETTLE)
         except OSError as e:
@@ -318,6 +327,30 @@ def _put(ops: FileOps, slot: Slot, cur: bytes | None, want: bytes) -> bytes | No
         raise
     _quiet_unlink(ops, tmp)
     return _in_place(ops, slot, cur, want)
+
+
+def _label(ops: FileOps, path: str, final: str, like: str | None,
+           notes: list[str] | None) -> None:
+    """Give what we created the SELinux label it needs (see LocalOps.label); a label that
+    cannot be set is said in `notes` (with the command that sets it), never an error: the
+    bytes are right, and the note says how to finish."""
+    label = getattr(ops, "label", None)
+    if label is None:
+        return  # over SFTP: said once per change set
+    note = label(path, final, like)
+    if note and notes is not None and note not in notes:
+        notes.append(note)
+
+
+def _selinux_configured(ops: FileOps) -> bool:
+    """Whether the target's /etc/selinux/config turns SELinux on (enforcing or permissive).
+    Asked after the change is made and recorded: whatever goes wrong here only costs the
+    note, never the change."""
+    try:
+        data = ops.read_bytes(selinux.CONFIG, 1 << 16)
+    except Exception:  # noqa: BLE001 -- a lost connection, anything: no note
+        return False
+    return selinux.parse_config(data)[0] in ("enforcing", "permissive")
 
 
 def _in_place(ops: FileOps, slot: Slot, cur: bytes, want: bytes) -> bytes:
@@ -513,8 +546,6 @@ def _state_line(ops: FileOps, e: Entry, what: str) -> str:
 def restore_command(ops: FileOps, e: Entry) -> str | None:
     """A shell command that puts the original back, as paths the operator can use here
     (under --root DIR, paths under DIR: never the rescue machine's own files)."""
-    import shlex
-
     root = getattr(ops, "root", "/")
     def here(p: str) -> str:
         return shlex.quote(p if root == "/" else os.path.join(root, p.lstrip("/")))

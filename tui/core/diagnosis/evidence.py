@@ -308,3 +308,31 @@ class DenyHostsEvidence(Evidence):
     note: str = ABSENT
     entries: list[DenyHostsEntry] = ABSENT  # the operator's, in hosts.deny and the counters
     purge_at: str | None = ABSENT
+
+
+@dataclass
+class LabelRow(Evidence):
+    """One of sshd's files: its SELinux label and the one the policy gives it."""
+
+    path: str
+    label: str | None  # None: the file has none (unlabeled_t once the system boots)
+    wanted: str  # what file_contexts gives it
+    ok: bool  # the types agree
+
+
+@dataclass
+class PortLabel(Evidence):
+    port: int
+    type: str | None  # None: not known
+    source: str  # "base policy", the ports.local file, or "not known"
+
+
+@dataclass
+class SelinuxEvidence(Evidence):
+    mode: str | None  # "enforcing" | "permissive" | "disabled"
+    mode_from: str  # the file the mode comes from
+    policy: str | None  # SELINUXTYPE, e.g. "targeted"
+    file_contexts: list[str]  # the files the wanted labels come from
+    labels: list[LabelRow] = ABSENT
+    ports: list[PortLabel] = ABSENT
+    notes: list[str] = field(default_factory=list)

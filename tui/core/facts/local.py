@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tui.core import selinux
 from tui.core.facts.common import (
     denyhosts_work_dir,
     fail2ban_db,
@@ -47,6 +48,7 @@ from tui.core.facts.model import (
     LOG_LINES,
     LOG_PATTERN,
     SFTP_SERVERS,
+    SSHD_CONFIG,
     SSHD_PATHS,
     CommandOutput,
     Facts,
@@ -100,7 +102,8 @@ def collect(root: str = "/", *, label: str | None = None) -> Facts:
         _read_firewall(ops, facts)
     _collect_deny_lists(ops, facts)
     _note_unread(ops, facts)
-    for path in stat_paths(facts):
+    labelled = _collect_selinux(ops, facts)
+    for path in stat_paths(facts) + ([SSHD_CONFIG] if labelled else []):
         facts.paths[path] = _stat(ops, path)
     _collect_journals(ops, facts)
     return facts
@@ -402,11 +405,39 @@ def _collect_deny_lists(ops: LocalOps, facts: Facts) -> None:
         facts.files[f"{work}/{name}"] = read_blob(ops, f"{work}/{name}", limit=1 << 20)
 
 
+def _collect_selinux(ops: LocalOps, facts: Facts) -> bool:
+    """SELinux's own files, only where it is configured: the mode and policy type, the
+    policy's file_contexts, the local port labels; live, the kernel's mode. True when it
+    is in use (then the labels of sshd_config too are worth collecting)."""
+    if facts.live and os.path.exists(selinux.ENFORCE):
+        facts.files[selinux.ENFORCE] = read_blob(ops, selinux.ENFORCE, limit=64)
+    config = read_blob(ops, selinux.CONFIG, limit=1 << 16)
+    if config.errno in (errno.ENOENT, errno.ENOTDIR):
+        return selinux.ENFORCE in facts.files
+    facts.files[selinux.CONFIG] = config
+    mode, kind = selinux.parse_config(config.data or b"")
+    if kind is None or mode not in ("enforcing", "permissive"):
+        return selinux.ENFORCE in facts.files
+    for path in selinux.file_contexts_paths(kind):
+        facts.files[path] = read_blob(ops, path, limit=selinux.CONTEXTS_LIMIT)
+    for path in selinux.subs_paths(kind):
+        facts.files[path] = read_blob(ops, path, limit=1 << 20)
+    for path in selinux.ports_local_paths(kind):
+        if _exists(ops, path):
+            facts.files[path] = read_blob(ops, path, limit=1 << 20)
+            break
+        if _exists(ops, os.path.dirname(path)):  # the policy store, with no local port labels
+            facts.files[path] = FileBlob(None, errno.ENOENT)
+            break
+    return True
+
+
 def _stat(ops: LocalOps, path: str) -> PathInfo:
     try:
         real = to_target(ops.root, resolve_in_root(ops.root, path))
-        st = os.stat(ops.host_path(real))
-        return PathInfo(st.st_mode, st.st_uid, st.st_gid)
+        host = ops.host_path(real)
+        st = os.stat(host)
+        return PathInfo(st.st_mode, st.st_uid, st.st_gid, label=selinux.get_label(host))
     except OSError as e:
         return PathInfo(None, errno=e.errno or errno.EIO)
 

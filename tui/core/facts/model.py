@@ -111,6 +111,7 @@ class PathInfo:
     uid: int | None = None
     gid: int | None = None
     errno: int | None = None  # ENOENT: absent
+    label: str | None = None  # its SELinux label (security.selinux), when it has one
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import time
 
-from tui.core.rootpath import open_regular, read_fd, resolve_in_root
+from tui.core import selinux
+from tui.core.rootpath import open_regular, read_fd, read_regular, resolve_in_root, to_target
 from tui.core.targets.base import FileStat
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -22,6 +24,7 @@ class LocalOps:
 
     def __init__(self, root: str = "/") -> None:
         self.root = os.path.abspath(root)
+        self._policy: selinux.Policy | None = None
 
     def host_path(self, path: str, follow_last: bool = False) -> str:
         """Where a target path lives here; the last part is only followed when asked."""
@@ -96,13 +99,71 @@ class LocalOps:
     def chmod(self, path: str, mode: int) -> None:
         os.chmod(self.host_path(path), mode)
 
-    def copy_label(self, src: str, dst: str) -> None:
-        """Keep the SELinux label (where there is one) on the file that replaces `src`."""
+    def selinux_policy(self) -> selinux.Policy:
+        """The SELinux policy of the target (read once). On this machine it only counts
+        when the running kernel has SELinux on (selinuxfs mounted)."""
+        if self._policy is None:
+            if self.root == "/" and not os.path.exists(selinux.ENFORCE):
+                self._policy = selinux.Policy(None, None, None)
+            else:
+                self._policy = selinux.load_policy(self._read_or_none)
+        return self._policy
+
+    def _read_or_none(self, path: str, limit: int) -> bytes | None:
         try:
-            label = os.getxattr(self.host_path(src), "security.selinux", follow_symlinks=False)
+            return read_regular(self.root, path, limit)
         except OSError:
-            return  # no SELinux, or no label: nothing to keep
-        os.setxattr(self.host_path(dst), "security.selinux", label, follow_symlinks=False)
+            return None
+
+    def label(self, path: str, final: str, like: str | None = None) -> str | None:
+        """Give `path`, just created by us (a temp file that becomes `final`, or the symlink
+        `final` itself), the SELinux label it needs: that of `like` (the file it replaces)
+        when that has one, else the one the target's policy (its file_contexts) gives
+        `final`. Returns None when done or not needed (no SELinux), else a note saying what
+        was not labelled and the command that labels it."""
+        host = self.host_path(path)
+        if like is not None:
+            old = selinux.get_label(self.host_path(like))
+            if old:
+                try:
+                    selinux.set_label(host, old)
+                    return None
+                except OSError as e:
+                    return self._unlabelled(final, old, selinux.why_not(e))
+        policy = self.selinux_policy()
+        if not policy.in_use:
+            return None
+        try:
+            mode = os.lstat(host).st_mode
+        except OSError as e:
+            return self._unlabelled(final, None, e.strerror or str(e))
+        want = policy.wanted(self._real(final), mode)
+        if want is None:
+            why = ("the policy's file_contexts could not be read" if policy.contexts is None
+                   else "the policy's file_contexts name no label for it")
+            return self._unlabelled(final, None, why)
+        try:
+            selinux.set_label(host, want)
+        except OSError as e:
+            return self._unlabelled(final, want, selinux.why_not(e))
+        return None
+
+    def _real(self, path: str) -> str:
+        """`path` with its directories' symlinks resolved (/lib64/x -> /usr/lib64/x), as
+        restorecon looks a path up."""
+        d, base = os.path.split(path)
+        if self.root == "/":
+            return os.path.join(os.path.realpath(d), base)
+        return os.path.join(to_target(self.root, resolve_in_root(self.root, d)), base)
+
+    def _unlabelled(self, path: str, want: str | None, why: str) -> str:
+        what = f"its SELinux label ({selinux.type_of(want)})" if want else "its SELinux label"
+        if self.root == "/":
+            fix = f"restorecon -v {shlex.quote(path)}"
+        else:
+            fix = f"touch {shlex.quote(os.path.join(self.root, '.autorelabel'))}"
+            fix += " (the disk's next boot relabels every file)"
+        return f"{path}: {what} was not set: {why}; run: {fix}"
 
     def symlink(self, target: str, path: str) -> None:
         os.symlink(target, self.host_path(path))

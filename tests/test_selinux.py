@@ -124,6 +124,27 @@ def test_bad_lines_are_skipped() -> None:
     assert selinux.type_of(fc.lookup("/b(", REG)) == "default_t"  # the bad regex never matches
 
 
+CRAFTED = r"""
+import time
+from tui.core import selinux
+spec = b"/etc/ssh/ssh_host_(.|.|.|.)*_keyX\tsystem_u:object_r:x_t:s0\n"
+fc = selinux.FileContexts.parse(("fc", spec))
+t = time.monotonic()
+print(fc.lookup("/etc/ssh/ssh_host_ed25519_ed25519_ed25519_key", 0), time.monotonic() - t < 1)
+"""
+
+
+def test_a_crafted_backtracking_spec_is_never_run() -> None:
+    """A disk's policy may be crafted: (.|.|.|.)* over the rest of a key's path would take
+    Python's re hours. Such a spec is skipped (a subprocess, so a regression is a timeout,
+    not a hung suite)."""
+    r = subprocess.run([sys.executable, "-c", CRAFTED], capture_output=True, text=True,
+                       timeout=30)
+    assert r.stdout.split() == ["None", "True"], r.stderr
+    assert selinux._ambiguous_repeat("(a+)+") and selinux._ambiguous_repeat("((a|b)c)*")
+    assert not selinux._ambiguous_repeat("/usr/lib(64)?/(.*/)?libfoo\\.so.*")
+
+
 def test_config_and_ports_local() -> None:
     assert selinux.parse_config(CONFIG) == ("enforcing", "targeted")
     assert selinux.parse_config(b'SELINUX="Permissive"\nSELINUXTYPE=../x y\n') == (

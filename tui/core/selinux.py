@@ -103,6 +103,37 @@ def encode_label(context: str) -> bytes:
     return context.encode() + b"\0"  # as libselinux's setfilecon/lsetfilecon write it
 
 
+_MAX_REGEX = 1024
+
+
+def _ambiguous_repeat(regex: str) -> bool:
+    """A repeated group (followed by * + or {) holding a repeat or an alternation:
+    (a+)+, (.*/)*, (a|aa)+. Python's re can backtrack on those for hours, and a crafted
+    policy may hold them; real file_contexts repeat groups only with ?."""
+    opened: list[int] = []  # per open group: its start
+    risky: list[bool] = []  # per open group: holds * + { or |
+    i = 0
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "(":
+            opened.append(i)
+            risky.append(False)
+        elif c == ")" and opened:
+            opened.pop()
+            inner = risky.pop()
+            if inner and regex[i + 1:i + 2] in ("*", "+", "{"):
+                return True
+            if risky:
+                risky[-1] = risky[-1] or inner
+        elif c in "*+{|" and risky:
+            risky[-1] = True
+        i += 1
+    return False
+
+
 @dataclass
 class _Spec:
     regex: str
@@ -122,6 +153,11 @@ class _Spec:
         if not path.startswith(self.prefix):
             return False
         if self._rx is None and not self._bad:
+            if len(self.regex) > _MAX_REGEX or _ambiguous_repeat(self.regex):
+                # the disk's policy may be crafted: a repeat inside a repeat can backtrack
+                # for hours in Python's re; such a spec never matches here
+                self._bad = True
+                return False
             try:
                 self._rx = re.compile("^" + self.regex + "$")  # as libselinux anchors it
             except re.error:  # PCRE syntax Python lacks: the spec never matches here

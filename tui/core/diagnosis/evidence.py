@@ -151,6 +151,7 @@ class HostKeyRow(Evidence):
     reason: str | None
     mode: str | None = ABSENT
     uid: int | None = ABSENT
+    gid: int | None = ABSENT
 
 
 @dataclass
@@ -178,6 +179,7 @@ class SshdServeEvidence(Evidence):
     privsep_dir: PrivsepDir = ABSENT
     host_keys: list[HostKeyRow] = ABSENT
     host_keys_from: str = ABSENT
+    host_key_rule: str = ABSENT  # how this sshd judges a key's permissions, and why
     sshd_session: list[SessionHelper] | None = ABSENT
     checks: dict[str, CheckState] = ABSENT  # config, privsep_dir, host_keys, sshd_session, ...
     log: list[str] = ABSENT

@@ -118,6 +118,9 @@ class Facts:
     live: bool  # a running system (processes, logs of now) rather than a disk
     hostname: str | None = None
     sshd_version: str | None = None
+    # sshd's binary names the group "ssh_keys": RHEL's keyperm patch, which lets host keys be
+    # group-readable by that group (0640 root:ssh_keys). None: the binary was not read.
+    sshd_keyperm: bool | None = None
     files: dict[str, FileBlob] = field(default_factory=dict)
     binaries: list[BinaryLibs] = field(default_factory=list)  # sshd first, then sshd-session
     candidates: dict[str, list[str]] = field(default_factory=dict)  # missing soname -> files

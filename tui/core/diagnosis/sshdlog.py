@@ -214,6 +214,16 @@ def line_time(text: str, now: datetime) -> datetime | None:
     return t
 
 
+def _listening_now(facts: Facts) -> bool:
+    """A running system whose ss shows sshd listening (on any port)."""
+    ss = facts.commands.get("ss -ltnpH")
+    if not facts.live or ss is None or ss.rc != 0:
+        return False
+    from tui.core.diagnosis.sshdserve import parse_ss
+
+    return any("sshd" in s["names"] for s in parse_ss(ss.stdout))
+
+
 def _pid(text: str) -> str | None:
     m = _PIDNUM.search(text)
     return m.group(1) if m else None
@@ -257,10 +267,14 @@ def finding(facts: Facts, *, now: datetime | None = None) -> Finding:
                    and (pid is None or _pid(s_ln.text) != pid)
                    for s_i, s_ln, s_t in starts)
 
+    listening = _listening_now(facts)
     for s in seen.values():
+        # sshd listening now: a failure to start to the end (cannot-bind) is over; a lost
+        # address (bind-failed) may be why this client still cannot connect
+        over = listening and s.kind.at_start and s.kind.blocks
         for i, ln, _m, t in s.lines:
             recent = t is None or ref - t <= RECENT
-            if recent and not (s.kind.at_start and started_after(i, ln, t)):
+            if recent and not over and not (s.kind.at_start and started_after(i, ln, t)):
                 s.current += 1
         newest_m = s.lines[-1][2]
         blocks = s.kind.blocks and (s.kind.id != "selinux-denied" or _avc_blocks(newest_m))

@@ -85,11 +85,12 @@ def test_fork_failure_is_a_problem_with_its_line_and_remedy() -> None:
                               line("error: fork: Cannot allocate memory", "09:12:01"),
                               line("error: fork: Cannot allocate memory", "09:12:05")), now=NOW)
     assert f.status == "problem", f
-    assert f.summary.startswith("sshd could not start a process for a new connection "
+    assert f.summary.startswith("sshd could not fork for new connections "
                                 "(Cannot allocate memory)")
     assert "2 times, newest 2024-11-21 09:12" in f.summary
     assert f.remedy[0] == ("# 2 times, newest 2024-11-21 09:12: "
                            "error: fork: Cannot allocate memory")
+    assert f.remedy[1].startswith("# sshd could not start a process for a new connection")
     assert any(r.startswith("free -m") for r in f.remedy)
     kind = f.evidence.kinds[0]
     assert (kind.kind, kind.count, kind.current, kind.see) == ("fork-failed", 2, 2, None)
@@ -106,14 +107,16 @@ def test_old_lines_are_history_and_a_start_ends_a_failure_to_start() -> None:
     assert f.status == "info", f
     f = sshdlog.finding(facts(line("Server listening on 0.0.0.0 port 22.", "09:00:00", 80),
                               line("fatal: Cannot bind any address.", "09:05:00", 81)), now=NOW)
-    assert f.status == "problem" and "nothing listens" in f.summary, f
+    assert f.status == "problem" and "could bind no address" in f.summary, f
+    assert "nothing listens" in f.evidence.kinds[0].meaning
 
 
 def test_a_disk_judges_recent_by_its_newest_line() -> None:
     # A disk rescued days later: its newest lines are what happened before it went down.
     f = sshdlog.finding(facts(line("error: accept: Too many open files"), live=False),
                         now=datetime(2024, 11, 30, tzinfo=timezone.utc))
-    assert f.status == "problem" and "file descriptors" in f.summary, f
+    assert f.status == "problem" and "(Too many open files)" in f.summary, f
+    assert "file descriptors" in f.evidence.kinds[0].meaning
     assert f.evidence.window == "24 h before the newest log line of this disk"
 
 
@@ -131,7 +134,8 @@ def test_bind_in_use_names_the_port_and_who_holds_it() -> None:
     f = sshdlog.finding(facts(line(REAL["bind-failed"][0]),
                               line("Server listening on :: port 22.")), now=NOW)
     assert f.status == "warning", f
-    assert f.summary.startswith("another program (or a second sshd) holds port 22 on 0.0.0.0")
+    assert f.summary.startswith("sshd could not bind port 22 on 0.0.0.0: Address already in use")
+    assert "another program (or a second sshd) holds port 22" in f.evidence.kinds[0].meaning
     assert "ss -ltnp 'sport = :22'   # who holds it: stop it, or move sshd" in f.remedy
 
 

@@ -17,7 +17,10 @@ upstream OpenSSH's (sshd.c, sshd-session.c, monitor.c) as Debian and RHEL log th
 
 Lines another check explains (a missing library, the privilege separation directory, host
 keys, sshd_config) are shown here as "see <check>", never judged twice. A client's own errors
-(scanners: kex_exchange_identification, "[preauth]" lines) are counted, not shown.
+(scanners: kex_exchange_identification, "[preauth]" lines) are counted, not shown. Other
+`fatal:` lines are listed as of no known kind (info); other `error:` lines are not collected
+(PAM and brute-force chatter would crowd out the lines other checks need).
+sshd -E files carry no "error: "/"fatal: " prefix: the kinds above do not need it.
 
 Recent means within RECENT of the newest time: now on a running system, the newest log line
 on a disk (which may have been down for days before the rescue). A failure to start counts
@@ -67,27 +70,39 @@ class Kind:
     see: str | None = None  # the finding that owns this cause
     remedy: Callable[[re.Match[str], Facts], list[str]] = lambda m, f: []
 
+    def headline(self, m: re.Match[str]) -> str:
+        """A short form for the summary (the overview's row has ~46 columns a line)."""
+        g = [x for x in m.groups() if x] if m.groups() else []
+        short = {
+            "fork-failed": f"sshd could not fork for new connections"
+                           f"{' (' + g[0].rstrip('.') + ')' if g else ''}",
+            "out-of-memory": "sshd ran out of memory",
+            "accept-failed": f"sshd could not accept connections ({g[0].rstrip('.')})"
+                             if g else "",
+            "cannot-bind": "sshd could bind no address and exited",
+            "bind-failed": f"sshd could not bind port {g[0]} on {g[1]}: {g[2]}"
+                           if len(g) == 3 else "",
+        }.get(self.id)
+        return short or self.meaning(m)
+
 
 def _service(facts: Facts) -> str:
     return "sshd" if facts.package_manager == "rpm" else "ssh"
 
 
 def _memory(m: re.Match[str], facts: Facts) -> list[str]:
-    return ["free -m; grep -i -E 'killed process|out of memory' /var/log/messages "
-            "/var/log/kern.log 2>/dev/null | tail -n 5   # memory, and what the OOM killer hit",
-            "ps -eo pid,rss,comm --sort=-rss | head   # what holds the memory; stop it, or add "
-            "memory or swap"]
+    return ["free -m   # memory and swap left",
+            "ps -eo pid,rss,comm --sort=-rss | head   # who holds it: stop it, or add memory"]
 
 
 def _procs(m: re.Match[str], facts: Facts) -> list[str]:
     return [*_memory(m, facts),
-            "ps -e --no-headers | wc -l; cat /proc/sys/kernel/pid_max   # the process limit "
-            "(a fork bomb, a leak of processes)"]
+            "ps -e --no-headers | wc -l   # processes (the limit: /proc/sys/kernel/pid_max)"]
 
 
 def _files(m: re.Match[str], facts: Facts) -> list[str]:
-    return [f"systemctl show {_service(facts)} -p LimitNOFILE; cat /proc/sys/fs/file-nr   "
-            "# sshd's and the system's open-file limits",
+    return [f"systemctl show {_service(facts)} -p LimitNOFILE   # sshd's open-file limit",
+            "cat /proc/sys/fs/file-nr   # the system's: open, free, limit",
             f"systemctl restart {_service(facts)}   # once the leak is found"]
 
 
@@ -154,7 +169,7 @@ KINDS: tuple[Kind, ...] = (
          re.compile(r"Cannot allocate memory|[Oo]ut of memory|xmalloc: |xcalloc: |xrealloc: "),
          lambda m: "sshd ran out of memory: new connections are dropped",
          True, remedy=_memory),
-    Kind("accept-failed", re.compile(r"error: accept: (.{1,80})"),
+    Kind("accept-failed", re.compile(r"\baccept: (.{1,80})"),
          lambda m: f"sshd could not accept connections ({m.group(1).rstrip('.')}): the "
                    "process or the system ran out of file descriptors",
          True, remedy=_files),
@@ -308,11 +323,12 @@ def finding(facts: Facts, *, now: datetime | None = None) -> Finding:
             continue
         _, ln, m, t = s.lines[-1]
         remedy.append(f"# {_count(s)}, newest {_when(t)}: {_message(ln.text, REMEDY_CHARS)}")
+        remedy.append(f"# {s.kind.meaning(m)}")
         remedy += s.kind.remedy(m, facts)
     if worst in ("problem", "warning"):
         top = ordered[0]
         more = sum(1 for s in ordered[1:] if s.status in ("problem", "warning"))
-        summary = (f"{top.kind.meaning(top.lines[-1][2])} ({_count(top)}, newest "
+        summary = (f"{top.kind.headline(top.lines[-1][2])} ({_count(top)}, newest "
                    f"{_when(top.lines[-1][3])})" + (f"; and {more} more" if more else ""))
         return Finding(SSHD_LOG, None, worst, summary, ev, list(dict.fromkeys(remedy)))
     parts = [f"{s.kind.id} (see {s.kind.see})" if s.kind.see else f"{s.kind.id} (older)"

@@ -77,7 +77,7 @@ LOG_PATTERN = (
     r"|chroot\(\".*\[preauth\]|Bad configuration option|bad configuration options"
     # what sshd logs when it cannot start or serve (tui.core.diagnosis.sshdlog), and its starts
     r"|Server listening on|Bind to port|Cannot bind any address|fork: |fork of unprivileged"
-    r"|Cannot fork|Cannot allocate memory|out of memory|Out of memory|error: accept: "
+    r"|Cannot fork|Cannot allocate memory|out of memory|Out of memory|accept: Too many"
     r"|error while loading shared libraries|Could not load host key|rexec of"
     r'|avc: +denied .*comm="sshd'
 )

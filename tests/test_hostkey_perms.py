@@ -135,3 +135,13 @@ def test_patched_sshd_and_a_key_owned_by_another_user_is_not_judged() -> None:
     facts.paths["/etc/ssh/ssh_host_rsa_key"] = PathInfo(0o100644, 1000, 1000)
     # sshkey_perm_ok() only judges keys owned by sshd's uid (root)
     assert sshdserve.finding(facts, None).evidence.checks["host_keys"].status == "ok"
+
+
+def test_remote_script_reports_the_keyperm_string() -> None:
+    from tui.core.facts import remote
+
+    mk = remote.new_marker()
+    for rc, want in ((b"0", True), (b"1", False), (b"2", None)):
+        out = b"\n%s keyperm /usr/sbin/sshd\n%s\n\n%s end\n" % (mk.encode(), rc, mk.encode())
+        assert remote.parse(out, marker=mk, target="t").sshd_keyperm is want
+    assert "grep -qaF ssh_keys" in remote.script(mk)

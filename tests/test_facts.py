@@ -35,6 +35,7 @@ def test_script_and_local_collector_agree_on_this_machine() -> None:
                     if lib.soname in real}
     assert "libwrap.so.0" in real and not a.missing
     assert theirs.sshd_version and theirs.sshd_version.startswith("OpenSSH_")
+    assert theirs.sshd_keyperm is ours.sshd_keyperm is False  # Debian: no keyperm patch
     # sshd's own view, the sockets and the stat() of its paths: the same either way
     for label in ("sshd -T", "sshd -t", "ss -ltnpH"):
         assert theirs.commands[label] == ours.commands[label], label

@@ -181,9 +181,10 @@ def test_host_key_readable_by_others_resets_every_new_connection(box: MountNames
         assert f["status"] == "problem", f
         assert f"no usable host key ({lab.host_key}: bad permissions 0644)" in f["summary"]
         assert f["evidence"]["host_keys"] == [
-            {"path": str(lab.host_key), "usable": False, "mode": "0644", "uid": 0,
-             "reason": "bad permissions 0644 (UNPROTECTED PRIVATE KEY FILE): sshd ignores it"}]
-        assert f["remedy"] == [f"chmod 600 {lab.host_key}"]
+            {"path": str(lab.host_key), "usable": False, "mode": "0644", "uid": 0, "gid": 0,
+             "reason": "bad permissions 0644 (UNPROTECTED PRIVATE KEY FILE, this sshd allows "
+             "owner access only, as 0600): sshd ignores it"}]
+        assert f["remedy"] == [f"chmod 0600 {lab.host_key}"]
         assert any("no hostkeys available" in ln for ln in f["evidence"]["log"])
         assert_check_names(box, str(lab.host_key))
 
@@ -378,7 +379,7 @@ def test_openssh_10_missing_sshd_session_privsep_and_host_keys(box: MountNamespa
         f = serve(box)
         assert f["status"] == "warning", f
         assert "next restart, reload or reboot fails" in f["summary"], f
-        assert f["remedy"] == [f"chmod 600 {lab.host_key}"]
+        assert f["remedy"] == [f"chmod 0600 {lab.host_key}"]
         rc, doc = check(box)
         assert rc == 0 and loud(doc) == {"sshd-serve": "warning"}, loud(doc)
         lab.stop()
@@ -455,7 +456,7 @@ def test_one_open_key_among_good_ones_is_a_warning() -> None:
     f = sshdserve.finding(facts, None)
     assert f.status == "warning" and "/etc/ssh/ssh_host_rsa_key (bad permissions 0640)" in \
         f.summary, f
-    assert f.remedy == ["chmod 600 /etc/ssh/ssh_host_rsa_key"]
+    assert f.remedy == ["chmod 0600 /etc/ssh/ssh_host_rsa_key"]
 
 
 def test_socket_activation_holds_the_port_for_sshd() -> None:

@@ -155,6 +155,7 @@ class HostKeyRow(Evidence):
     reason: str | None
     mode: str | None = ABSENT
     uid: int | None = ABSENT
+    gid: int | None = ABSENT
 
 
 @dataclass
@@ -182,10 +183,34 @@ class SshdServeEvidence(Evidence):
     privsep_dir: PrivsepDir = ABSENT
     host_keys: list[HostKeyRow] = ABSENT
     host_keys_from: str = ABSENT
+    host_key_rule: str = ABSENT  # how this sshd judges a key's permissions, and why
     sshd_session: list[SessionHelper] | None = ABSENT
     checks: dict[str, CheckState] = ABSENT  # config, privsep_dir, host_keys, sshd_session, ...
     log: list[str] = ABSENT
     offline_note: str = ABSENT
+
+
+@dataclass
+class SshdLogKind(Evidence):
+    kind: str  # "fork-failed", "bind-failed", "selinux-denied", ... (sshdlog.KINDS)
+    status: str  # what this kind alone makes of the finding
+    meaning: str  # for people, from its newest line
+    count: int  # lines of this kind in the logs read
+    current: int  # of them, recent and (failures to start) not followed by a start
+    newest: str | None  # its newest line's time, when logged
+    line: str  # its newest line: "source: text" (bounded)
+    see: str | None  # the finding that owns this cause
+
+
+@dataclass
+class SshdLogEvidence(Evidence):
+    window: str  # what "recent" means here
+    kinds: list[SshdLogKind]  # worst first
+    lines: list[str]  # the newest classified lines, newest first (bounded)
+    lines_total: int  # fatal/error lines of sshd itself (client-side errors excluded)
+    other: int  # of them, of no kind this tool knows
+    client_errors: int  # a client's own errors ([preauth], kex_exchange_identification ...)
+    starts_logged: int  # "Server listening on" lines
 
 
 @dataclass

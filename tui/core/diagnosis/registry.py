@@ -31,6 +31,7 @@ from tui.core.diagnosis.ids import (  # the finding ids are the registry's const
     SECURITY_CENTER,
     SELINUX,
     SSHD,
+    SSHD_LOG,
     SSHD_SERVE,
     TCP_WRAPPERS,
 )
@@ -38,8 +39,8 @@ from tui.core.diagnosis.ids import (  # the finding ids are the registry's const
 __all__ = [
     "CAUSES", "CHANGE_JOURNAL", "CHECKS", "CLIENT_IP", "DENY_LISTS", "FIREWALL", "FIXABLE",
     "LIBRARIES", "MAXSTARTUPS", "METHODS", "NEEDS_ADDRESS", "NETWORK", "PENALTIES", "REMEDY_IDS",
-    "SECURITY_CENTER", "SELINUX", "SSHD", "SSHD_SERVE", "TCP_WRAPPERS", "Check", "Context",
-    "get", "title",
+    "SECURITY_CENTER", "SELINUX", "SSHD", "SSHD_LOG", "SSHD_SERVE", "TCP_WRAPPERS", "Check",
+    "Context", "get", "title",
 ]
 
 
@@ -162,6 +163,12 @@ def _sshd_serve(ctx: Context) -> Finding:
     return sshdserve.finding(ctx.facts, ctx.ip, ctx.port)
 
 
+def _sshd_log(ctx: Context) -> Finding:
+    from tui.core.diagnosis import sshdlog
+
+    return sshdlog.finding(ctx.facts)
+
+
 def _selinux(ctx: Context) -> Finding | None:
     from tui.core.diagnosis import selinux
 
@@ -220,6 +227,7 @@ CHECKS: tuple[Check, ...] = (
     Check(SECURITY_CENTER, "Method 3: Security Center", "Security Center", 3, _security_center),
     Check(NETWORK, "Method 4: your network", "Your network", 4, _network),
     Check(SSHD_SERVE, "sshd itself", "sshd itself", None, _sshd_serve),
+    Check(SSHD_LOG, "Errors in sshd's log", "sshd's log", None, _sshd_log),
     Check(SELINUX, "SELinux labels", "SELinux", None, _selinux),
     Check(MAXSTARTUPS, "MaxStartups", "MaxStartups", None, _maxstartups, _maxstartups_plans,
           remedy_ids=("raise-maxstartups",)),

@@ -37,6 +37,7 @@ from tui.core.diagnosis.ids import SSHD_SERVE
 from tui.core.diagnosis.sshdconfig import directives
 from tui.core.facts.common import release, sshd_T
 from tui.core.facts.model import DEFAULT_HOST_KEYS, SSHD_PATHS, Facts, PathInfo
+from tui.core.text import ascii_int
 
 _RANK = {"problem": 3, "warning": 2, "unknown": 1, "ok": 0, "info": 0}
 # Programs that hold sshd's port on its behalf: systemd socket activation (Ubuntu >= 22.10's
@@ -243,7 +244,10 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     else:
         keys, source = list(DEFAULT_HOST_KEYS), "default"
     explicit = bool(configured)  # sshd only complains about missing keys someone configured
+    rule = key_rule(facts)
+    ev.host_key_rule = rule.describe()
     rows: list[HostKeyRow] = []
+    fixes: dict[str, str] = {}  # path -> the least permission change this sshd accepts
     for path in dict.fromkeys(keys):
         info = facts.paths.get(path)
         row = HostKeyRow(path, None, None)
@@ -257,13 +261,15 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
                 row.usable = None  # we could not look; sshd (root) may well can
         else:
             row.mode, row.uid = _octal(info.mode), info.uid
+            if info.gid is not None:
+                row.gid = info.gid
             if not stat.S_ISREG(info.mode):
                 row.usable, row.reason = False, "not a regular file"
-            elif info.uid == 0 and info.mode & 0o077:
-                # sshkey_perm_ok(): a key owned by sshd's uid must not be group/other-accessible
+            elif info.uid == 0 and rule.too_open(info.mode, info.gid):
                 row.usable = False
                 row.reason = (f"bad permissions {_octal(info.mode)} (UNPROTECTED PRIVATE "
-                              "KEY FILE): sshd ignores it")
+                              f"KEY FILE, {rule.allows()}): sshd ignores it")
+                fixes[path] = rule.fix(path, info.mode, info.gid)
             else:
                 row.usable = True
         rows.append(row)
@@ -272,7 +278,7 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     usable = [r for r in rows if r.usable]
     broken = [r for r in rows if r.usable is False
               and (explicit or r.reason != "missing")]  # absent defaults are skipped quietly
-    fix = [_key_fix(r.path, r.reason or "") for r in broken]
+    fix = [fixes.get(r.path) or _key_fix(r.path) for r in broken]
     if not usable and any(r.usable is None for r in rows):
         return _Check("unknown", "host keys could not be checked")
     if not usable:
@@ -299,14 +305,81 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     return _Check("ok", ok_text=n)
 
 
-def _key_fix(path: str, reason: str) -> str:
-    if reason.startswith("bad permissions"):
-        return f"chmod 600 {shlex.quote(path)}"
+def _key_fix(path: str) -> str:
     if os.path.dirname(path) == "/etc/ssh" and path in DEFAULT_HOST_KEYS:
         return "ssh-keygen -A   # recreates the missing default host keys in /etc/ssh"
     kind = next((t for t in ("rsa", "ecdsa", "ed25519") if t in os.path.basename(path)),
                 "ed25519")
     return f"ssh-keygen -q -t {kind} -N '' -f {shlex.quote(path)}"
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    """How the target's sshd judges a host key's permissions (it runs as root, so only keys
+    owned by root are judged: sshkey_perm_ok() skips keys of other owners).
+
+    Upstream authfile.c sshkey_perm_ok(): `(st.st_uid == getuid()) && (st.st_mode & 077) != 0`
+    refuses the key ("UNPROTECTED PRIVATE KEY FILE!"). RHEL, CentOS, Fedora, Alibaba Cloud
+    Linux and Anolis build OpenSSH with openssh-6.6p1-keyperm.patch (Fedora's openssh.spec;
+    seen in xcp-ng-rpms/openssh SOURCES/openssh-6.6p1-keyperm.patch), which first does
+    `if (st.st_mode & 040) { if ((gr = getgrnam("ssh_keys")) && st.st_gid == gr->gr_gid)
+    st.st_mode &= ~040; }`: group read is allowed for the ssh_keys group only (group write,
+    and anything for others, still refuse it). sshd-keygen creates keys 0640 root:ssh_keys.
+    """
+
+    keyperm: bool  # the patched rule applies
+    ssh_keys_gid: int | None  # the ssh_keys group of the target's /etc/group
+    source: str  # what the choice rests on
+
+    def too_open(self, mode: int, gid: int | None) -> bool:
+        bits = mode & 0o077
+        if self.keyperm and self.ssh_keys_gid is not None and gid == self.ssh_keys_gid:
+            bits &= ~0o040
+        return bits != 0
+
+    def allows(self) -> str:
+        if self.keyperm:
+            return "this sshd allows group read by ssh_keys only, as 0640 root:ssh_keys"
+        return "this sshd allows owner access only, as 0600"
+
+    def fix(self, path: str, mode: int, gid: int | None) -> str:
+        """The least change this sshd accepts."""
+        q = shlex.quote(path)
+        if self.keyperm and self.ssh_keys_gid is not None:
+            cmds = [] if gid == self.ssh_keys_gid else [f"chgrp ssh_keys {q}"]
+            want = (mode & 0o700) | 0o040
+            if stat.S_IMODE(mode) != want:
+                cmds.append(f"chmod {want:04o} {q}")
+            return " && ".join(cmds)
+        return f"chmod {mode & 0o700:04o} {q}"
+
+    def describe(self) -> str:
+        name = ("RHEL keyperm: 0640 root:ssh_keys or stricter" if self.keyperm
+                else "upstream: 0600 or stricter")
+        if self.keyperm and self.ssh_keys_gid is None:
+            name += " (no ssh_keys group in /etc/group: owner access only)"
+        return f"{name} ({self.source})"
+
+
+def key_rule(facts: Facts) -> KeyRule:
+    """The target's rule: the sshd binary's own strings when read, else the distribution."""
+    gid = _group_gid(facts, "ssh_keys")
+    if facts.sshd_keyperm is not None:
+        return KeyRule(facts.sshd_keyperm, gid, "from sshd's binary")
+    rhel = facts.package_manager == "rpm" or "/etc/redhat-release" in facts.files
+    return KeyRule(rhel and gid is not None, gid,
+                   "assumed from the distribution: sshd's binary not read")
+
+
+def _group_gid(facts: Facts, name: str) -> int | None:
+    blob = facts.files.get("/etc/group")
+    if blob is None or not blob.data:
+        return None
+    for line in blob.data[:1 << 20].decode("utf-8", "replace").splitlines():
+        parts = line.split(":")
+        if len(parts) >= 3 and parts[0] == name:
+            return ascii_int(parts[2], 10)
+    return None
 
 
 # -- sshd-session (OpenSSH >= 9.8) ------------------------------------------------------------

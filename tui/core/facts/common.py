@@ -51,6 +51,12 @@ def openssh_version(binary_bytes: bytes) -> str | None:
     return m.group().decode() if m else None
 
 
+def keyperm_patched(binary_bytes: bytes) -> bool:
+    """Whether sshd carries RHEL's keyperm patch: its getgrnam("ssh_keys") leaves the group's
+    name as a string in the binary (openssh-6.6p1-keyperm.patch, authfile.c)."""
+    return b"\0ssh_keys\0" in binary_bytes
+
+
 def nested_files(data: bytes, limit: int = 50) -> list[str]:
     """Words of a /file pattern list that are themselves /file patterns."""
     return [w.decode("latin-1") for w in data.split() if w.startswith(b"/")][:limit]

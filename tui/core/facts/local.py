@@ -25,6 +25,7 @@ from tui.core import selinux
 from tui.core.facts.common import (
     denyhosts_work_dir,
     fail2ban_db,
+    keyperm_patched,
     nested_files,
     openssh_version,
     referenced_files,
@@ -183,7 +184,10 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
         facts.binaries.append(libs)
         if facts.sshd_version is None and libs.exists:
             with contextlib.suppress(OSError):
-                facts.sshd_version = openssh_version(read_regular(ops.root, path, 64 << 20))
+                data = read_regular(ops.root, path, 64 << 20)
+                facts.sshd_version = openssh_version(data)
+                if path == SSHD_PATHS[0]:  # the listener loads the host keys
+                    facts.sshd_keyperm = keyperm_patched(data)
         for soname in libs.missing:
             if soname in facts.candidates:
                 continue

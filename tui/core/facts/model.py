@@ -63,7 +63,8 @@ FIREWALL_FILES = (
     "/etc/sysconfig/ip6tables", "/etc/nftables.conf", "/etc/sysconfig/nftables.conf",
 )
 FIREWALL_TIMEOUT = 5  # seconds per command
-LOG_FILES = ("/var/log/auth.log", "/var/log/secure")
+# The audit log is read for SELinux denials of sshd only (LOG_PATTERN's avc line).
+LOG_FILES = ("/var/log/auth.log", "/var/log/secure", "/var/log/audit/audit.log")
 LOG_LINES = 1000  # newest matching lines kept (MaxStartups drops can be many)
 # Lines worth reading in sshd's logs: the client side of a reset leaves these on the server.
 LOG_PATTERN = (
@@ -74,6 +75,11 @@ LOG_PATTERN = (
     r"|Unable to load host key|UNPROTECTED PRIVATE KEY|bad permissions|sshd-session|fatal: "
     r"|must be owned by root and not group or world-writable|bad ownership or modes for chroot"
     r"|chroot\(\".*\[preauth\]|Bad configuration option|bad configuration options"
+    # what sshd logs when it cannot start or serve (tui.core.diagnosis.sshdlog), and its starts
+    r"|Server listening on|Bind to port|Cannot bind any address|fork: |fork of unprivileged"
+    r"|Cannot fork|Cannot allocate memory|out of memory|Out of memory|accept: Too many"
+    r"|error while loading shared libraries|Could not load host key|rexec of"
+    r'|avc: +denied .*comm="sshd'
 )
 # This tool's own change journal on the target (tui.core.changes.journal writes it): the
 # newest change sets' journal.json are collected, so `check` can name an interrupted one.
@@ -127,6 +133,9 @@ class Facts:
     live: bool  # a running system (processes, logs of now) rather than a disk
     hostname: str | None = None
     sshd_version: str | None = None
+    # sshd's binary names the group "ssh_keys": RHEL's keyperm patch, which lets host keys be
+    # group-readable by that group (0640 root:ssh_keys). None: the binary was not read.
+    sshd_keyperm: bool | None = None
     files: dict[str, FileBlob] = field(default_factory=dict)
     binaries: list[BinaryLibs] = field(default_factory=list)  # sshd first, then sshd-session
     candidates: dict[str, list[str]] = field(default_factory=dict)  # missing soname -> files

@@ -81,6 +81,8 @@ for b in @SSHD@; do
   [ -e "$b" ] || { m nobinary "$b"; continue; }
   m ldd "$b"; ldd "$b" 2>&1
   m version "$b"; grep -ao 'OpenSSH_[0-9][0-9.]*p*[0-9]*' "$b" 2>/dev/null | head -n 1
+  # RHEL's keyperm patch names the ssh_keys group in sshd (0: it does, 1: not, 2: unread)
+  case "$b" in */sbin/sshd) m keyperm "$b"; grep -qaF ssh_keys "$b" 2>/dev/null; echo $?;; esac
   for so in $(ldd "$b" 2>/dev/null | awk '$2 == "=>" && $3 == "not" {print $1}'); do
     for p in $(ldd "$b" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}') "$b"; do
       if grep -qF "$so" "$p" 2>/dev/null; then m neededby "$so" "$p"; break; fi
@@ -234,6 +236,8 @@ def parse(out: bytes, *, marker: str, target: str) -> Facts:
                 facts.binaries.append(BinaryLibs(arg, False, "not found", [], [], None))
         elif kind == "ldd":
             ldd[arg] = body
+        elif kind == "keyperm" and arg == SSHD_PATHS[0]:
+            facts.sshd_keyperm = {b"0": True, b"1": False}.get(body.strip())
         elif kind == "version" and facts.sshd_version is None:
             facts.sshd_version = body.decode("utf-8", "replace").strip() or None
         elif kind == "neededby" and len(args) == 2:

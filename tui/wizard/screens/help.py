@@ -12,7 +12,7 @@ from textual.widgets import Static
 KEYS = (
     ("0", "overview: every check, one row per method"),
     ("1 2 3 4", "Method 1 TCP wrappers, 2 libraries, 3 Security Center, 4 your network"),
-    ("5", "other causes: sshd itself, MaxStartups, penalties, firewall, deny lists"),
+    ("5", "other causes: sshd itself, its log, MaxStartups, penalties, firewall, deny lists"),
     ("n / b", "next / back screen (other causes, then the summary, after Method 4)"),
     ("Enter", "open the highlighted row; in a field: use what was typed"),
     ("a", "apply the previewed fix (then y to confirm, n or Esc to cancel)"),

@@ -1,5 +1,6 @@
-"""Causes beyond the article's four: sshd itself, MaxStartups, penalties, the host firewall,
-managed deny lists. Each with its evidence and commands; sshd_config edits are previewed."""
+"""Causes beyond the article's four: sshd itself, its log, MaxStartups, penalties, the host
+firewall, managed deny lists. Each with its evidence and commands; sshd_config edits are
+previewed."""
 
 from __future__ import annotations
 

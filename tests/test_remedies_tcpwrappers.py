@@ -129,8 +129,16 @@ def test_unreadable_deny_has_no_edit_remedy() -> None:
 def test_fail2ban_and_denyhosts_are_named_with_their_commands() -> None:
     f = facts(b"", b"# DenyHosts: Sat Nov 21 | sshd: 203.0.113.9\nsshd: 203.0.113.9\n",
               **{"/etc/fail2ban/jail.local": b"[sshd]\nenabled = true\nbanaction = hostsdeny\n"})
+    # a disk: nothing of fail2ban or DenyHosts runs; the files are edited under the mount point
+    f.target = "/mnt/disk"
     finding = tcpwrappers.finding(f, CLIENT)
     assert finding.evidence.managed_by == ["denyhosts", "fail2ban"]
+    assert not any("fail2ban-client" in r or "systemctl" in r for r in finding.remedy)
+    assert any(r.startswith("sed -E -i") and r.endswith(" /mnt/disk/etc/hosts.deny")
+               for r in finding.remedy)
+    # a running system: the servers are told
+    f.target, f.kind, f.live = "this machine", "local", True
+    finding = tcpwrappers.finding(f, CLIENT)
     assert any("fail2ban-client set sshd unbanip 203.0.113.9" in r for r in finding.remedy)
     assert any("denyhosts" in r and "stop" in r for r in finding.remedy)
     assert any(r.startswith("sed -E -i") and "203\\.0\\.113\\.9" in r for r in finding.remedy)

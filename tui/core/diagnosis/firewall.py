@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from tui.core.clientip import ClientAddress
 from tui.core.diagnosis import sshdports
+from tui.core.diagnosis.commands import is_offline, takes_effect, target_path
 from tui.core.diagnosis.evidence import FirewallEvidence, FirewallRule, SecurityCenterEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import FIREWALL, SECURITY_CENTER
@@ -25,6 +27,15 @@ class FirewallCheck:
 
 
 def check(facts: Facts, ip: str | None) -> FirewallCheck:
+    out = _check(facts, ip)
+    out.remedy = for_target(facts, out.remedy)
+    for rule in [out.evidence.deciding, *(out.evidence.blocking or [])]:
+        if isinstance(rule, FirewallRule):
+            rule.remedy = for_target(facts, rule.remedy)
+    return out
+
+
+def _check(facts: Facts, ip: str | None) -> FirewallCheck:
     prefixes = tuple(label for label, _ in FIREWALL_COMMANDS) + FIREWALL_FILES
     fw_notes = [n for n in facts.notes if n.startswith(prefixes)]
     if not facts.firewall:
@@ -62,6 +73,32 @@ def check(facts: Facts, ip: str | None) -> FirewallCheck:
         out.status, out.remedy = "warning", b.remedy
         out.summary = (f"{b.describe(None, rep.port)} (unless a rule accepts the "
                        "client's address by name)")
+    return out
+
+
+# Tools that act on the running firewall (or its managers): on a disk nothing of it runs,
+# and on the rescue machine they would change the rescue machine's own rules.
+_RUNNING = ("fail2ban-client ", "firewall-cmd ", "ufw ", "nft ", "iptables", "ip6tables", "ipset ",
+            "csf ", "make it permanent:", "and add the same rule", "and remove it from")
+_FILES = ("/etc/fail2ban/jail.local", "/etc/nftables.conf")
+
+
+def for_target(facts: Facts, lines: list[str]) -> list[str]:
+    """The firewall remedy `lines` as they must be typed for this target: on a disk, the
+    saved files named under its mount point, and nothing that acts on a running firewall."""
+    if not is_offline(facts):
+        return lines
+    out = []
+    for line in lines:
+        if line.startswith(_RUNNING):
+            continue
+        line = line.replace(", then: fail2ban-client reload", "; " + takes_effect(facts))
+        for path in (*facts.firewall, *_FILES):
+            if path.startswith("/"):
+                shown = target_path(facts, path)
+                line = re.sub(rf"(?<![\w/.-]){re.escape(path)}(?![\w/.-])",
+                              lambda _m: shown, line)  # noqa: B023 (used at once)
+        out.append(line)
     return out
 
 

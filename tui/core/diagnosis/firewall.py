@@ -116,7 +116,8 @@ def security_center_finding(facts: Facts, client: ClientAddress | None,
     if client:
         ev.whitelist = client.ip
         if client.private:
-            ev.warning = f"{client.ip} is {client.private}: whitelist the public address"
+            ev.warning = (f"{client.ip} is {client.private}: {client.meaning}; whitelist "
+                          "the public address")
     ev.firewall = fw.evidence  # Method 3 shows the host's rules beside the console steps
     deciding = fw.evidence.deciding
     if fw.status == "problem" and deciding and deciding.managed_by == "security-center":
@@ -126,7 +127,11 @@ def security_center_finding(facts: Facts, client: ClientAddress | None,
     if client and client.private:
         return Finding(SECURITY_CENTER, 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
-                       "your public address", ev)
+                       "your public address", ev,
+                       [f"{client.ip}: {client.meaning}",
+                        "whitelist the public address you connect from (on your machine: "
+                        "curl -s https://ifconfig.me); if you connect through a bastion or "
+                        "a NAT gateway, its public (elastic) IP"])
     return Finding(SECURITY_CENTER, 3, "info", text, ev)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import recorded_cases as rc
+from tui.core.diagnosis import registry
 from tui.core.diagnosis.commands import P, on_target, target_path
 from tui.core.facts.model import Facts
 
@@ -191,6 +192,21 @@ def test_printed_commands_act_on_the_disk(name: str) -> None:
                     assert f"--root {shlex.quote(root)}" in line, line
             lines = [ln.strip() for ln in text.splitlines()]
             bad += check_lines([ln[2:] for ln in lines if ln.startswith("- ")], root)
+        # fix's previews: their notes and, where no edit is safe, the commands instead
+        for f in report.findings:
+            if f.status == "problem" and f.id in registry.FIXABLE:
+                _, out_text, _ = rc.run(root_path, ["fix", f.id])
+                commands_follow = False  # after "no safe edit fixes this here:"
+                for raw in out_text.splitlines():
+                    line = raw.strip()
+                    if line.startswith("note: "):
+                        bad += check_lines([line[6:]], root)
+                    elif line.startswith("nothing changed; apply"):
+                        assert f"--root {shlex.quote(root)}" in line, line
+                    elif line.startswith("no safe edit"):
+                        commands_follow = True
+                    elif commands_follow and raw.startswith("  "):
+                        bad += check_lines([line], root)
         report_text = rc.report_md(root_path, rc.IP)
         bad += check_lines([ln.strip()[3:-1] for ln in report_text.splitlines()
                             if ln.startswith("  - `")], root)

@@ -151,7 +151,8 @@ def _config_fix(facts: Facts, first: str, service: str) -> list[str]:
              + on_target(facts, ["sed", "-n", f"{m.group(2)}p", P(m.group(1))]) if m
              else "# correct the sshd_config error reported by sshd -t")
     if is_offline(facts):
-        return [where, on_target(facts, ["sshd", "-t"], takes_effect(facts))]
+        return [where, on_target(facts, ["sshd", "-t"],
+                                 "checks the config again; " + takes_effect(facts))]
     return [where, f"sshd -t && systemctl restart {service}"]
 
 

@@ -230,3 +230,29 @@ def test_centos7_commands_before_and_after() -> None:
         assert lib.remedy == [f"ln -s liblz4.so.1.7.5 {root}/lib64/liblz4.so.1"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_fix_hints_carry_the_target_options_of_the_run() -> None:
+    """`check`'s fix hints can be pasted: --host with its -i/-J/--sudo, and the address."""
+    from tui.commands.check import print_report
+    from tui.core.clientip import ClientAddress
+    from tui.core.diagnosis.report import run_checks
+    from tui.core.facts import local
+
+    tmp = Path(tempfile.mkdtemp(prefix="srd-rootcmd-"))
+    try:
+        root = str(rc.centos7(tmp / "sys"))
+        report = run_checks(local.collect(root), ClientAddress(rc.C7_IP, "--client-ip"))
+        args = argparse.Namespace(host="admin@web1:2222", identities=["/k/id ed"],
+                                  jump="bastion", sudo=True)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            print_report(report, args)
+        hints = [ln.strip() for ln in out.getvalue().splitlines() if "fix: " in ln]
+        assert hints == [
+            "fix: ssh-reset-doctor fix tcp-wrappers --host admin@web1:2222 -i '/k/id ed' "
+            f"-J bastion --sudo --client-ip {rc.C7_IP}",
+            "fix: ssh-reset-doctor fix libraries --host admin@web1:2222 -i '/k/id ed' "
+            "-J bastion --sudo"]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -67,13 +67,11 @@ def is_offline(facts: Facts) -> bool:
     return facts.kind == "root"
 
 
-def takes_effect(facts: Facts, service: str | None = None, verb: str = "reload") -> str:
-    """When a change of sshd's (or `service`'s) files is picked up, for prose lines."""
+def takes_effect(facts: Facts) -> str:
+    """When a change of sshd's files is picked up, for prose lines."""
     if is_offline(facts):
         return "it takes effect when the instance boots from this disk"
-    if service:
-        return f"then: systemctl {verb} {service}"
-    return (f"then systemctl {verb} ssh (Debian/Ubuntu) or systemctl {verb} sshd (RHEL)")
+    return "then systemctl reload ssh (Debian/Ubuntu) or systemctl reload sshd (RHEL)"
 
 
 def sshd_config_step(facts: Facts, path: str = "/etc/ssh/sshd_config") -> str:
@@ -81,8 +79,3 @@ def sshd_config_step(facts: Facts, path: str = "/etc/ssh/sshd_config") -> str:
     check = on_target(facts, ["sshd", "-t"]) if is_offline(facts) else "sshd -t"
     sep = "; " if is_offline(facts) else ", "
     return f"in {target_path(facts, path)}, check with {check}{sep}{takes_effect(facts)}"
-
-
-def sshd_service(facts: Facts) -> str:
-    """The unit name of sshd on the target: ssh on Debian/Ubuntu, sshd elsewhere."""
-    return "ssh" if facts.package_manager == "dpkg" else "sshd"

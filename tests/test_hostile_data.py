@@ -21,7 +21,7 @@ from tui.core.diagnosis import maxstartups, penalties, sshdports, sshdserve
 from tui.core.diagnosis.denylists import fail2ban_config
 from tui.core.diagnosis.report import choose_client, run_checks
 from tui.core.facts import local
-from tui.core.facts.model import CommandOutput, LogLine
+from tui.core.facts.model import CommandOutput, Facts, LogLine
 from tui.core.firewall import iptables, nft
 from tui.core.text import ascii_int, strip_controls
 
@@ -163,8 +163,14 @@ def test_live_output_with_odd_digits(template: Path, tmp_path: Path, x: str) -> 
 
 
 def test_sshd_t_path_is_quoted_in_the_printed_command() -> None:
-    lines = sshdserve._config_fix("/etc/ssh/x;rm${IFS}-rf: line 3: Bad option", "ssh")
+    live = Facts("this machine", "local", True)
+    lines = sshdserve._config_fix(live, "/etc/ssh/x;rm${IFS}-rf: line 3: Bad option", "ssh")
     assert lines[0].endswith("sed -n 3p '/etc/ssh/x;rm${IFS}-rf'")
+    disk = Facts("/mnt/d", "root", False)  # under the mount point, still one quoted word
+    lines = sshdserve._config_fix(disk, "/etc/ssh/x;rm${IFS}-rf: line 3: Bad option", "ssh")
+    assert lines[0].endswith("sed -n 3p '/mnt/d/etc/ssh/x;rm${IFS}-rf'")
+    assert lines[1] == "chroot /mnt/d sshd -t   # checks the config again; it takes effect " \
+                       "when the instance boots from this disk"
 
 
 # --- escapes never leave the tool -------------------------------------------------------------

@@ -78,10 +78,10 @@ def test_rhel_least_change_that_sshd_accepts(tmp_path: Path) -> None:
     ed.chmod(0o660)  # group write: the patch allows group read only
     f = _keys(root)
     assert f.status == "problem", f
-    assert f.remedy == [
-        "chgrp ssh_keys /etc/ssh/ssh_host_rsa_key",
-        "chmod 0640 /etc/ssh/ssh_host_ecdsa_key",
-        "chmod 0640 /etc/ssh/ssh_host_ed25519_key",
+    assert f.remedy == [  # a disk: the commands name its files under the mount point
+        f"chgrp ssh_keys {root}/etc/ssh/ssh_host_rsa_key",
+        f"chmod 0640 {root}/etc/ssh/ssh_host_ecdsa_key",
+        f"chmod 0640 {root}/etc/ssh/ssh_host_ed25519_key",
     ]
     rows = {r.path: r for r in f.evidence.host_keys}
     assert rows["/etc/ssh/ssh_host_rsa_key"].reason == (
@@ -91,10 +91,11 @@ def test_rhel_least_change_that_sshd_accepts(tmp_path: Path) -> None:
 
 
 def test_unpatched_sshd_on_rpm_disk_uses_the_upstream_rule(tmp_path: Path) -> None:
-    f = _keys(_rhel_root(tmp_path, patched=False))  # e.g. a self-built OpenSSH in /usr/sbin
+    root = _rhel_root(tmp_path, patched=False)  # e.g. a self-built OpenSSH in /usr/sbin
+    f = _keys(root)
     assert f.status == "problem", f
     assert f.evidence.host_key_rule.startswith("upstream: 0600 or stricter (from sshd's binary")
-    assert f.remedy == [f"chmod 0600 /etc/ssh/ssh_host_{k}_key" for k in KEYS]
+    assert f.remedy == [f"chmod 0600 {root}/etc/ssh/ssh_host_{k}_key" for k in KEYS]
 
 
 def test_debian_root_0640_key_is_refused_with_chmod_0600(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_debian_root_0640_key_is_refused_with_chmod_0600(tmp_path: Path) -> None
     key.chmod(0o640)
     f = _keys(root)
     assert f.status == "problem" and "bad permissions 0640" in f.summary, f
-    assert f.remedy == ["chmod 0600 /etc/ssh/ssh_host_ed25519_key"]
+    assert f.remedy == [f"chmod 0600 {root}/etc/ssh/ssh_host_ed25519_key"]
     key.chmod(0o600)
     assert _keys(root).evidence.checks["host_keys"].status == "ok"
 

@@ -159,6 +159,8 @@ def test_healthy_machine_has_no_false_alarm(system_sshd: MountNamespace) -> None
     # the only warning: 127.0.0.1 is no address to whitelist in the Security Center
     assert loud == {"security-center": "127.0.0.1 is a loopback address; the Security "
                                        "Center only sees your public address"}, loud
+    sc = finding(doc, "security-center")
+    assert "from the instance itself" in sc["evidence"]["warning"]
     for fid in ("tcp-wrappers", "libraries", "sshd-serve", "maxstartups", "penalties",
                 "firewall"):
         assert finding(doc, fid)["status"] == "ok", finding(doc, fid)

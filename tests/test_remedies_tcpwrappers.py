@@ -129,11 +129,47 @@ def test_unreadable_deny_has_no_edit_remedy() -> None:
 def test_fail2ban_and_denyhosts_are_named_with_their_commands() -> None:
     f = facts(b"", b"# DenyHosts: Sat Nov 21 | sshd: 203.0.113.9\nsshd: 203.0.113.9\n",
               **{"/etc/fail2ban/jail.local": b"[sshd]\nenabled = true\nbanaction = hostsdeny\n"})
+    # a disk: nothing of fail2ban or DenyHosts runs; the files are edited under the mount point
+    f.target = "/mnt/disk"
     finding = tcpwrappers.finding(f, CLIENT)
     assert finding.evidence.managed_by == ["denyhosts", "fail2ban"]
+    assert not any("fail2ban-client" in r or "systemctl" in r for r in finding.remedy)
+    assert any(r.startswith("sed -E -i") and r.endswith(" /mnt/disk/etc/hosts.deny")
+               for r in finding.remedy)
+    # a running system: the servers are told
+    f.target, f.kind, f.live = "this machine", "local", True
+    finding = tcpwrappers.finding(f, CLIENT)
     assert any("fail2ban-client set sshd unbanip 203.0.113.9" in r for r in finding.remedy)
     assert any("denyhosts" in r and "stop" in r for r in finding.remedy)
     assert any(r.startswith("sed -E -i") and "203\\.0\\.113\\.9" in r for r in finding.remedy)
     plans = tcpwrappers.plans(f, CLIENT)
     assert plans[0].remedy == "allow-client"  # the hosts.allow edit is the one that sticks
     assert any("does not stick" in n for n in plans[1].notes)
+
+
+def test_unreadable_sshd_still_names_the_deny_rule_conditionally() -> None:
+    """A damaged disk: sshd (or its loader) cannot be read, so whether it uses libwrap is
+    unknown; an explicit deny of the operator is still said, with its proven plans."""
+    deny = b"# deny\nsshd: 203.0.113.9\n"
+    f = facts(b"", deny)
+    f.binaries = [BinaryLibs("/usr/sbin/sshd", True, "truncated ELF header")]
+    found = tcpwrappers.finding(f, CLIENT)
+    assert found.status == "problem"
+    assert found.summary.startswith(
+        "if sshd uses tcp wrappers, /etc/hosts.deny line 2 denies 203.0.113.9: sshd: 203.0.113.9")
+    ev = found.to_json()["evidence"]
+    assert ev["uses_libwrap"] is None and ev["conditional"] is True
+    assert (ev["file"], ev["line"], ev["rule"]) == ("/etc/hosts.deny", 2, "sshd: 203.0.113.9")
+    plans = tcpwrappers.remedies(f, CLIENT, found)
+    assert {p.remedy for p in plans} == {"allow-client", "comment-out"}
+    assert all(any("none loses access" in n for n in p.notes) for p in plans)  # the proof
+    # the same disk whose rules grant the operator: still unknown, and says so
+    f.files[DENY] = FileBlob(b"# deny\n")
+    again = tcpwrappers.finding(f, CLIENT)
+    assert again.status == "unknown" and "grant 203.0.113.9 anyway" in again.summary
+    assert "conditional" not in again.to_json()["evidence"]
+    # no sshd at all: the rule is named, but it is no cause of a reset
+    f.files[DENY] = FileBlob(deny)
+    f.binaries = []
+    gone = tcpwrappers.finding(f, CLIENT)
+    assert gone.status == "unknown" and gone.summary.startswith("if sshd uses tcp wrappers")

@@ -59,8 +59,16 @@ def test_commented_default_gets_the_new_line_right_after_it() -> None:
     assert edit(p).after == main.replace(b"10:30:100\n", b"10:30:100\nMaxStartups 30:30:200\n")
     assert p.remedy == "raise-maxstartups" and p.checks[0].stdin == edit(p).after
     assert p.checks[0].argv == ("/usr/sbin/sshd", "-t", "-f", "/dev/stdin")
+    # a disk: nothing to reload (a reload on the rescue machine would reload its own sshd)
+    assert any("when the instance boots from this disk" in n for n in p.notes)
+    assert not any("systemctl" in n for n in p.notes)
+    f = facts(main)
+    f.kind, f.live = "local", True  # a running system: reload it
+    live = sshdconfig.plan_set(f, "MaxStartups", "30:30:200", remedy="raise-maxstartups",
+                               title="raise")
+    assert live is not None
     assert any("systemctl reload ssh " in n and "systemctl reload sshd " in n
-               and "existing sessions survive" in n for n in p.notes)
+               and "existing sessions survive" in n for n in live.notes)
 
 
 def test_first_wins_keyword_goes_after_the_header_and_before_include() -> None:

@@ -6,8 +6,10 @@ screenshots/ holds copies of the 80x24 ones (screenshots/make_screenshots.py).""
 from __future__ import annotations
 
 import itertools
+import shutil
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,19 @@ SCREENS = {
 }
 
 
+# Commands for a disk name its files under the mount point (`ln -s ... DIR/usr/lib/...`), so
+# the demo disk sits at one fixed path on every run and machine, not in pytest's numbered
+# temporary directories.
+DEMO_DIR = Path("/tmp/ssh-reset-doctor-snapshots")
+
+
+@pytest.fixture
+def demo_root() -> Iterator[Path]:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    yield build_sample(DEMO_DIR / "sysimage").root
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def fixed_change_names(monkeypatch: pytest.MonkeyPatch) -> None:
     """A change set's name carries the clock and a random tag: fixed here, so the screens
@@ -55,9 +70,9 @@ def fixed_change_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("keys", SCREENS.values(), ids=SCREENS.keys())
-def test_screen(snap_compare, tmp_path: Path, size: tuple[int, int], keys: tuple[str, ...]) -> None:
-    sample = build_sample(tmp_path / "demo")
-    app = app_for(tmp_path, root=str(sample.root), label="demo sample system (demo-instance)")
+def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, int],
+                keys: tuple[str, ...]) -> None:
+    app = app_for(tmp_path, root=str(demo_root), label="demo sample system (demo-instance)")
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
         await checked(pilot)

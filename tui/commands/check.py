@@ -7,7 +7,7 @@ import json
 import time
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM
-from tui.commands.session import client_ip, open_from_args
+from tui.commands.session import client_ip, open_from_args, target_options
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import SshdEvidence
 from tui.core.diagnosis.report import Report, choose_client, run_checks
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(fleet_json(report, facts.hostname, started), indent=None,
                          sort_keys=False))
     else:
-        print_report(report)
+        print_report(report, args)
     return EXIT_PROBLEM if report.problems else EXIT_OK
 
 
@@ -46,7 +46,9 @@ def fleet_json(report: Report, host: str | None, started: float) -> dict[str, ob
     return doc
 
 
-def print_report(report: Report) -> None:
+def print_report(report: Report, args: argparse.Namespace | None = None) -> None:
+    """The findings for people; `args`: this run's, whose target options the fix hints
+    carry (so they can be pasted as they are)."""
     print(f"target:  {printable(report.target)}")
     for f in report.findings:
         method = f"[{f.method}]" if f.method else "   "
@@ -56,8 +58,8 @@ def print_report(report: Report) -> None:
         check = registry.BY_ID.get(f.id)
         if f.status == "problem" and check is not None and check.fixable:
             ip = report.client.ip if report.client and check.needs_address else None
-            extra = f" --client-ip {ip}" if ip else ""
-            print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{extra} (add your target options)")
+            opts = target_options(args if args is not None else argparse.Namespace(), ip)
+            print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{opts}")
     # What could not be collected (a FIFO where a log should be, a command that timed out).
     sshd = report.finding(registry.SSHD)
     ev = sshd.evidence if sshd else None

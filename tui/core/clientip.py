@@ -51,6 +51,16 @@ class ClientAddress:
         """Why this address is no use in a Security Center whitelist, or None."""
         return private_reason(self.ip)
 
+    @property
+    def where(self) -> str | None:
+        """Where a (private) source is, in a few words, or None for a public one."""
+        return private_where(self.ip)
+
+    @property
+    def meaning(self) -> str | None:
+        """What a connection from this (private) address means, or None for a public one."""
+        return private_meaning(self.ip)
+
 
 def parse_address(text: str) -> str:
     """A literal IPv4/IPv6 address, normalised; AddressError with one line otherwise.
@@ -84,17 +94,87 @@ def parse_address(text: str) -> str:
     return str(addr) + (f"%{zone}" if pct else "")
 
 
-def private_reason(ip: str) -> str | None:
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598: carrier-grade NAT, cloud-internal
+_ULA = ipaddress.ip_network("fc00::/7")  # RFC 4193
+
+
+def _kind(ip: str) -> str | None:
+    """loopback | shared | link-local | ula | private, or None for a public address."""
     addr = ipaddress.ip_address(ip.partition("%")[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
     if addr.is_loopback:
-        return "a loopback address"
-    if addr in ipaddress.ip_network("100.64.0.0/10"):
-        return "a carrier-grade NAT address (100.64.0.0/10)"
+        return "loopback"
+    if addr in _SHARED:
+        return "shared"
     if addr.is_link_local:
-        return "a link-local address"
+        return "link-local"
+    if addr in _ULA:
+        return "ula"
     if addr.is_private and not any(addr in net for net in _DOCUMENTATION):
-        return "a private address (RFC 1918/4193)"
+        return "private"
     return None
+
+
+_REASONS = {
+    "loopback": "a loopback address",
+    "shared": "a carrier-grade NAT address (100.64.0.0/10)",
+    "link-local": "a link-local address",
+    "ula": "a private address (RFC 4193 unique local)",
+    "private": "a private address (RFC 1918)",
+}
+
+# What a connection from such a source is. Only the public address a client's traffic leaves
+# its network from reaches the instance's public side; the Security Center's brute-force
+# blocks and whitelists, and the security group's rules, are about that public address.
+_PUBLIC_SIDE = ("the Security Center and the security group see your public address, not "
+                "this one")
+_MEANINGS = {
+    "loopback": "a connection from the instance itself (a local client, or a tunnel or proxy "
+                "running on it), not from your machine; " + _PUBLIC_SIDE,
+    # Alibaba Cloud CLB/SLB health checks come from 100.64.0.0/10, a range Alibaba Cloud
+    # reserves (never assigned to users): "CLB uses the 100.64.0.0/10 CIDR block for health
+    # checks ... if you have configured other security policies such as iptables, you must
+    # allow traffic from this CIDR block" -
+    # https://help.aliyun.com/en/slb/classic-load-balancer/user-guide/health-check-overview/
+    # and https://www.alibabacloud.com/help/doc-detail/55205.html (CLB health check FAQ).
+    "shared": "on Alibaba Cloud 100.64.0.0/10 is reserved for the cloud's own services: most "
+              "likely a load balancer's (SLB/CLB) health check, or another source inside the "
+              "cloud network (elsewhere: a carrier-grade NAT), not your machine; blocking it "
+              "fails the health checks; " + _PUBLIC_SIDE,
+    "link-local": "a neighbour on the same network segment (or a service of the cloud "
+                  "platform), not a source across the internet; " + _PUBLIC_SIDE,
+    "ula": "a source inside the VPC or your private network (a bastion host, a NAT gateway, "
+           "a VPN, or a load balancer's health check); " + _PUBLIC_SIDE,
+    "private": "a source inside the VPC or your private network (a bastion host, a NAT "
+               "gateway, a VPN, or a load balancer's health check); " + _PUBLIC_SIDE,
+}
+# Where such a source is, in a few words (lists of candidates).
+_WHERE = {
+    "loopback": "this instance itself",
+    "shared": "likely an SLB/CLB health check or another cloud-internal source",
+    "link-local": "the same network segment",
+    "ula": "inside the VPC: a bastion, NAT gateway, VPN or load balancer",
+    "private": "inside the VPC: a bastion, NAT gateway, VPN or load balancer",
+}
+
+
+def private_reason(ip: str) -> str | None:
+    """What kind of non-public address `ip` is ("a private address (RFC 1918)"), or None."""
+    kind = _kind(ip)
+    return _REASONS[kind] if kind else None
+
+
+def private_meaning(ip: str) -> str | None:
+    """What a connection from `ip` means when it is not public, for people; else None."""
+    kind = _kind(ip)
+    return _MEANINGS[kind] if kind else None
+
+
+def private_where(ip: str) -> str | None:
+    """A few words on where a non-public source is ("inside the VPC: ..."), or None."""
+    kind = _kind(ip)
+    return _WHERE[kind] if kind else None
 
 
 def all_from_logs(lines: list[LogLine]) -> list[ClientAddress]:
@@ -131,6 +211,8 @@ def describe(candidates: list[ClientAddress], limit: int = 5) -> str:
     parts = []
     for a in sorted(candidates, key=lambda a: -a.count)[:limit]:
         when = f", last {a.last_seen}" if a.last_seen else ""
-        parts.append(f"{a.ip} ({a.count} {'time' if a.count == 1 else 'times'}{when})")
+        where = private_where(a.ip)
+        what = f"; not public: {where}" if where else ""
+        parts.append(f"{a.ip} ({a.count} {'time' if a.count == 1 else 'times'}{when}{what})")
     more = len(candidates) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")

@@ -25,7 +25,11 @@ def client_finding(facts: Facts, client: ClientAddress | None) -> Finding:
     ev.ip, ev.source, ev.line, ev.private = client.ip, client.source, client.line, client.private
     how = client.source if client.source.startswith(("picked", "typed")) \
         else f"from {client.source}"
-    return Finding(CLIENT_IP, None, "info", f"operator address {client.ip} ({how})", ev)
+    summary = f"operator address {client.ip} ({how})"
+    if client.private:
+        summary += (f": {client.private} ({client.where}), not the public address the "
+                    "Security Center and the security group see")
+    return Finding(CLIENT_IP, None, "info", summary, ev)
 
 
 def sshd_finding(facts: Facts) -> Finding:

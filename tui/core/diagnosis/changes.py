@@ -8,7 +8,10 @@ when the tool never changed this target.
 
 from __future__ import annotations
 
+import shlex
+
 from tui.core.changes.journal import ACTIVE, JOURNAL, JournalError, parse
+from tui.core.diagnosis.commands import root_dir
 from tui.core.diagnosis.evidence import ChangeJournalEvidence, ChangeSetState
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import CHANGE_JOURNAL
@@ -42,8 +45,7 @@ def finding(facts: Facts) -> Finding | None:
         return Finding(CHANGE_JOURNAL, None, "warning",
                        f"change set {cs.id} ({cs.remedy}) was interrupted while {doing}: "
                        f"{files} may hold the new version", ev,
-                       ["restore the originals: ssh-reset-doctor undo --yes (with this "
-                        "run's target options); `undo` alone shows what it would do"])
+                       [_undo_line(facts)])
     active = [cs for cs in sets if cs.state in ACTIVE]
     if unreadable:
         return Finding(CHANGE_JOURNAL, None, "warning",
@@ -54,3 +56,16 @@ def finding(facts: Facts) -> Finding | None:
                        f"{len(active)} change set(s) of this tool in place, newest "
                        f"{active[0].id} ({active[0].remedy}); `undo` restores it", ev)
     return Finding(CHANGE_JOURNAL, None, "info", "earlier changes of this tool were all undone", ev)
+
+
+def _undo_line(facts: Facts) -> str:
+    """How to restore the originals, with the target options known from the facts."""
+    root = root_dir(facts)
+    if root is not None:
+        cmd = f"ssh-reset-doctor undo --yes --root {shlex.quote(root)}"
+    elif facts.kind == "local":
+        cmd = "ssh-reset-doctor undo --yes"
+    else:  # --host: its options (-i, -J, --sudo) are not in the facts
+        return ("restore the originals: ssh-reset-doctor undo --yes (with this run's target "
+                "options); `undo` alone shows what it would do")
+    return f"restore the originals: {cmd}; without --yes, `undo` shows what it would do"

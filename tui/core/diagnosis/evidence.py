@@ -57,6 +57,9 @@ class TcpWrappersEvidence(Evidence):
     reason: str = ABSENT
     warnings: list[str] = ABSENT
     managed_by: list[str] = ABSENT  # tools that write hosts.deny themselves
+    # Whether sshd consults the rules could not be told (its binary or loader unreadable):
+    # the verdict holds only if it does. Present (true) only then.
+    conditional: bool = ABSENT
 
 
 @dataclass

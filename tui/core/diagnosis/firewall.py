@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from tui.core.clientip import ClientAddress
 from tui.core.diagnosis import sshdports
+from tui.core.diagnosis.commands import is_offline, takes_effect, target_path
 from tui.core.diagnosis.evidence import FirewallEvidence, FirewallRule, SecurityCenterEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import FIREWALL, SECURITY_CENTER
@@ -32,6 +34,15 @@ class FirewallCheck:
 
 
 def check(facts: Facts, ip: str | None) -> FirewallCheck:
+    out = _check(facts, ip)
+    out.remedy = for_target(facts, out.remedy)
+    for rule in [out.evidence.deciding, *(out.evidence.blocking or [])]:
+        if isinstance(rule, FirewallRule):
+            rule.remedy = for_target(facts, rule.remedy)
+    return out
+
+
+def _check(facts: Facts, ip: str | None) -> FirewallCheck:
     prefixes = tuple(label for label, _ in FIREWALL_COMMANDS) + FIREWALL_FILES
     fw_notes = [n for n in facts.notes if n.startswith(prefixes)]
     if not facts.firewall:
@@ -72,6 +83,32 @@ def check(facts: Facts, ip: str | None) -> FirewallCheck:
     return out
 
 
+# Tools that act on the running firewall (or its managers): on a disk nothing of it runs,
+# and on the rescue machine they would change the rescue machine's own rules.
+_RUNNING = ("fail2ban-client ", "firewall-cmd ", "ufw ", "nft ", "iptables", "ip6tables", "ipset ",
+            "csf ", "make it permanent:", "and add the same rule", "and remove it from")
+_FILES = ("/etc/fail2ban/jail.local", "/etc/nftables.conf")
+
+
+def for_target(facts: Facts, lines: list[str]) -> list[str]:
+    """The firewall remedy `lines` as they must be typed for this target: on a disk, the
+    saved files named under its mount point, and nothing that acts on a running firewall."""
+    if not is_offline(facts):
+        return lines
+    out = []
+    for line in lines:
+        if line.startswith(_RUNNING):
+            continue
+        line = line.replace(", then: fail2ban-client reload", "; " + takes_effect(facts))
+        for path in (*facts.firewall, *_FILES):
+            if path.startswith("/"):
+                shown = target_path(facts, path)
+                line = re.sub(rf"(?<![\w/.-]){re.escape(path)}(?![\w/.-])",
+                              lambda _m: shown, line)  # noqa: B023 (used at once)
+        out.append(line)
+    return out
+
+
 def _short(v: FirewallVerdict) -> FirewallRule:
     return FirewallRule(v.action, v.rule, v.source, v.chain, v.line, v.managed_by, v.table,
                         v.index, v.handle, v.detail, v.stage, v.blocks, v.decides, v.caveats,
@@ -104,7 +141,8 @@ def security_center_finding(facts: Facts, client: ClientAddress | None,
     if client:
         ev.whitelist = client.ip
         if client.private:
-            ev.warning = f"{client.ip} is {client.private}: whitelist the public address"
+            ev.warning = (f"{client.ip} is {client.private}: {client.meaning}; whitelist "
+                          "the public address")
     ev.firewall = fw.evidence  # Method 3 shows the host's rules beside the console steps
     deciding = fw.evidence.deciding
     if fw.status == "problem" and deciding and deciding.managed_by == "security-center":
@@ -112,7 +150,11 @@ def security_center_finding(facts: Facts, client: ClientAddress | None,
     if client and client.private:
         return Finding(SECURITY_CENTER, 3, "warning",
                        f"{client.ip} is {client.private}; the Security Center only sees "
-                       "your public address", ev)
+                       "your public address", ev,
+                       [f"{client.ip}: {client.meaning}",
+                        "whitelist the public address you connect from (on your machine: "
+                        "curl -s https://ifconfig.me); if you connect through a bastion or "
+                        "a NAT gateway, its public (elastic) IP"])
     return Finding(SECURITY_CENTER, 3, "info", _agent_words(ev) + _BLOCKED, ev)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from tui.core.changes.plan import Plan, Symlink
+from tui.core.diagnosis.commands import P, on_target
 from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import LIBRARIES
@@ -61,13 +62,14 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
         cand = best_candidate(facts, s)
         if cand:
             d = os.path.dirname(cand)
-            out.append(f"cd {d} && ln -s {os.path.basename(cand)} {s}")
+            out.append(on_target(facts, ["ln", "-s", os.path.basename(cand), P(f"{d}/{s}")]))
             continue
         pkg = facts.owners.get(s)
         if pkg and facts.package_manager == "dpkg":
-            out.append(f"apt-get install --reinstall {pkg.split(':')[0]}   # ships {s}")
+            out.append(on_target(facts, ["apt-get", "install", "--reinstall",
+                                         pkg.split(':')[0]], f"ships {s}"))
         elif pkg:
-            out.append(f"yum reinstall {pkg}   # ships {s}")
+            out.append(on_target(facts, ["yum", "reinstall", pkg], f"ships {s}"))
         else:
             out.append(f"no file of {s} is left: reinstall the package that ships it "
                        f"(dpkg -S {s} / rpm -qf on a healthy machine), or copy it from a "

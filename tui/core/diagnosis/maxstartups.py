@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
+from tui.core.diagnosis.commands import is_offline, sshd_config_step
 from tui.core.diagnosis.evidence import MaxStartupsEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import MAXSTARTUPS
@@ -169,6 +170,13 @@ def finding(facts: Facts, ip: str | None, *, now: datetime | None = None) -> Fin
 
 def remedy_lines(facts: Facts) -> list[str]:
     port = sshdconfig.first(sshdconfig.effective(facts), "port") or "22"  # the first Port
+    raise_it = ("raise MaxStartups (start:rate:full) " + sshd_config_step(facts))
+    if is_offline(facts):  # a disk: no connections to look at, nothing to reload
+        return [
+            "scanners holding connections open: block or rate-limit them (fail2ban, "
+            "firewall); a lower LoginGraceTime (default 120s) frees their slots sooner",
+            raise_it,
+        ]
     return [
         f"who holds connections to sshd now: ss -tn state established '( sport = :{port} )'",
         f"per address: ss -Htn state established '( sport = :{port} )' | awk '{{print $4}}' "
@@ -178,8 +186,7 @@ def remedy_lines(facts: Facts) -> list[str]:
         "\\[priv\\]|unknown)'",
         "scanners holding connections open: block or rate-limit them (fail2ban, firewall); "
         "a lower LoginGraceTime (default 120s) frees their slots sooner",
-        "raise MaxStartups in /etc/ssh/sshd_config (start:rate:full), check with sshd -t, "
-        "then systemctl reload ssh (Debian/Ubuntu) or systemctl reload sshd (RHEL)",
+        raise_it,
     ]
 
 

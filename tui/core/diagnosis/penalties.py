@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from tui.core.changes.plan import Plan
 from tui.core.diagnosis import sshdconfig
+from tui.core.diagnosis.commands import is_offline, sshd_config_step
 from tui.core.diagnosis.evidence import PenaltiesEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import PENALTIES
@@ -194,11 +195,12 @@ def remedy_lines(facts: Facts, ip: str | None, wait: int, settings: dict[str, in
         f"{settings['max']}s); stop retrying meanwhile: every failed login or connection "
         "closed without authenticating (monitoring probes, ssh-keyscan) adds to it",
         "or exempt exactly that address (least privilege): PerSourcePenaltyExemptList "
-        f"{_single(ip) if ip else '<ADDR>/32'} in /etc/ssh/sshd_config, check with sshd -t, "
-        "then systemctl reload ssh (Debian/Ubuntu) or systemctl reload sshd (RHEL)",
+        f"{_single(ip) if ip else '<ADDR>/32'} " + sshd_config_step(facts),
         "or clear every penalty now: the table lives in the listening sshd, and "
         "systemctl reload ssh (Debian/Ubuntu) or systemctl reload sshd (RHEL) empties it; "
-        "the next offence starts a new one",
+        "the next offence starts a new one" if not is_offline(facts) else
+        "the table of penalties lives in the listening sshd: it starts empty when the "
+        "instance boots from this disk; the next offence starts a new one",
     ]
     net = sshdconfig.get(facts, "persourcenetblocksize")
     if net and net not in ("32:128", "32"):

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from tui.core.changes.plan import CommandCheck, FileEdit, Plan
+from tui.core.diagnosis.commands import is_offline
 from tui.core.facts.common import release, sshd_T
 from tui.core.facts.model import SSHD_CONFIG, Facts
 
@@ -294,5 +295,8 @@ def plan_set(facts: Facts, keyword: str, value: str, *, remedy: str, title: str,
     check = CommandCheck(argv=(sshd, "-t", "-f", "/dev/stdin"), stdin=candidate,
                          what=f"sshd -t on the candidate {SSHD_CONFIG}"
                               + ("" if edit.path == SSHD_CONFIG else f" (with {edit.path})"))
-    out_notes = [f"sets {keyword} {value} at {where}", RELOAD_NOTE, *(notes or [])]
+    # a disk: nothing runs to reload (and a reload on the rescue machine reloads its sshd)
+    reload = RELOAD_NOTE if not is_offline(facts) else (
+        "takes effect when the instance boots from this disk (sshd reads its config at start)")
+    out_notes = [f"sets {keyword} {value} at {where}", reload, *(notes or [])]
     return Plan(remedy, title, [edit], notes=out_notes, checks=[check])

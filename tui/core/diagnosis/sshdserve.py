@@ -17,12 +17,12 @@ import errno
 import ipaddress
 import os
 import re
-import shlex
 import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.diagnosis import sshdports
+from tui.core.diagnosis.commands import P, is_offline, on_target, takes_effect
 from tui.core.diagnosis.evidence import (
     CheckState,
     ConfigTest,
@@ -137,7 +137,7 @@ def _config_test(facts: Facts, service: str, serving: bool, ev: SshdServeEvidenc
     if not errors:
         return _Check("ok")  # failed only for reasons the other checks report
     first = "; ".join(errors[:2])
-    fix = _config_fix(errors[0], service)
+    fix = _config_fix(facts, errors[0], service)
     if serving:
         return _Check("warning", f"sshd -t: {first}: the running sshd still serves with the "
                       "config it loaded at start, but the next restart, reload or reboot fails "
@@ -145,12 +145,15 @@ def _config_test(facts: Facts, service: str, serving: bool, ev: SshdServeEvidenc
     return _Check("problem", f"sshd cannot start: sshd -t: {first}", fix)
 
 
-def _config_fix(first: str, service: str) -> list[str]:
+def _config_fix(facts: Facts, first: str, service: str) -> list[str]:
     # The path is target text: quoted, so a name with ';' or '$(' stays a name when pasted.
     m = re.match(r"(/\S+): line ([0-9]{1,9}):", first)
-    where = (f"# fix or remove line {m.group(2)} of {m.group(1)}: sed -n {m.group(2)}p "
-             f"{shlex.quote(m.group(1))}" if m
+    where = (f"# fix or remove line {m.group(2)} of {m.group(1)}: "
+             + on_target(facts, ["sed", "-n", f"{m.group(2)}p", P(m.group(1))]) if m
              else "# correct the sshd_config error reported by sshd -t")
+    if is_offline(facts):
+        return [where, on_target(facts, ["sshd", "-t"],
+                                 "checks the config again; " + takes_effect(facts))]
     return [where, f"sshd -t && systemctl restart {service}"]
 
 
@@ -186,9 +189,10 @@ def _privsep(facts: Facts, service: str, ev: SshdServeEvidence) -> _Check:
     entry.mode, entry.uid, entry.gid = _octal(info.mode), info.uid, info.gid
     # < 9.8 the re-executed sshd checks it at once; >= 9.8 the chroot after the banner fails
     when = "during the key exchange" if _session_era(facts) else "before its banner"
-    q = shlex.quote(path)  # the paths come from the target's config: quote them
-    mkdir = (f"mkdir -p {q} && chown root:root {q} && "
-             f"chmod {'0755' if under_run else '0711'} {q}")
+    # the paths come from the target's config: on_target quotes them
+    mkdir = " && ".join(on_target(facts, argv) for argv in (
+        ["mkdir", "-p", P(path)], ["chown", "root:root", P(path)],
+        ["chmod", "0755" if under_run else "0711", P(path)]))
     why = ([f"# systemd creates {path} when {service} starts (RuntimeDirectory=sshd, or "
             "tmpfiles.d); it vanishes after a manual rm or when a tmpfs /run is cleaned "
             "while sshd keeps running", f"# or: systemctl restart {service}   (recreates it)"]
@@ -207,13 +211,13 @@ def _privsep(facts: Facts, service: str, ev: SshdServeEvidence) -> _Check:
         entry.state = "not a directory"
         return _Check("problem", f"privilege separation directory {path} is not a directory: "
                       f"sshd drops every new connection {when}",
-                      [f"rm {shlex.quote(path)}", mkdir, *why])
+                      [on_target(facts, ["rm", P(path)]), mkdir, *why])
     if info.uid != 0 or info.mode & 0o022:
         entry.state = "bad ownership or modes"
         return _Check("problem", f"{path} must be owned by root and not group or world-writable "
                       f"(owner uid {info.uid}, mode {_octal(info.mode)}): sshd drops every new "
-                      "connection", [f"chown root:root {shlex.quote(path)} && "
-                                     f"chmod go-w {shlex.quote(path)}"])
+                      "connection", [on_target(facts, ["chown", "root:root", P(path)]) + " && "
+                                     + on_target(facts, ["chmod", "go-w", P(path)])])
     entry.state = "ok"
     return _Check("ok", ok_text="privsep dir present")
 
@@ -269,7 +273,7 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
                 row.usable = False
                 row.reason = (f"bad permissions {_octal(info.mode)} (UNPROTECTED PRIVATE "
                               f"KEY FILE, {rule.allows()}): sshd ignores it")
-                fixes[path] = rule.fix(path, info.mode, info.gid)
+                fixes[path] = rule.fix(facts, path, info.mode, info.gid)
             else:
                 row.usable = True
         rows.append(row)
@@ -278,12 +282,12 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     usable = [r for r in rows if r.usable]
     broken = [r for r in rows if r.usable is False
               and (explicit or r.reason != "missing")]  # absent defaults are skipped quietly
-    fix = [fixes.get(r.path) or _key_fix(r.path) for r in broken]
+    fix = [fixes.get(r.path) or _key_fix(facts, r.path) for r in broken]
     if not usable and any(r.usable is None for r in rows):
         return _Check("unknown", "host keys could not be checked")
     if not usable:
         what = ", ".join(f"{r.path}: {(r.reason or '').split(' (')[0]}" for r in rows)
-        fix = fix or ["ssh-keygen -A"]
+        fix = fix or [on_target(facts, ["ssh-keygen", "-A"])]
         if not facts.live and all(r.reason == "missing" for r in rows):
             # images often ship without host keys: RHEL's sshd-keygen@.service and cloud-init
             # create them at boot; Debian's sshd does not, and then refuses to start
@@ -305,12 +309,13 @@ def _host_keys(facts: Facts, conf: dict[str, list[str]], serving: bool,
     return _Check("ok", ok_text=n)
 
 
-def _key_fix(path: str) -> str:
+def _key_fix(facts: Facts, path: str) -> str:
     if os.path.dirname(path) == "/etc/ssh" and path in DEFAULT_HOST_KEYS:
-        return "ssh-keygen -A   # recreates the missing default host keys in /etc/ssh"
+        return on_target(facts, ["ssh-keygen", "-A"],
+                         "recreates the missing default host keys in /etc/ssh")
     kind = next((t for t in ("rsa", "ecdsa", "ed25519") if t in os.path.basename(path)),
                 "ed25519")
-    return f"ssh-keygen -q -t {kind} -N '' -f {shlex.quote(path)}"
+    return on_target(facts, ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", path])
 
 
 @dataclass(frozen=True)
@@ -342,16 +347,15 @@ class KeyRule:
             return "this sshd allows group read by ssh_keys only, as 0640 root:ssh_keys"
         return "this sshd allows owner access only, as 0600"
 
-    def fix(self, path: str, mode: int, gid: int | None) -> str:
-        """The least change this sshd accepts."""
-        q = shlex.quote(path)
+    def fix(self, facts: Facts, path: str, mode: int, gid: int | None) -> str:
+        """The least change this sshd accepts (acting on the disk for --root)."""
         if self.keyperm and self.ssh_keys_gid is not None:
-            cmds = [] if gid == self.ssh_keys_gid else [f"chgrp ssh_keys {q}"]
+            cmds = [] if gid == self.ssh_keys_gid else [["chgrp", "ssh_keys", P(path)]]
             want = (mode & 0o700) | 0o040
             if stat.S_IMODE(mode) != want:
-                cmds.append(f"chmod {want:04o} {q}")
-            return " && ".join(cmds)
-        return f"chmod {mode & 0o700:04o} {q}"
+                cmds.append(["chmod", f"{want:04o}", P(path)])
+            return " && ".join(on_target(facts, c) for c in cmds)
+        return on_target(facts, ["chmod", f"{mode & 0o700:04o}", P(path)])
 
     def describe(self) -> str:
         name = ("RHEL keyperm: 0640 root:ssh_keys or stricter" if self.keyperm
@@ -427,8 +431,10 @@ def _sshd_session(facts: Facts, conf: dict[str, list[str]], ev: SshdServeEvidenc
         return _Check("unknown", "sshd-session not checked")
     r = next(x for x in session if x.state != "not collected")
     v = facts.sshd_version or "OpenSSH >= 9.8"
-    fix = (["apt-get install --reinstall openssh-server"] if facts.package_manager == "dpkg"
-           else ["dnf reinstall openssh-server   # or: yum reinstall openssh-server"]
+    fix = ([on_target(facts, ["apt-get", "install", "--reinstall", "openssh-server"])]
+           if facts.package_manager == "dpkg"
+           else [on_target(facts, ["dnf", "reinstall", "openssh-server"],
+                           "or: " + on_target(facts, ["yum", "reinstall", "openssh-server"]))]
            if facts.package_manager == "rpm"
            else ["reinstall the OpenSSH server package (it ships sshd-session)"])
     if conf.get("sshdsessionpath") and r.path not in SSHD_PATHS:

@@ -9,7 +9,7 @@ from collections import Counter
 from tui.core.changes.plan import FileEdit, Op, Plan
 from tui.core.diagnosis import denylists
 from tui.core.diagnosis.evidence import TcpWrappersEvidence
-from tui.core.diagnosis.finding import Finding
+from tui.core.diagnosis.finding import Finding, Status
 from tui.core.diagnosis.ids import TCP_WRAPPERS
 from tui.core.diagnosis.libwrap import uses_libwrap
 from tui.core.facts.model import ALLOW, DENY, Facts
@@ -74,10 +74,11 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
         return Finding(TCP_WRAPPERS, 1, "ok",
                        f"{binary} does not use tcp wrappers: hosts.allow/hosts.deny cannot "
                        "cause the reset", ev)
-    if linked is None:
-        return Finding(TCP_WRAPPERS, 1, "unknown",
-                       "sshd was not found or could not be read; cannot tell whether it uses "
-                       "tcp wrappers", ev)
+    # sshd unreadable (a damaged disk, a truncated binary or loader): whether it consults the
+    # rules cannot be told, but a rule that denies the operator is still worth saying, with
+    # its remedy: "if sshd uses tcp wrappers, ... denies ...".
+    cannot_tell = ("sshd was not found or could not be read; cannot tell whether it uses "
+                   "tcp wrappers")
     rules = evaluator(facts)
     who = client_ip
     if who is None:
@@ -88,6 +89,9 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
                 who = generic
                 break
         else:
+            if linked is None:
+                return Finding(TCP_WRAPPERS, 1, "unknown", f"{cannot_tell} (no catch-all "
+                               "rule denies everyone; pass --client-ip to check yours)", ev)
             return Finding(TCP_WRAPPERS, 1, "unknown",
                            "no client address: pass --client-ip to check the operator's "
                            "address (no catch-all rule denies everyone)", ev)
@@ -97,6 +101,10 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
     if v.access == "unknown":
         return Finding(TCP_WRAPPERS, 1, "unknown",
                        f"cannot tell whether sshd grants {who}: {v.reason}", ev)
+    if linked is None and v.granted:
+        where = f"{v.file} line {v.line}" if v.file else "no rule matched"
+        return Finding(TCP_WRAPPERS, 1, "unknown",
+                       f"{cannot_tell}; the rules grant {who} anyway ({where})", ev)
     mgr = managers(facts)
     if mgr:
         ev.managed_by = sorted(mgr)
@@ -106,7 +114,18 @@ def finding(facts: Facts, client_ip: str | None) -> Finding:
     scope = "" if who == client_ip else " (and so, most likely, everyone)"
     where = f"{v.file} line {v.line}" if v.line else f"{v.file}"
     summary = f"{v.access} for {who}{scope} by {where}: {v.rule or v.reason}"
-    f = Finding(TCP_WRAPPERS, 1, "problem", summary, ev)
+    if linked is None:
+        # A problem, conditionally: `fix` offers the same proven plans; an unconditional
+        # "unknown ... nothing to fix" would hide an explicit deny on a damaged disk.
+        ev.conditional = True
+        verb = "denies" if v.access == "denied" else "refuses (" + v.access + ")"
+        why = f"{binary} could not be read" if binary else "sshd was not found"
+        summary = (f"if sshd uses tcp wrappers, {where} {verb} {who}{scope}: "
+                   f"{v.rule or v.reason} ({why}, so whether it does cannot be told)")
+    # No sshd at all: nothing serves (a refusal, not a reset); the rule matters once one is
+    # installed, so it is said, with its remedy, but it is no cause of this reset.
+    status: Status = "unknown" if linked is None and binary is None else "problem"
+    f = Finding(TCP_WRAPPERS, 1, status, summary, ev)
     f.remedy = remedy_lines(facts, who, mgr)
     return f
 

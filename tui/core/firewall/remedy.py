@@ -35,8 +35,9 @@ def iptables_remedy(d: Decision, tool: str, source: str, ip: str | None, port: i
         out += [f"ipset test {s} {ip} && ipset del {s} {ip}   # remove the address from the "
                 "set instead of the rule" for s in d.rule.sets if d.rule.action.kind != "jump"]
     if not live:
-        return [*out, f"remove line {d.rule.line} of {source} (loaded at boot); to apply it "
-                f"now as well: {'ip6tables' if '6' in tool else 'iptables'}-restore < {source}"]
+        # A saved file is read from a disk (a running system's rules come from commands):
+        # loading it here would change the machine the tool runs on, not the disk's system.
+        return [*out, f"remove line {d.rule.line} of {source} (loaded at boot)"]
     m = _APPEND.match(d.rule.text)
     if m:
         out.append(f"{tool}{t} -D {d.chain.name} {m.group(1)}")
@@ -66,8 +67,7 @@ def nft_remedy(d: Decision, rs: Ruleset, source: str, ip: str | None, port: int,
             cmd = f"nft delete element {d.chain.table} {s} {{ {elem} }}{whole}"
             out.append(cmd if live else f"remove {elem} from set {s} in {source}")
     if not live:
-        return [*out, f"remove line {d.rule.line} of {source} (loaded at boot); to apply it "
-                f"now as well: nft -f {source}"]
+        return [*out, f"remove line {d.rule.line} of {source} (loaded at boot)"]
     if d.rule.handle is not None:
         out.append(f"nft delete rule {where} handle {d.rule.handle}")
     else:

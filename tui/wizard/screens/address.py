@@ -57,7 +57,9 @@ class AddressScreen(ModalScreen["Answer | None"]):
         when = f", last {a.last_seen}" if a.last_seen else ""
         text.append(f"  {times}{when}, {a.source}")
         if a.private:
-            text.append(f"  ({a.private})", style="italic")
+            # Say what such a source is, not only that it is private: a bastion, a NAT
+            # gateway, a load balancer's health check (100.64.0.0/10 on Alibaba Cloud).
+            text.append(f"\n  {a.private}: {a.meaning}", style="italic")
         return Option(text, id=a.ip)
 
     def on_mount(self) -> None:

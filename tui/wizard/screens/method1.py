@@ -40,7 +40,8 @@ class Method1Screen(FixScreen):
         if who and ev.access:
             where = (f"{ev.file} line {ev.line}" if ev.line else
                      ev.file or "no rule matched (access is granted by default)")
-            out.append(plain(f"In words: sshd {ev.access} {who} - {where}"))
+            cond = "if sshd uses tcp wrappers, it " if ev.has("conditional") else "sshd "
+            out.append(plain(f"In words: {cond}{ev.access} {who} - {where}"))
             if ev.reason:
                 out.append(plain(f"Why: {ev.reason}", "italic"))
         for w in ev.warnings or []:

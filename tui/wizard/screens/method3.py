@@ -40,7 +40,7 @@ class Method3Screen(WizardScreen):
         if session is None or session.report is None:
             self.query_one("#verdict", Static).update(plain("checking...", "italic"))
             return
-        from tui.core.clientip import private_reason
+        from tui.core.clientip import private_meaning, private_reason
         from tui.core.instructions import plain as plain_text
         from tui.core.instructions import whitelist
 
@@ -59,8 +59,7 @@ class Method3Screen(WizardScreen):
             text.append_text(plain(f" from {source}"))
             why = private_reason(ip)
             if why:
-                text.append_text(plain(f"\n  WARNING: {why}: the Security Center sees your "
-                                       "public address, not this one", "bold"))
+                text.append_text(plain(f"\n  WARNING: {why}: {private_meaning(ip)}", "bold"))
             text.append("\n")
         if not addrs:
             text.append_text(plain("none known: type your public IP on the overview (0)",

@@ -65,6 +65,7 @@ class OverviewScreen(WizardScreen):
         text.append_text(plain(f"  from {client.source}; Enter to change", "italic"))
         if client.private:
             text.append_text(plain(f"\n  WARNING: {client.private}", "bold"))
+            text.append_text(plain(f"\n  {client.meaning}", "italic"))
         return text
 
     def _target(self, session: Any) -> Text:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shlex
 import time
 
+from tui.core.diagnosis.commands import is_offline
 from tui.core.diagnosis.denylists import denyhosts, fail2ban
 from tui.core.diagnosis.denylists.denyhosts import DENYHOSTS_CONF, Entry, denyhosts_conf
 from tui.core.diagnosis.denylists.fail2ban_config import (
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 # Remedy lines that are commands to run (the others explain); JSON carries them as evidence.
-_COMMANDS = ("fail2ban-client ", "sqlite3 ", "systemctl ", "sed ", "printf ")
+_COMMANDS = ("fail2ban-client ", "sqlite3 ", "systemctl ", "sed ", "printf ", "chroot ")
 
 
 def finding(facts: Facts, ip: str | None, now: float | None = None) -> Finding:
@@ -95,8 +96,14 @@ def hosts_deny_remedy(facts: Facts, ip: str, mgr: dict[str, str]) -> list[str]:
     lines = []
     if "fail2ban" in mgr:
         jail = mgr["fail2ban"]
-        lines.append(f"fail2ban manages {DENY} (action hostsdeny, jail {jail}): "
-                     f"fail2ban-client set {shlex.quote(jail)} unbanip {shlex.quote(client)}")
+        if not is_offline(facts):
+            lines.append(f"fail2ban manages {DENY} (action hostsdeny, jail {jail}): "
+                         f"fail2ban-client set {shlex.quote(jail)} unbanip "
+                         f"{shlex.quote(client)}")
+        else:  # a disk: nothing runs; fail2ban restores its bans from its database at boot
+            lines.append(f"fail2ban manages {DENY} (action hostsdeny, jail {jail}): lift the "
+                         "ban in its database too (see the deny-lists finding), or it comes "
+                         "back when the instance boots")
     if "denyhosts" in mgr:
         lines += denyhosts.remedy(facts, client)
     return lines

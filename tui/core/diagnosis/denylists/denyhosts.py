@@ -12,6 +12,7 @@ import re
 import shlex
 import time
 
+from tui.core.diagnosis.commands import P, is_offline, on_target, target_path
 from tui.core.diagnosis.denylists.shared import (
     TIME_UNITS,
     Part,
@@ -19,7 +20,6 @@ from tui.core.diagnosis.denylists.shared import (
     data,
     iso,
     normal,
-    on_target,
     same,
     uses_libwrap,
 )
@@ -180,17 +180,20 @@ def _remedy(facts: Facts, ip: str, work: str, present: dict[str, bytes], hosts_d
     # The count is followed by ":<asctime>" (a letter) or nothing: "2001:db8::7:5:3:..." is
     # another host (2001:db8::7:5), not 2001:db8::7 counted 5 times.
     work_sed = rf"/^(.* - )?{re.escape(ip)}:[0-9]+(:[A-Za-z]|$)/d"
-    files = [on_target(facts, f"{work}/{n}") for n in DENYHOSTS_FILES if n in present]
+    files = [P(f"{work}/{n}") for n in DENYHOSTS_FILES if n in present]
+    live = not is_offline(facts)  # on a disk DenyHosts is not running: nothing to stop
     lines = ["DenyHosts re-adds an address its work directory still counts: purge it from "
-             "there too, with DenyHosts stopped",
-             "systemctl stop denyhosts   # or: service denyhosts stop",
-             f"sed -E -i {q(deny_sed)} {q(on_target(facts, hosts_deny))}"]
+             "there too" + (", with DenyHosts stopped" if live else "")]
+    if live:
+        lines.append("systemctl stop denyhosts   # or: service denyhosts stop")
+    lines.append(on_target(facts, ["sed", "-E", "-i", deny_sed, P(hosts_deny)]))
     if files:
-        lines.append(f"sed -E -i {q(work_sed)} " + " ".join(q(f) for f in files))
-    allowed = on_target(facts, f"{work}/allowed-hosts")
+        lines.append(on_target(facts, ["sed", "-E", "-i", work_sed, *files]))
+    allowed = target_path(facts, f"{work}/allowed-hosts")
     lines.append(f"printf '%s\\n' {q(ip)} >> {q(allowed)}   # ALLOWED_HOSTS: DenyHosts never "
                  "blocks an address listed here")
-    lines.append("systemctl start denyhosts   # or: service denyhosts start")
+    if live:
+        lines.append("systemctl start denyhosts   # or: service denyhosts start")
     if (conf.get("SYNC_DOWNLOAD") or "").lower() in ("yes", "true", "1") and conf.get(
             "SYNC_SERVER"):
         lines.append(f"# SYNC_DOWNLOAD is on: {conf['SYNC_SERVER']} can send {ip} back; "

@@ -14,6 +14,7 @@ import shlex
 import socket
 import sqlite3
 
+from tui.core.diagnosis.commands import P, on_target, takes_effect, target_path
 from tui.core.diagnosis.denylists.fail2ban_config import JAIL_LOCAL, Jail, jail_files, jails
 from tui.core.diagnosis.denylists.fail2ban_state import (
     BANNED,
@@ -28,7 +29,6 @@ from tui.core.diagnosis.denylists.shared import (
     data,
     iso,
     normal,
-    on_target,
     same,
     uses_libwrap,
 )
@@ -107,8 +107,7 @@ def check(facts: Facts, ip: str | None, now: float,
                            f"{'es' if len(current) != 1 else ''} ("
                            + ", ".join(f"jail {j}: {n}" for j, n in sorted(per_jail.items()))
                            + "); pass --client-ip to check yours")
-            out.remedy = [f"fail2ban-client status {shlex.quote(j)}   # the banned addresses"
-                          for j in sorted(per_jail)]
+            out.remedy = [_status_line(facts, j, db_path) for j in sorted(per_jail)]
         return out
     mine = [b for b in current if same(b.ip, ip)]
     ev.ignored_in = sorted(n for n, j in enabled.items() if j.ignores(ip))
@@ -153,6 +152,15 @@ def _ban_state(b: Ban, jail: Jail | None, facts: Facts) -> BanState:
                     jail.actions if jail else [], _affects_ssh(jail, facts))
 
 
+def _status_line(facts: Facts, jail: str, db_path: str | None) -> str:
+    if facts.live:
+        return on_target(facts, ["fail2ban-client", "status", jail], "the banned addresses")
+    # a disk: no server to ask; the bans it restores at boot are in its database
+    sql = f"SELECT ip FROM bans WHERE jail='{jail.replace(chr(39), chr(39) * 2)}';"
+    return on_target(facts, ["sqlite3", P(db_path or FAIL2BAN_DB), sql],
+                     "the banned addresses it restores at boot")
+
+
 def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
            running: bool | None, db_path: str | None, tables: set[str]) -> list[str]:
     """Lift each ban (the server when it may run, else the database it restores from),
@@ -163,16 +171,20 @@ def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
         if running is not False and facts.live:
             lines.append(f"fail2ban-client set {q(b.jail)} unbanip {q(b.ip)}")
         else:
-            db = on_target(facts, db_path or FAIL2BAN_DB)
+            db = P(db_path or FAIL2BAN_DB)
             jail_, ip_ = b.jail.replace("'", "''"), b.ip.replace("'", "''")
             # sqlite3 stops at a missing table (no bips before version 4): name only those
             # the database has, both when it was not read
             sql = " ".join(f"DELETE FROM {t} WHERE jail='{jail_}' AND ip='{ip_}';"
                            for t in ("bips", "bans") if not tables or t in tables)
-            lines.append(f"sqlite3 {q(db)} {q(sql)}   # with fail2ban stopped: it restores "
-                         "what the database holds when it starts")
-            lines.append(f"# or, once fail2ban runs: fail2ban-client set {q(b.jail)} unbanip "
-                         f"{q(b.ip)}")
+            if facts.live:
+                lines.append(on_target(facts, ["sqlite3", db, sql], "with fail2ban stopped: "
+                                       "it restores what the database holds when it starts"))
+                lines.append(f"# or, once fail2ban runs: fail2ban-client set {q(b.jail)} "
+                             f"unbanip {q(b.ip)}")
+            else:
+                lines.append(on_target(facts, ["sqlite3", db, sql], "fail2ban restores what "
+                                       "the database holds when it starts"))
     for name in dict.fromkeys(b.jail for b in bans):
         conf = jails_.get(name)
         if conf and conf.ignores(ip):
@@ -181,9 +193,11 @@ def remedy(facts: Facts, ip: str, bans: list[Ban], jails_: dict[str, Jail],
             lines.append(f"fail2ban-client set {q(name)} addignoreip {q(ip)}   # only this "
                          "address, until fail2ban restarts")
         keep = " ".join((conf.ignoreip if conf else []) + [ip])
+        then = (f"   then: fail2ban-client reload {q(name)}" if facts.live
+                else f"; {takes_effect(facts)}")
         lines.append(f"to keep {ip} from being banned again after a restart: in "
-                     f"{JAIL_LOCAL}, section [{name}], set: ignoreip = {keep}   then: "
-                     f"fail2ban-client reload {q(name)}")
+                     f"{target_path(facts, JAIL_LOCAL)}, section [{name}], set: "
+                     f"ignoreip = {keep}{then}")
     return lines
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Generic, TypeVar
 
 from tui.core.diagnosis import libwrap
+from tui.core.diagnosis.commands import target_path
 from tui.core.diagnosis.evidence import DenyHostsEvidence, Fail2banEvidence
 from tui.core.facts.model import Facts
 
@@ -40,9 +41,7 @@ def data(facts: Facts, path: str) -> bytes | None:
 
 def on_target(facts: Facts, path: str) -> str:
     """A path as the operator types it: under the mount point for --root."""
-    if facts.kind == "root" and facts.target.startswith("/"):
-        return facts.target.rstrip("/") + path
-    return path
+    return target_path(facts, path)
 
 
 def uses_libwrap(facts: Facts) -> bool | None:

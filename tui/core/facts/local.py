@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tui.core.facts import pkgowner
 from tui.core.facts.common import (
     denyhosts_work_dir,
     fail2ban_db,
@@ -185,9 +186,7 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
             if soname in facts.candidates:
                 continue
             facts.candidates[soname] = offline.candidates_for(ops.root, libs, soname)
-            owner = offline.package_owner(ops.root, soname)
-            if owner:
-                facts.owners[soname] = owner
+            pkgowner.add(ops.root, libs, soname, facts)  # dpkg's lists or the RPM database
 
 
 def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:

@@ -8,7 +8,7 @@ from tui.core.changes.plan import Plan, Symlink
 from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import LIBRARIES
-from tui.core.facts.model import Facts
+from tui.core.facts.model import Facts, PackageInfo
 
 
 def finding(facts: Facts) -> Finding:
@@ -63,8 +63,11 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
             d = os.path.dirname(cand)
             out.append(f"cd {d} && ln -s {os.path.basename(cand)} {s}")
             continue
+        info = facts.packages.get(s)
         pkg = facts.owners.get(s)
-        if pkg and facts.package_manager == "dpkg":
+        if info is not None:
+            out += _reinstall(facts, s, info)
+        elif pkg and facts.package_manager == "dpkg":
             out.append(f"apt-get install --reinstall {pkg.split(':')[0]}   # ships {s}")
         elif pkg:
             out.append(f"yum reinstall {pkg}   # ships {s}")
@@ -72,6 +75,52 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
             out.append(f"no file of {s} is left: reinstall the package that ships it "
                        f"(dpkg -S {s} / rpm -qf on a healthy machine), or copy it from a "
                        "healthy machine of the same release into the same directory")
+    return out
+
+
+def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
+    """Reinstall `info`'s package with the target's own tools; when the front end (yum, dnf,
+    apt-get) needs the missing library itself, the package file with rpm / dpkg; when those
+    cannot run either, the file from a healthy instance of the same release."""
+    root = facts.target if facts.kind == "root" else None
+    on = f"chroot {root} " if root else ""  # acts on the disk, never on the rescue system
+    rpm = info.db != "dpkg"
+    manager = info.manager or ("yum" if rpm else "apt-get")
+    what = f"{info.nvra} ships {soname}" if info.nvra else f"ships {soname}"
+    src = f", from {info.db}" if info.db and rpm else ""
+    reinstall = (f"{manager} reinstall {info.name}" if rpm
+                 else f"{manager} install --reinstall {info.name}")
+    installer = "rpm -Uvh --replacepkgs" if rpm else "dpkg -i"
+    out = []
+    if info.manager_needs is not True:
+        out.append(f"{on}{reinstall}   # {what}{src}")
+        lead = f"if {manager} fails to start (it may need {soname} too): "
+        if info.manager_needs is False:
+            if info.cached and info.installer_needs is not True:
+                out.append(f"or, offline: {on}{installer} {info.cached[-1]}   # the package "
+                           "file in the local cache")
+            return out
+    else:
+        lead = f"{manager} cannot start: it needs {soname} too; instead: "
+    if info.cached and info.installer_needs is not True:
+        out.append(f"{lead}{on}{installer} {info.cached[-1]}   # the package file in the "
+                   "local cache")
+        return out
+    kind = "rpm" if rpm else "deb"
+    fetch = f"yumdownloader {info.name}" if rpm else f"apt-get download {info.name}"
+    where = f"{root}/root" if root else "/root"
+    if info.installer_needs is not True:
+        pkgfile = f"{info.nvra}.rpm" if rpm and info.nvra else f"the {info.name} .{kind}"
+        out.append(f"{lead}copy {pkgfile} from a healthy instance of the same release "
+                   f"({fetch} there) to {where}/, then: {on}{installer} /root/"
+                   f"{os.path.basename(pkgfile) if rpm and info.nvra else '<that file>'}")
+    else:
+        files = " and ".join(info.files) or f"{soname} and the file it points to"
+        into = f"{root or ''}{os.path.dirname(info.files[0])}/" if info.files else \
+            "the same directory"
+        tool = "rpm" if rpm else "dpkg"
+        out.append(f"{lead}{tool} needs {soname} too: copy {files} from a healthy instance "
+                   f"of the same release into {into}, then reinstall {info.name}")
     return out
 
 

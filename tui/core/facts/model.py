@@ -120,6 +120,7 @@ class PackageInfo:
     db: str | None = None  # what it was read from: "Packages", "rpmdb.sqlite", "dpkg"
     manager: str | None = None  # the target's own front end: "yum" | "dnf" | "apt-get"
     cached: list[str] = field(default_factory=list)  # its package file in the local cache
+    files: list[str] = field(default_factory=list)  # its files named like the library (RPM)
     manager_needs: bool | None = None  # the front end needs the missing library (None: unknown)
     installer_needs: bool | None = None  # so does rpm / dpkg itself
 

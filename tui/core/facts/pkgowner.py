@@ -48,6 +48,8 @@ def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
     facts.packages[soname] = PackageInfo(
         pkg.name, nvra=pkg.nvra, db=db.label, manager=manager,
         cached=pkgdb.cached_rpms(root, pkg),
+        files=[f for f in pkg.files if os.path.basename(f) == soname
+               or os.path.basename(f).startswith(soname + ".")][:4],
         manager_needs=_needs(root, _python_tool(root, manager), soname) if manager else None,
         installer_needs=_needs(root, ["/usr/bin/rpm"], soname))
 

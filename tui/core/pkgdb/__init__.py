@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from tui.core.pkgdb import bdb
 from tui.core.pkgdb.header import BadHeader, Package, parse
-from tui.core.rootpath import open_regular, read_fd, resolve_in_root
+from tui.core.rootpath import open_regular, resolve_in_root
 
 __all__ = ["Package", "RpmDb", "read_rpmdb", "owner", "cached_rpms", "DB_DIRS"]
 
@@ -244,7 +244,7 @@ def read_small(root: str, path: str, limit: int = 4096) -> bytes | None:
     except OSError:
         return None
     try:
-        return read_fd(fd, min(st.st_size, limit), limit)
+        return os.pread(fd, limit, 0)
     except OSError:
         return None
     finally:

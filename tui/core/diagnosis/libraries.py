@@ -107,7 +107,8 @@ def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
                    "local cache")
         return out
     kind = "rpm" if rpm else "deb"
-    fetch = f"yumdownloader {info.name}" if rpm else f"apt-get download {info.name}"
+    fetch = (f"apt-get download {info.name}" if not rpm else
+             f"dnf download {info.name}" if manager == "dnf" else f"yumdownloader {info.name}")
     where = f"{root}/root" if root else "/root"
     if info.installer_needs is not True:
         pkgfile = f"{info.nvra}.rpm" if rpm and info.nvra else f"the {info.name} .{kind}"
@@ -119,8 +120,10 @@ def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
         into = f"{root or ''}{os.path.dirname(info.files[0])}/" if info.files else \
             "the same directory"
         tool = "rpm" if rpm else "dpkg"
-        out.append(f"{lead}{tool} needs {soname} too: copy {files} from a healthy instance "
-                   f"of the same release into {into}, then reinstall {info.name}")
+        both = (f"{manager} and {tool} cannot start: both need {soname} too"
+                if info.manager_needs else f"{tool} cannot start either: it needs {soname} too")
+        out.append(f"{both}; copy {files} from a healthy instance of the same release "
+                   f"into {into} (cp -a keeps a link a link), then: {on}{reinstall}")
     return out
 
 

@@ -14,7 +14,6 @@ import contextlib
 import errno
 import os
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
@@ -139,6 +138,11 @@ def _copy(fd: int, size: int, out: object) -> None:
 
 
 def _query(copy: str, db: RpmDb) -> None:
+    try:  # a frozen single-file build may lack the _sqlite3 extension
+        import sqlite3
+    except ImportError:
+        db.error = f"{db.path}: this build of the tool cannot read sqlite databases"
+        return
     deadline = time.monotonic() + SQLITE_SECONDS
     try:
         conn = sqlite3.connect(copy, timeout=0, isolation_level=None)

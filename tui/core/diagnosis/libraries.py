@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from tui.core.changes.plan import Plan, Symlink
-from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
+from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence, PackageOwner
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import LIBRARIES
 from tui.core.facts.model import Facts, PackageInfo
@@ -40,6 +40,11 @@ def finding(facts: Facts) -> Finding:
         owners={s: facts.owners.get(s) for s in missing},
         binaries=per_binary,
     )
+    known = {s: facts.packages[s] for s in missing if s in facts.packages}
+    if known:
+        ev.packages = {s: PackageOwner(i.name, i.nvra, i.db, i.manager, list(i.cached),
+                                       i.manager_needs, i.installer_needs)
+                       for s, i in known.items()}
     parts = []
     for s in missing:
         by = ev.needed_by[s]

@@ -120,16 +120,19 @@ def build(release: str) -> Path:
     return out
 
 
-def _to_bdb(sqlite_db: Path, dest: Path) -> None:
+def _to_bdb(sqlite_db: Path, dest: Path, big_endian: bool = False) -> None:
     """rpm's BDB layout: key 4-byte native-endian package number, value the header blob;
-    key 0 holds the next package number (rpm's own bdb_ro reader needs it)."""
+    key 0 holds the next package number (rpm's own bdb_ro reader needs it). `big_endian`:
+    the file as a big-endian machine (s390x, ppc64) writes it."""
     conn = sqlite3.connect(f"file:{sqlite_db}?mode=ro", uri=True)
     rows = list(conn.execute("SELECT hnum, blob FROM Packages ORDER BY hnum"))
     conn.close()
-    lines = ["VERSION=3", "format=bytevalue", "type=hash", "db_pagesize=4096", "HEADER=END"]
+    order = ">" if big_endian else "<"
+    lines = ["VERSION=3", "format=bytevalue", "type=hash", "db_pagesize=4096",
+             f"db_lorder={4321 if big_endian else 1234}", "HEADER=END"]
     nxt = max(h for h, _ in rows) + 1
-    for key, value in [(0, struct.pack("=I", nxt))] + [(h, bytes(b)) for h, b in rows]:
-        lines += [" " + struct.pack("=I", key).hex(), " " + value.hex()]
+    for key, value in [(0, struct.pack(order + "I", nxt))] + [(h, bytes(b)) for h, b in rows]:
+        lines += [" " + struct.pack(order + "I", key).hex(), " " + value.hex()]
     lines.append("DATA=END")
     dump = dest.with_suffix(".dump")
     dump.write_text("\n".join(lines) + "\n")
@@ -138,10 +141,15 @@ def _to_bdb(sqlite_db: Path, dest: Path) -> None:
 
 
 def install_db(release: str, root: Path, kind: str) -> None:
-    """Put the `kind` ("sqlite" | "bdb") database of `release` at root/var/lib/rpm."""
+    """Put the `kind` ("sqlite" | "bdb" | "bdb-be") database of `release` at root/var/lib/rpm."""
     src = build(release)
     d = root / "var/lib/rpm"
     d.mkdir(parents=True, exist_ok=True)
+    if kind == "bdb-be":
+        if not (src / "Packages.be").exists():
+            _to_bdb(src / "rpmdb.sqlite", src / "Packages.be", big_endian=True)
+        shutil.copy(src / "Packages.be", d / "Packages")
+        return
     name = "rpmdb.sqlite" if kind == "sqlite" else "Packages"
     shutil.copy(src / name, d / name)
 

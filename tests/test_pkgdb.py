@@ -62,6 +62,16 @@ def test_owner_of_a_soname_and_of_a_path(tmp_path: Path, kind: str) -> None:
     assert libs is not None and libs.nvra == "lz4-libs-1.9.3-5.al8.x86_64"
 
 
+def test_a_big_endian_packages_file(tmp_path: Path) -> None:
+    root = _root(tmp_path, "el7", "bdb-be")
+    assert (root / "var/lib/rpm/Packages").read_bytes()[12:16] == b"\0\x06\x15\x61"
+    db = pkgdb.read_rpmdb(str(root))
+    assert (db.error, db.problems) == (None, [])
+    assert len(db.packages) == len(rpmfixture.EL7)
+    lz4 = pkgdb.owner(db, "liblz4.so.1")
+    assert lz4 is not None and lz4.nvra == "lz4-1.7.5-3.el7.x86_64"
+
+
 def test_a_versioned_file_answers_for_its_soname(tmp_path: Path) -> None:
     db = pkgdb.RpmDb(packages=[header.Package("lz4", "1", "1", "x86_64", None,
                                               ("/usr/lib64/liblz4.so.1.7.5",))])

@@ -53,7 +53,7 @@ def test_centos7_library_gone_reinstall_with_yum_or_the_cached_rpm(tmp_path: Pat
     assert code == 1
     assert lib_lines(out)[1:] == [
         f"- chroot {root} yum reinstall lz4   # lz4-1.7.5-3.el7.x86_64 ships liblz4.so.1, "
-        "from Packages",
+        "from /var/lib/rpm/Packages",
         f"- or, offline: chroot {root} rpm -Uvh --replacepkgs {centos7_root.LZ4_RPM}   # the "
         "package file in the local cache",
     ]  # and no `fix libraries` hint: fix has no safe edit here
@@ -75,7 +75,7 @@ def test_al3_library_gone_dnf_reinstall_from_either_database(tmp_path: Path, rpm
     code, out = check(root, al3_root.CLIENT)
     assert code == 1
     assert "does not use tcp wrappers" in out  # RHEL 8 family: all:all:deny cannot matter
-    label = "rpmdb.sqlite" if rpmdb == "sqlite" else "Packages"
+    label = "/var/lib/rpm/" + ("rpmdb.sqlite" if rpmdb == "sqlite" else "Packages")
     assert lib_lines(out)[1:] == [
         f"- chroot {root} dnf reinstall lz4-libs   # lz4-libs-1.9.3-5.al8.x86_64 ships "
         f"liblz4.so.1, from {label}"]
@@ -124,10 +124,11 @@ def _facts(kind: str, info: PackageInfo) -> Facts:
 
 
 def test_local_advice_has_no_chroot() -> None:
-    info = PackageInfo("lz4", nvra="lz4-1.7.5-3.el7.x86_64", db="Packages", manager="yum",
-                       manager_needs=None)
+    info = PackageInfo("lz4", nvra="lz4-1.7.5-3.el7.x86_64", db="/var/lib/rpm/Packages",
+                       manager="yum", manager_needs=None)
     assert libraries.remedy_lines(_facts("local", info), ["liblz4.so.1"]) == [
-        "yum reinstall lz4   # lz4-1.7.5-3.el7.x86_64 ships liblz4.so.1, from Packages",
+        "yum reinstall lz4   # lz4-1.7.5-3.el7.x86_64 ships liblz4.so.1, from "
+        "/var/lib/rpm/Packages",
         "if yum fails to start (it may need liblz4.so.1 too): copy lz4-1.7.5-3.el7.x86_64.rpm "
         "from a healthy instance of the same release (yumdownloader lz4 there) to /root/, "
         "then: rpm -Uvh --replacepkgs /root/lz4-1.7.5-3.el7.x86_64.rpm"]

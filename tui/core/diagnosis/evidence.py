@@ -72,7 +72,7 @@ class PackageOwner(Evidence):
 
     name: str
     nvra: str | None  # RPM: name-version-release.arch
-    db: str | None  # read from: "Packages" | "rpmdb.sqlite" | "dpkg"
+    db: str | None  # read from: "/var/lib/rpm/Packages", ".../rpmdb.sqlite" or "dpkg"
     manager: str | None  # the target's front end: "yum" | "dnf" | "apt-get"
     cached: list[str]  # its package file in the local cache
     manager_needs: bool | None  # the front end needs the missing library too (null: unknown)

@@ -117,7 +117,7 @@ class PackageInfo:
 
     name: str  # "lz4", "liblz4-1"
     nvra: str | None = None  # "lz4-1.7.5-3.el7.x86_64" (RPM)
-    db: str | None = None  # what it was read from: "Packages", "rpmdb.sqlite", "dpkg"
+    db: str | None = None  # what it was read from: "/var/lib/rpm/Packages" ... or "dpkg"
     manager: str | None = None  # the target's own front end: "yum" | "dnf" | "apt-get"
     cached: list[str] = field(default_factory=list)  # its package file in the local cache
     files: list[str] = field(default_factory=list)  # its files named like the library (RPM)

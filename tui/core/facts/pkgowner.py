@@ -46,7 +46,7 @@ def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
     manager = ("dnf" if _exists(root, "/usr/bin/dnf")
                else "yum" if _exists(root, "/usr/bin/yum") else None)
     facts.packages[soname] = PackageInfo(
-        pkg.name, nvra=pkg.nvra, db=db.label, manager=manager,
+        pkg.name, nvra=pkg.nvra, db=db.path, manager=manager,
         cached=pkgdb.cached_rpms(root, pkg),
         files=[f for f in pkg.files if os.path.basename(f) == soname
                or os.path.basename(f).startswith(soname + ".")][:4],

@@ -276,3 +276,12 @@ def test_a_fifo_or_an_escaping_link_is_not_followed(tmp_path: Path) -> None:
     outside.write_bytes(b"x")
     os.symlink(str(outside), root / "var/lib/rpm/rpmdb.sqlite")  # resolved inside the root
     assert pkgdb.read_rpmdb(str(root)).path is None
+
+
+def test_an_unreadable_sqlite_falls_back_to_packages(tmp_path: Path) -> None:
+    root = _root(tmp_path, "el7", "bdb")
+    (root / "var/lib/rpm/rpmdb.sqlite").write_bytes(b"not sqlite at all" * 300)
+    db = _read(root)
+    assert db.path == "/var/lib/rpm/Packages" and db.error is None
+    assert len(db.packages) == len(rpmfixture.EL7)
+    assert "read /var/lib/rpm/Packages instead" in db.problems[0]

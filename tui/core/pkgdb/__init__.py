@@ -18,12 +18,13 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from tui.core.pkgdb import bdb
 from tui.core.pkgdb.header import BadHeader, Package, parse
 from tui.core.rootpath import open_regular, resolve_in_root
 
-__all__ = ["Package", "RpmDb", "read_rpmdb", "owner", "cached_rpms", "DB_DIRS"]
+__all__ = ["DB_DIRS", "Package", "RpmDb", "cached_rpms", "owner", "read_rpmdb", "read_small"]
 
 # /var/lib/rpm; RHEL 10 and Fedora >= 36 keep it in /usr/lib/sysimage/rpm (and link the old)
 DB_DIRS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
@@ -49,30 +50,47 @@ class RpmDb:
 
 
 def read_rpmdb(root: str) -> RpmDb:
-    """The installed packages of the system mounted at `root` ("/" for this machine)."""
+    """The installed packages of the system mounted at `root` ("/" for this machine).
+
+    rpmdb.sqlite first (a system converted from BDB keeps no Packages file); when the first
+    database found cannot be read at all, the next one is tried and the failure kept as a
+    problem."""
+    failed: RpmDb | None = None
     for d in DB_DIRS:
         for name, kind in (("rpmdb.sqlite", "sqlite"), ("Packages", "bdb")):
-            path = f"{d}/{name}"
-            try:
-                fd, st = open_regular(resolve_in_root(root, path), path)
-            except OSError as e:
-                if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                    continue
-                return RpmDb(path, kind, error=f"{path}: {e.strerror or e}")
-            db = RpmDb(path, kind)
-            try:
-                if st.st_size > MAX_DB:
-                    db.error = f"{path}: {st.st_size} bytes, too large to read"
-                elif kind == "sqlite":
-                    _read_sqlite(root, fd, st.st_size, db)
-                else:
-                    _read_bdb(fd, st.st_size, db)
-            except OSError as e:
-                db.error = f"{path}: {e.strerror or e}"
-            finally:
-                os.close(fd)
-            return db
-    return RpmDb()
+            db = _read_one(root, f"{d}/{name}", kind)
+            if db is None:
+                continue
+            if db.error is None or failed is not None:
+                if failed is not None:
+                    db.problems.insert(0, f"{failed.error}; read {db.path} instead"
+                                       if db.error is None else failed.error or "")
+                return db
+            failed = db
+    return failed or RpmDb()
+
+
+def _read_one(root: str, path: str, kind: str) -> RpmDb | None:
+    """One database file; None when there is none at `path`."""
+    try:
+        fd, st = open_regular(resolve_in_root(root, path), path)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        return RpmDb(path, kind, error=f"{path}: {e.strerror or e}")
+    db = RpmDb(path, kind)
+    try:
+        if st.st_size > MAX_DB:
+            db.error = f"{path}: {st.st_size} bytes, too large to read"
+        elif kind == "sqlite":
+            _read_sqlite(root, fd, st.st_size, db)
+        else:
+            _read_bdb(fd, st.st_size, db)
+    except OSError as e:
+        db.error = f"{path}: {e.strerror or e}"
+    finally:
+        os.close(fd)
+    return db
 
 
 def _add(db: RpmDb, where: str, blob: bytes) -> None:
@@ -127,13 +145,13 @@ def _read_sqlite(root: str, fd: int, size: int, db: RpmDb) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _copy(fd: int, size: int, out: object) -> None:
+def _copy(fd: int, size: int, out: BinaryIO) -> None:
     pos = 0
     while pos < size:
         chunk = os.pread(fd, min(8 << 20, size - pos), pos)
         if not chunk:
             break
-        out.write(chunk)  # type: ignore[attr-defined]
+        out.write(chunk)
         pos += len(chunk)
 
 

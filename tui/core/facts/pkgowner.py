@@ -29,7 +29,7 @@ def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
             manager_needs=_needs(root, ["/usr/bin/apt-get"], soname),
             installer_needs=_needs(root, ["/usr/bin/dpkg"], soname))
         return
-    db = pkgdb.read_rpmdb(root)
+    db = _rpmdb(root)
     if db.path is None:
         return
     facts.notes += [f"RPM database: {p}" for p in db.problems[:5]]
@@ -52,6 +52,30 @@ def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
                or os.path.basename(f).startswith(soname + ".")][:4],
         manager_needs=_needs(root, _python_tool(root, manager), soname) if manager else None,
         installer_needs=_needs(root, ["/usr/bin/rpm"], soname))
+
+
+_CACHE: dict[str, tuple[tuple[object, ...], pkgdb.RpmDb]] = {}
+
+
+def _rpmdb(root: str) -> pkgdb.RpmDb:
+    """The disk's RPM database, read once while its files stay the same (sshd may miss
+    several libraries; a busy Packages file is hundreds of MB)."""
+    sig: list[object] = []
+    for d in pkgdb.DB_DIRS:
+        for name in ("rpmdb.sqlite", "rpmdb.sqlite-wal", "Packages"):
+            try:
+                st = os.stat(resolve_in_root(root, f"{d}/{name}"))
+                sig.append((d, name, st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                sig.append(None)
+    key = tuple(sig)
+    hit = _CACHE.get(root)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    db = pkgdb.read_rpmdb(root)
+    _CACHE.clear()
+    _CACHE[root] = (key, db)
+    return db
 
 
 def _exists(root: str, path: str) -> bool:

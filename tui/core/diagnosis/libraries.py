@@ -126,7 +126,7 @@ def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
             "the same directory"
         tool = "rpm" if rpm else "dpkg"
         both = (f"{manager} and {tool} cannot start: both need {soname} too"
-                if info.manager_needs else f"{tool} cannot start either: it needs {soname} too")
+                if info.manager_needs else f"{tool} cannot start: it needs {soname} too")
         out.append(f"{both}; copy {files} from a healthy instance of the same release "
                    f"into {into} (cp -a keeps a link a link), then: {on}{reinstall}")
     return out

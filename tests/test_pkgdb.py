@@ -285,3 +285,11 @@ def test_an_unreadable_sqlite_falls_back_to_packages(tmp_path: Path) -> None:
     assert db.path == "/var/lib/rpm/Packages" and db.error is None
     assert len(db.packages) == len(rpmfixture.EL7)
     assert "read /var/lib/rpm/Packages instead" in db.problems[0]
+
+
+def test_a_sqlite_blob_past_the_cap_is_skipped(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pkgdb, "MAX_BLOB", 100)
+    db = _read(_root(tmp_path, "el7", "sqlite"))
+    assert db.packages == [] and len(db.problems) == len(rpmfixture.EL7)
+    assert all("too large" in p for p in db.problems)

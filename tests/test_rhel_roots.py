@@ -144,3 +144,17 @@ def test_debian_apt_get_needs_liblz4_dpkg_from_the_archive() -> None:
     info = PackageInfo("liblz4-1", db="dpkg", manager="apt-get", manager_needs=False)
     assert libraries.remedy_lines(_facts("root", info), ["liblz4.so.1"]) == [
         "chroot /mnt/disk apt-get install --reinstall liblz4-1   # ships liblz4.so.1"]
+
+
+def test_a_damaged_packages_file_is_noted_never_a_traceback(tmp_path: Path) -> None:
+    root = centos7_root.build(tmp_path / "c7", lz4_gone=True)
+    packages = root / "var/lib/rpm/Packages"
+    data = bytearray(packages.read_bytes())
+    for pg in range(1, len(data) // 4096):  # every hash page claims more items than fit
+        if data[pg * 4096 + 25] == 13:
+            data[pg * 4096 + 20:pg * 4096 + 22] = b"\xff\x7f"
+    packages.write_bytes(bytes(data))
+    r = run_tool("check", "--root", str(root), "--client-ip", centos7_root.CLIENT)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "no file of liblz4.so.1 is left" in r.stdout  # no owner known: the generic advice
+    assert "note:    RPM database: /var/lib/rpm/Packages: page" in r.stdout

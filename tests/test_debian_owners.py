@@ -11,6 +11,17 @@ from tests.fixture_root import build_root
 from tests.mountns import run_tool
 
 DEB = "/var/cache/apt/archives/liblz4-1_1.9.4-1_amd64.deb"
+STATUS = b"""Package: liblz4-1
+Status: install ok installed
+Architecture: amd64
+Multi-Arch: same
+Version: 1.9.4-1
+
+Package: other
+Status: install ok installed
+Architecture: amd64
+Version: 1.0
+"""
 
 
 def _gone(root: Path, prefix: str = "liblz4.so") -> None:
@@ -28,6 +39,8 @@ def test_apt_get_needs_the_library_dpkg_from_the_archive(tmp_path: Path) -> None
     _gone(root)
     (root / DEB.lstrip("/")).parent.mkdir(parents=True)
     (root / DEB.lstrip("/")).write_bytes(b"!<arch>\n")
+    (root / DEB.replace("1.9.4-1", "1.9.3-2").lstrip("/")).write_bytes(b"!<arch>\n")  # not it
+    (root / "var/lib/dpkg/status").write_bytes(STATUS)
     r = run_tool("check", "--root", str(root), "--client-ip", "203.0.113.9")
     assert r.returncode == 1, r.stderr
     assert (f"apt-get cannot start: it needs liblz4.so.1 too; instead: chroot {root} dpkg -i "

@@ -10,11 +10,12 @@ from tui.core import pkgdb
 from tui.core.facts.model import Facts, PackageInfo
 from tui.core.libs import offline
 from tui.core.libs.offline import BinaryLibs
-from tui.core.rootpath import resolve_in_root
+from tui.core.rootpath import read_regular, resolve_in_root
 
 _SHEBANG = re.compile(rb"#!\s*(/\S+)")
 _APT_CACHE = "/var/cache/apt/archives"
 _MAX_MODULES = 40  # python extension modules of yum/dnf looked at
+_STATUS_LIMIT = 64 << 20  # bytes of dpkg's status file read
 
 
 def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
@@ -22,10 +23,10 @@ def add(root: str, libs: BinaryLibs, soname: str, facts: Facts) -> None:
     dpkg = facts.owners.get(soname) or offline.package_owner(root, soname)
     if dpkg:
         facts.owners[soname] = dpkg
-        name = dpkg.split(":")[0]
+        name, _, arch = dpkg.partition(":")
         facts.packages[soname] = PackageInfo(
             name, db="dpkg", manager="apt-get" if _exists(root, "/usr/bin/apt-get") else None,
-            cached=_debs(root, name),
+            cached=_debs(root, name, arch or None),
             manager_needs=_needs(root, ["/usr/bin/apt-get"], soname),
             installer_needs=_needs(root, ["/usr/bin/dpkg"], soname))
         return
@@ -85,13 +86,38 @@ def _exists(root: str, path: str) -> bool:
         return False
 
 
-def _debs(root: str, name: str) -> list[str]:
+def _debs(root: str, name: str, arch: str | None) -> list[str]:
+    """The .deb of the installed version of `name` in apt's archive cache (apt writes an
+    epoch's ':' as %3a); nothing when the installed version is unknown or not cached."""
+    version = _installed_version(root, name, arch)
+    if version is None:
+        return []
     try:
-        names = os.listdir(resolve_in_root(root, _APT_CACHE))
+        names = set(os.listdir(resolve_in_root(root, _APT_CACHE)))
     except OSError:
         return []
-    return sorted(f"{_APT_CACHE}/{n}" for n in names
-                  if n.startswith(name + "_") and n.endswith(".deb"))[-3:]
+    v = version.replace(":", "%3a")
+    return [f"{_APT_CACHE}/{n}" for n in (f"{name}_{v}_{arch or 'all'}.deb",
+                                          f"{name}_{v}_all.deb") if n in names][:1]
+
+
+def _installed_version(root: str, name: str, arch: str | None) -> str | None:
+    """Version of `name` (of `arch`, or any) in /var/lib/dpkg/status, bounded."""
+    try:
+        data = read_regular(root, "/var/lib/dpkg/status", _STATUS_LIMIT)
+    except OSError:
+        return None
+    for para in data.split(b"\n\n"):
+        fields = dict(line.split(b": ", 1) for line in para.splitlines()
+                      if b": " in line and not line.startswith(b" "))
+        if fields.get(b"Package", b"").decode("utf-8", "replace") != name:
+            continue
+        if arch and fields.get(b"Architecture", b"").decode() not in (arch, "all"):
+            continue
+        if b"installed" not in fields.get(b"Status", b"").split():
+            continue
+        return fields.get(b"Version", b"").decode("utf-8", "replace") or None
+    return None
 
 
 def _python_tool(root: str, tool: str) -> list[str]:

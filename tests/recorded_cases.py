@@ -41,6 +41,7 @@ RECORDED = Path(__file__).parent / "recorded"
 NOW = datetime(2024, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
 IP = "203.0.113.45"  # the demo's operator
 C7_IP = "203.0.113.7"  # the CentOS 7 disk's operator
+AL3_IP = "203.0.113.8"  # the Alibaba Cloud Linux 3 disk's operator
 HOST_IP = "203.0.113.9"
 
 
@@ -58,6 +59,24 @@ def centos7(dest: Path) -> Path:
     from tests.centos7_root import build
 
     return build(dest)
+
+
+def centos7_lz4_gone(dest: Path) -> Path:
+    from tests.centos7_root import build
+
+    return build(dest, lz4_gone=True)
+
+
+def al3(dest: Path) -> Path:
+    from tests.al3_root import build
+
+    return build(dest)
+
+
+def al3_dnf_broken(dest: Path) -> Path:
+    from tests.al3_root import build
+
+    return build(dest, lz4_gone=True, rpmdb="bdb", dnf_needs_lz4=True, dnf_cache=True)
 
 
 def host(dest: Path) -> Path:
@@ -735,6 +754,11 @@ CASES: dict[str, Case | FactsCase] = {
     "centos7-apply": Case(centos7, (), (
         ("fix", "tcp-wrappers", "--yes", "--json", "--client-ip", C7_IP),
         ("fix", "libraries", "--yes", "--json"), *_check_all(C7_IP))),
+    # The RPM database read from the disk: yum and the cached rpm; dnf cannot start.
+    "centos7-lz4-gone": Case(centos7_lz4_gone, (), _check_all(C7_IP) + _fixes("libraries", None),
+                             report=True),
+    "al3": Case(al3, (), _check_all(AL3_IP) + _fixes("libraries", None), report=True),
+    "al3-dnf-broken": Case(al3_dnf_broken, (), _check_all(AL3_IP)),
     "host-healthy": Case(host, (), _check_all(None) + _check_all(HOST_IP)),
     "host-deny-all": Case(host, (host_deny_all,), _check_all(HOST_IP)
                           + _fixes("tcp-wrappers", HOST_IP)),

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "tui": 0, "core": 0, "core.text": 0, "core.rootpath": 0, "core.procenv": 0, "core.errors": 0,
     "buildinfo": 0,
     "core.tcpwrappers": 1, "core.firewall": 1, "core.libs": 1, "core.selinux": 1,
+    "core.pkgdb": 1,
     "core.targets": 2, "core.facts": 2, "core.clientip": 2, "core.probe": 2,
     "core.diagnosis": 3, "core.instructions": 3, "core.demo": 3, "core.export": 3,
     "core.changes": 3,
@@ -30,7 +31,7 @@ LAYERS: dict[str, int] = {
     "commands": 6, "wizard": 6,
     "cli": 7, "__main__": 8,
 }
-ENGINES = ("core.tcpwrappers", "core.firewall", "core.libs", "core.selinux")
+ENGINES = ("core.tcpwrappers", "core.firewall", "core.libs", "core.selinux", "core.pkgdb")
 FOUNDATION = ("tui", "core", "core.text", "core.rootpath", "core.procenv", "core.errors")
 
 

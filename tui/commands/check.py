@@ -10,7 +10,9 @@ from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, open_from_args, target_options
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import SshdEvidence
+from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.report import Report, choose_client, run_checks
+from tui.core.facts.model import Facts
 from tui.core.text import printable
 
 _LABEL = {"problem": "PROBLEM", "warning": "warning", "ok": "ok", "unknown": "unknown",
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(fleet_json(report, facts.hostname, started), indent=None,
                          sort_keys=False))
     else:
-        print_report(report, args)
+        print_report(report, args, facts)
     return EXIT_PROBLEM if report.problems else EXIT_OK
 
 
@@ -46,9 +48,11 @@ def fleet_json(report: Report, host: str | None, started: float) -> dict[str, ob
     return doc
 
 
-def print_report(report: Report, args: argparse.Namespace | None = None) -> None:
+def print_report(report: Report, args: argparse.Namespace | None = None,
+                 facts: Facts | None = None) -> None:
     """The findings for people; `args`: this run's, whose target options the fix hints
-    carry (so they can be pasted as they are)."""
+    carry (so they can be pasted as they are); `facts`: to offer `fix` only where it has
+    an edit to make."""
     print(f"target:  {printable(report.target)}")
     for f in report.findings:
         method = f"[{f.method}]" if f.method else "   "
@@ -58,8 +62,23 @@ def print_report(report: Report, args: argparse.Namespace | None = None) -> None
         check = registry.BY_ID.get(f.id)
         if f.status == "problem" and check is not None and check.fixable:
             ip = report.client.ip if report.client and check.needs_address else None
+            if not _fix_has_a_plan(check, facts, ip, f):
+                continue  # `fix` would answer "no safe edit fixes this here"
             opts = target_options(args if args is not None else argparse.Namespace(), ip)
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{opts}")
+    _notes(report)
+
+
+def _fix_has_a_plan(check: registry.Check, facts: Facts | None, ip: str | None,
+                    found: Finding) -> bool:
+    """Whether `fix` would offer an edit. Unknown (no facts, or a plan that needs the
+    operator's address not yet given) counts as yes: `fix` then asks for what it needs."""
+    if facts is None or check.plans is None or (check.needs_address and not ip):
+        return True
+    return bool(check.plans(facts, ip, found))
+
+
+def _notes(report: Report) -> None:
     # What could not be collected (a FIFO where a log should be, a command that timed out).
     sshd = report.finding(registry.SSHD)
     ev = sshd.evidence if sshd else None

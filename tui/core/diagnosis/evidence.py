@@ -70,6 +70,19 @@ class BinaryState(Evidence):
 
 
 @dataclass
+class PackageOwner(Evidence):
+    """The package that ships a missing library, from the disk's own package database."""
+
+    name: str
+    nvra: str | None  # RPM: name-version-release.arch
+    db: str | None  # read from: "/var/lib/rpm/Packages", ".../rpmdb.sqlite" or "dpkg"
+    manager: str | None  # the target's front end: "yum" | "dnf" | "apt-get"
+    cached: list[str]  # its package file in the local cache
+    manager_needs: bool | None  # the front end needs the missing library too (null: unknown)
+    installer_needs: bool | None  # so does rpm / dpkg
+
+
+@dataclass
 class LibrariesEvidence(Evidence):
     binary: str
     missing: list[str]  # sonames
@@ -77,6 +90,7 @@ class LibrariesEvidence(Evidence):
     needed_by: dict[str, str | None] = ABSENT
     owners: dict[str, str | None] = ABSENT  # soname -> package
     binaries: dict[str, BinaryState] = ABSENT  # sshd, sshd-session
+    packages: dict[str, PackageOwner] = ABSENT  # soname -> owner, when the disk's DB was read
 
 
 @dataclass

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from tui.core.changes.plan import Plan, Symlink
-from tui.core.diagnosis.commands import P, on_target
-from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence
+from tui.core.diagnosis.commands import P, on_target, target_path
+from tui.core.diagnosis.evidence import BinaryState, LibrariesEvidence, PackageOwner
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.ids import LIBRARIES
-from tui.core.facts.model import Facts
+from tui.core.facts.model import Facts, PackageInfo
 
 
 def finding(facts: Facts) -> Finding:
@@ -41,6 +41,11 @@ def finding(facts: Facts) -> Finding:
         owners={s: facts.owners.get(s) for s in missing},
         binaries=per_binary,
     )
+    known = {s: facts.packages[s] for s in missing if s in facts.packages}
+    if known:
+        ev.packages = {s: PackageOwner(i.name, i.nvra, i.db, i.manager, list(i.cached),
+                                       i.manager_needs, i.installer_needs)
+                       for s, i in known.items()}
     parts = []
     for s in missing:
         by = ev.needed_by[s]
@@ -64,8 +69,11 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
             d = os.path.dirname(cand)
             out.append(on_target(facts, ["ln", "-s", os.path.basename(cand), P(f"{d}/{s}")]))
             continue
+        info = facts.packages.get(s)
         pkg = facts.owners.get(s)
-        if pkg and facts.package_manager == "dpkg":
+        if info is not None:
+            out += _reinstall(facts, s, info)
+        elif pkg and facts.package_manager == "dpkg":
             out.append(on_target(facts, ["apt-get", "install", "--reinstall",
                                          pkg.split(':')[0]], f"ships {s}"))
         elif pkg:
@@ -74,6 +82,56 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
             out.append(f"no file of {s} is left: reinstall the package that ships it "
                        f"(dpkg -S {s} / rpm -qf on a healthy machine), or copy it from a "
                        "healthy machine of the same release into the same directory")
+    return out
+
+
+def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
+    """Reinstall `info`'s package with the target's own tools; when the front end (yum, dnf,
+    apt-get) needs the missing library itself, the package file with rpm / dpkg; when those
+    cannot run either, the file from a healthy instance of the same release. On --root every
+    command runs in `chroot DIR` and every copy lands under DIR: never on the rescue system."""
+    rpm = info.db != "dpkg"
+    manager = info.manager or ("yum" if rpm else "apt-get")
+    what = f"{info.nvra} ships {soname}" if info.nvra else f"ships {soname}"
+    src = f", from {info.db}" if info.db and rpm else ""
+    reinstall_argv = ([manager, "reinstall", info.name] if rpm
+                      else [manager, "install", "--reinstall", info.name])
+    installer = ["rpm", "-Uvh", "--replacepkgs"] if rpm else ["dpkg", "-i"]
+    out = []
+    if info.manager_needs is not True:
+        out.append(on_target(facts, reinstall_argv, f"{what}{src}"))
+        lead = f"if {manager} fails to start (it may need {soname} too): "
+        if info.manager_needs is False:
+            if info.cached and info.installer_needs is not True:
+                out.append("or, offline: " + on_target(
+                    facts, [*installer, info.cached[-1]], "the package file in the local cache"))
+            return out
+    else:
+        lead = f"as {manager} cannot start (it needs {soname} too), instead: "
+    if info.cached and info.installer_needs is not True:
+        out.append(lead + on_target(facts, [*installer, info.cached[-1]],
+                                    "the package file in the local cache"))
+        return out
+    kind = "rpm" if rpm else "deb"
+    fetch = (f"apt-get download {info.name}" if not rpm else
+             f"dnf download {info.name}" if manager == "dnf" else f"yumdownloader {info.name}")
+    if info.installer_needs is not True:
+        named = rpm and bool(info.nvra)
+        pkgfile = f"{info.nvra}.rpm" if named else f"the {info.name} .{kind}"
+        then = on_target(facts, [*installer, f"/root/{pkgfile}"]) if named else \
+            on_target(facts, installer) + " /root/<that file>"
+        out.append(f"{lead}copy {pkgfile} from a healthy instance of the same release "
+                   f"({fetch} there) to {target_path(facts, '/root')}/, then: {then}")
+    else:
+        files = " and ".join(info.files) or f"{soname} and the file it points to"
+        into = (target_path(facts, os.path.dirname(info.files[0])) + "/" if info.files
+                else "the same directory")
+        tool = "rpm" if rpm else "dpkg"
+        both = (f"as {manager} and {tool} cannot start (both need {soname} too)"
+                if info.manager_needs else f"as {tool} cannot start (it needs {soname} too)")
+        out.append(f"{both}; copy {files} from a healthy instance of the same release "
+                   f"into {into} (cp -a keeps a link a link), then: "
+                   + on_target(facts, reinstall_argv))
     return out
 
 

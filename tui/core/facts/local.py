@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tui.core import selinux
+from tui.core.facts import pkgowner
 from tui.core.facts.common import (
     denyhosts_work_dir,
     fail2ban_db,
@@ -192,9 +193,7 @@ def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
             if soname in facts.candidates:
                 continue
             facts.candidates[soname] = offline.candidates_for(ops.root, libs, soname)
-            owner = offline.package_owner(ops.root, soname)
-            if owner:
-                facts.owners[soname] = owner
+            pkgowner.add(ops.root, libs, soname, facts)  # dpkg's lists or the RPM database
 
 
 def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:

@@ -126,6 +126,20 @@ class LogLine:
     text: str
 
 
+@dataclass(frozen=True)
+class PackageInfo:
+    """The package that ships a missing library, from the disk's own package database."""
+
+    name: str  # "lz4", "liblz4-1"
+    nvra: str | None = None  # "lz4-1.7.5-3.el7.x86_64" (RPM)
+    db: str | None = None  # what it was read from: "/var/lib/rpm/Packages" ... or "dpkg"
+    manager: str | None = None  # the target's own front end: "yum" | "dnf" | "apt-get"
+    cached: list[str] = field(default_factory=list)  # its package file in the local cache
+    files: list[str] = field(default_factory=list)  # its files named like the library (RPM)
+    manager_needs: bool | None = None  # the front end needs the missing library (None: unknown)
+    installer_needs: bool | None = None  # so does rpm / dpkg itself
+
+
 @dataclass
 class Facts:
     target: str  # a label for people: "this machine (web1)", "/mnt/sysimage", "root@web1:22"
@@ -140,6 +154,7 @@ class Facts:
     binaries: list[BinaryLibs] = field(default_factory=list)  # sshd first, then sshd-session
     candidates: dict[str, list[str]] = field(default_factory=dict)  # missing soname -> files
     owners: dict[str, str] = field(default_factory=dict)  # soname -> package that ships it
+    packages: dict[str, PackageInfo] = field(default_factory=dict)  # soname -> details (disk)
     package_manager: str | None = None  # "dpkg" | "rpm"
     processes: list[str] = field(default_factory=list)  # process names (comm)
     logs: list[LogLine] = field(default_factory=list)  # oldest first, only LOG_PATTERN lines

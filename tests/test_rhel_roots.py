@@ -40,7 +40,10 @@ def test_centos7_both_seed_faults(tmp_path: Path) -> None:
     assert ("denied for 203.0.113.7 by /etc/hosts.deny line 13: all:all:deny" in out)
     block = lib_lines(out)
     assert "missing liblz4.so.1 (needed by /lib64/libsystemd.so.0)" in block[0]
+    # the article's symlink, or the package named by the disk's own RPM database
     assert block[1:] == [f"- ln -s liblz4.so.1.7.5 {root}/lib64/liblz4.so.1",
+                         f"- or reinstall its package: chroot {root} yum reinstall lz4   # "
+                         "lz4-1.7.5-3.el7.x86_64 ships liblz4.so.1, from /var/lib/rpm/Packages",
                          f"fix: ssh-reset-doctor fix libraries --root {root}"]
     doc = json.loads(run_tool("check", "--root", str(root), "--json").stdout)
     lib = next(f for f in doc["findings"] if f["id"] == "libraries")

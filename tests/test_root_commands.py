@@ -227,7 +227,10 @@ def test_centos7_commands_before_and_after() -> None:
         report = run_checks(local.collect(root), ClientAddress(rc.C7_IP, "--client-ip"))
         lib = report.finding("libraries")
         assert lib is not None
-        assert lib.remedy == [f"ln -s liblz4.so.1.7.5 {root}/lib64/liblz4.so.1"]
+        assert lib.remedy == [
+            f"ln -s liblz4.so.1.7.5 {root}/lib64/liblz4.so.1",
+            f"or reinstall its package: chroot {root} yum reinstall lz4   # "
+            "lz4-1.7.5-3.el7.x86_64 ships liblz4.so.1, from /var/lib/rpm/Packages"]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

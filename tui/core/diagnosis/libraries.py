@@ -68,6 +68,10 @@ def remedy_lines(facts: Facts, missing: list[str]) -> list[str]:
         if cand:
             d = os.path.dirname(cand)
             out.append(on_target(facts, ["ln", "-s", os.path.basename(cand), P(f"{d}/{s}")]))
+            info = facts.packages.get(s)
+            if info is not None and info.manager_needs is not True:  # the other way back
+                out.append("or reinstall its package: "
+                           + on_target(facts, _reinstall_argv(info), _ships(info, s)))
             continue
         info = facts.packages.get(s)
         pkg = facts.owners.get(s)
@@ -92,14 +96,11 @@ def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
     command runs in `chroot DIR` and every copy lands under DIR: never on the rescue system."""
     rpm = info.db != "dpkg"
     manager = info.manager or ("yum" if rpm else "apt-get")
-    what = f"{info.nvra} ships {soname}" if info.nvra else f"ships {soname}"
-    src = f", from {info.db}" if info.db and rpm else ""
-    reinstall_argv = ([manager, "reinstall", info.name] if rpm
-                      else [manager, "install", "--reinstall", info.name])
+    reinstall_argv = _reinstall_argv(info)
     installer = ["rpm", "-Uvh", "--replacepkgs"] if rpm else ["dpkg", "-i"]
     out = []
     if info.manager_needs is not True:
-        out.append(on_target(facts, reinstall_argv, f"{what}{src}"))
+        out.append(on_target(facts, reinstall_argv, _ships(info, soname)))
         lead = f"if {manager} fails to start (it may need {soname} too): "
         if info.manager_needs is False:
             if info.cached and info.installer_needs is not True:
@@ -133,6 +134,18 @@ def _reinstall(facts: Facts, soname: str, info: PackageInfo) -> list[str]:
                    f"into {into} (cp -a keeps a link a link), then: "
                    + on_target(facts, reinstall_argv))
     return out
+
+
+def _reinstall_argv(info: PackageInfo) -> list[str]:
+    if info.db == "dpkg":
+        return [info.manager or "apt-get", "install", "--reinstall", info.name]
+    return [info.manager or "yum", "reinstall", info.name]
+
+
+def _ships(info: PackageInfo, soname: str) -> str:
+    """The comment after a reinstall: the package's full name and the database it came from."""
+    what = f"{info.nvra} ships {soname}" if info.nvra else f"ships {soname}"
+    return what + (f", from {info.db}" if info.db and info.db != "dpkg" else "")
 
 
 def plans(facts: Facts) -> list[Plan]:

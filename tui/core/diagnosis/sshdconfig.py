@@ -14,12 +14,12 @@ import re
 from tui.core.changes.plan import CommandCheck, FileEdit, Plan
 from tui.core.facts.common import release, sshd_T
 from tui.core.facts.model import SSHD_CONFIG, Facts
+
 # The parser lives with the facts (collectors use it); its names stay importable from here.
 from tui.core.facts.sshdconf import Directive as Directive
 from tui.core.facts.sshdconf import directives as directives
 from tui.core.facts.sshdconf import lines_of as _lines
 from tui.core.facts.sshdconf import parse_line as _parse
-
 
 SSHD_BIN = "/usr/sbin/sshd"
 RELOAD_NOTE = ("takes effect when sshd reloads: systemctl reload ssh (Debian/Ubuntu) or "

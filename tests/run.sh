@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 # iptables/nftables/iproute2: host firewall rules loaded in private network namespaces.
 # fail2ban: a real fail2ban-server bans the test client (managed deny lists).
 # curl: fetches the single file the way the README's install line does (from a local server).
+# busybox: a target whose sh and core tools are busybox's (the facts transport runs there).
 # strace: kills a change with SIGKILL at every system call (crash-consistency tests), and
 # shows which libraries the commands the built binary runs load.
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
-              tmux iptables nftables iproute2 fail2ban strace curl)
+              tmux iptables nftables iproute2 fail2ban strace curl busybox)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -1,0 +1,313 @@
+"""A small request server in POSIX sh on one long-lived channel: file bytes, stat, links,
+directory listings and command runs for the facts collector, a batch per round trip.
+
+The server is plain sh (dash, busybox sh, bash) with a few core tools (stat -c, readlink,
+head, tail, base64, grep); nothing is installed on the target and it only reads. Requests
+are lines of sh that call the server's functions, every argument quoted with shlex.quote,
+so nothing the caller passes is ever parsed by the remote shell. Each answer is a header
+line starting with a random marker, then base64: a file, a name or a command's output
+cannot end an answer early or forge one, whatever bytes (NUL, markers, floods) it holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import secrets
+import select
+import shlex
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+READY = "srd-facts-ready"
+BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files up to 256 MiB)
+
+# i ID: id -u and the node name
+# g ID N PATHS...: lstat (stat -c) of each path given (the caller sends the prefixes of the
+#   last one), readlink of those that are links; when one is, the last path's realpath and
+#   the same for its prefixes; then the last path's bytes if it is a readable regular file of
+#   at most N bytes ("big" when larger)
+# t ID N PATHS...: the same, with the last N bytes of the file (a log's newest lines)
+# l ID P: the names in directory P, NUL-separated
+# f ID NEEDLE FILES...: which of FILES hold the fixed string NEEDLE (grep -lF), one a line
+# r ID TIMEOUT LIMIT ARGV...: run a command (stdin /dev/null): exit status, at most LIMIT+1
+#   bytes of stdout and LIMIT of stderr; "absent" when there is no such program
+# p ID: the names of the running processes (/proc/PID/comm)
+# e BATCH: the end of a batch
+_SERVER = r"""
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; LC_ALL=C; export PATH LC_ALL
+h() { printf '\n%s %s\n' @MARK@ "$*"; }
+st() { stat -c '%f %d %i %s %u %g %t %T %n' -- "$@" 2>/dev/null; }
+lk() { for q; do [ -L "$q" ] && { printf '%s\0' "$q"; readlink -- "$q"; printf '\0'; }; done; }
+info() {
+  h "$id" st; st "$@" | base64
+  h "$id" ln; lk "$@" | base64
+  k=; for q; do [ -L "$q" ] && k=1; done
+  for z; do :; done
+  if [ -n "$k" ] && r=$(readlink -f -- "$z" 2>/dev/null) && [ -n "$r" ]; then
+    h "$id" rp; printf '%s' "$r" | base64
+    pr "$r"
+  fi
+}
+pr() {
+  x=${1#/}; c=; set --
+  while [ -n "$x" ]; do
+    y=${x%%/*}; case $x in */*) x=${x#*/};; *) x=;; esac
+    [ -n "$y" ] && { c=$c/$y; set -- "$@" "$c"; }
+  done
+  h "$id" st; st "$@" | base64
+  h "$id" ln; lk "$@" | base64
+}
+g() {
+  id=$1 n=$2; shift 2; info "$@"
+  if [ -f "$z" ]; then
+    if [ ! -r "$z" ]; then h "$id" eacces
+    elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then h "$id" big
+    else h "$id" data; head -c "$((n + 1))" < "$z" | base64; fi
+  fi
+}
+t() {
+  id=$1 n=$2; shift 2; info "$@"
+  if [ -f "$z" ]; then
+    if [ -r "$z" ]; then h "$id" data; tail -c "$n" < "$z" | base64; else h "$id" eacces; fi
+  fi
+}
+l() {
+  id=$1
+  if [ ! -d "$2" ]; then h "$id" nodir
+  elif [ ! -r "$2" ] || [ ! -x "$2" ]; then h "$id" eacces
+  else
+    h "$id" names
+    for e in "$2"/* "$2"/.*; do
+      [ -e "$e" ] || [ -L "$e" ] || continue
+      printf '%s\0' "${e##*/}"
+    done | base64
+  fi
+}
+f() {
+  id=$1 n=$2; shift 2
+  h "$id" hits; grep -lF -e "$n" -- "$@" 2>/dev/null | base64
+}
+r() {
+  id=$1 tm=$2 n=$3; shift 3
+  case $1 in
+    /*) [ -x "$1" ] || { h "$id" absent; return 0; };;
+    *) command -v "$1" >/dev/null 2>&1 || { h "$id" absent; return 0; };;
+  esac
+  w=; command -v timeout >/dev/null 2>&1 && w="timeout $tm"
+  d=$(mktemp -d 2>/dev/null) || { h "$id" nowork; return 0; }
+  { $w "$@" </dev/null 2>"$d/e"; echo "$?" >"$d/c"; } | head -c "$((n + 1))" >"$d/o"
+  c=$(cat "$d/c" 2>/dev/null)
+  case $c in [0-9]|[0-9][0-9]|[0-9][0-9][0-9]) ;; *) c=141;; esac
+  h "$id" rc "$c"; base64 < "$d/o"
+  h "$id" err; head -c "$n" < "$d/e" | base64
+  rm -rf "$d"
+}
+p() { h "$1" names; cat /proc/[0-9]*/comm 2>/dev/null | base64; }
+i() { h "$1" names; { id -u; uname -n; } 2>/dev/null | base64; }
+e() { h END "$1"; }
+printf '%s\n' @READY@
+while IFS= read -r line; do eval "$line" </dev/null; done
+"""
+
+
+def server_script(marker: str, ready: str = READY) -> str:
+    return _SERVER.replace("@MARK@", marker).replace("@READY@", ready)
+
+
+def new_marker() -> str:
+    """A header marker nobody on the target can guess (not base64: '-' is not in that)."""
+    return f"==SRD-{secrets.token_hex(8)}=="
+
+
+class TransportError(Exception):
+    """The server's answers are not what it prints (cut off, too big, not a POSIX shell)."""
+
+
+class Pipe(Protocol):
+    """Both directions of the server's stdin/stdout."""
+
+    def send(self, data: bytes) -> None: ...
+
+    def recv(self, timeout: float) -> bytes | None:
+        """Some bytes; b"" at EOF; None when nothing came within `timeout` seconds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Answer:
+    """What the server said to one request: (kind, args, decoded body) parts, in order."""
+
+    parts: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    def first(self, kind: str) -> tuple[list[str], bytes] | None:
+        for k, args, body in self.parts:
+            if k == kind:
+                return args, body
+        return None
+
+    def all(self, kind: str) -> list[bytes]:
+        return [body for k, _, body in self.parts if k == kind]
+
+
+_ID = re.compile(rb"[0-9]{1,9}\Z")
+Request = tuple[str, Sequence[str]]
+
+
+class ShellServer:
+    """The request server on a pipe; `call` sends a batch and reads all its answers."""
+
+    def __init__(self, pipe: Pipe, marker: str, *, timeout: float = 300.0,
+                 limit: int = BATCH_OUTPUT) -> None:
+        self.pipe = pipe
+        self.marker = marker
+        self.timeout = timeout
+        self.limit = limit
+        self.round_trips = 0
+        self.bytes_in = 0
+        self._batch = 0
+
+    def call(self, requests: Sequence[Request]) -> list[Answer]:
+        """Run the requests ((function, args) pairs) in one round trip, answers in order."""
+        self._batch += 1
+        lines = [f"{op} {i} " + " ".join(shlex.quote(a) for a in args)
+                 for i, (op, args) in enumerate(requests)]
+        lines.append(f"e {self._batch}")
+        self.pipe.send(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        self.round_trips += 1
+        end = f"\n{self.marker} END {self._batch}\n".encode()
+        buf = bytearray()
+        deadline = time.monotonic() + self.timeout
+        while end not in buf[-len(end) - (1 << 16):]:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TransportError(f"no complete answer within {self.timeout:g} s")
+            chunk = self.pipe.recv(min(left, 1.0))
+            if chunk is None:
+                continue
+            if not chunk:
+                raise TransportError("the target closed the channel mid-answer")
+            buf += chunk
+            if len(buf) > self.limit:
+                raise TransportError(f"more than {self.limit >> 20} MiB of answers: stopped")
+        self.bytes_in += len(buf)
+        return self._parse(bytes(buf[: buf.rindex(end)]), len(requests))
+
+    def _parse(self, data: bytes, count: int) -> list[Answer]:
+        answers = [Answer() for _ in range(count)]
+        for part in data.split(f"\n{self.marker} ".encode())[1:]:
+            head, _, body = part.partition(b"\n")
+            words = head.split(b" ")
+            if len(words) < 2 or not _ID.match(words[0]) or int(words[0]) >= count:
+                raise TransportError("garbled answer header")
+            try:
+                decoded = base64.b64decode(body.replace(b"\n", b""), validate=True)
+            except (binascii.Error, ValueError):
+                raise TransportError("garbled answer body") from None
+            answers[int(words[0])].parts.append(
+                (words[1].decode("ascii", "replace"),
+                 [w.decode("ascii", "replace") for w in words[2:]], decoded))
+        return answers
+
+    def close(self) -> None:
+        self.pipe.close()
+
+
+class ChannelPipe:
+    """A paramiko channel (from SSHConnection.hold) as a Pipe."""
+
+    def __init__(self, chan) -> None:  # paramiko.Channel
+        self.chan = chan
+
+    def send(self, data: bytes) -> None:
+        self.chan.sendall(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        while self.chan.recv_stderr_ready():  # unread, it would hold the window shut
+            self.chan.recv_stderr(1 << 16)
+        if not self.chan.recv_ready():
+            if self.chan.closed or self.chan.eof_received:
+                return b""
+            select.select([self.chan], [], [], timeout)
+            if not self.chan.recv_ready():
+                return b"" if self.chan.eof_received or self.chan.closed else None
+        return self.chan.recv(1 << 16)
+
+    def close(self) -> None:
+        self.chan.close()
+
+
+class ProcessPipe:
+    """A local process (sh -c SERVER) as a Pipe: for tests and for measuring."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+
+    def send(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def recv(self, timeout: float) -> bytes | None:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return os.read(fd, 1 << 16) if ready else None
+
+    def close(self) -> None:
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def wait_ready(pipe: Pipe, timeout: float = 30.0) -> None:
+    """Read up to the READY line the server prints first."""
+    want = READY.encode() + b"\n"
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while want not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TransportError("the server did not start")
+        chunk = pipe.recv(min(left, 1.0))
+        if chunk == b"":
+            raise TransportError("the server ended before it started")
+        buf += chunk or b""
+        if len(buf) > 1 << 20:
+            raise TransportError("the server said too much before it started")
+
+
+def start_local(shell: Sequence[str] = ("sh",)) -> ShellServer:
+    """The server in a local shell (`shell` + ["-c", script]): for tests and measuring."""
+    marker = new_marker()
+    pipe = ProcessPipe([*shell, "-c", server_script(marker)])
+    wait_ready(pipe)
+    return ShellServer(pipe, marker)
+
+
+def start_ssh(conn, sudo: bool) -> ShellServer:  # conn: sshconn.SSHConnection
+    """The server over one session channel of `conn` (as root under sudo, as `run` is)."""
+    from tui.core.targets.base import CommandResult, TargetError
+
+    marker = new_marker()
+    # Through sh explicitly: the login shell may be csh or fish, the server is POSIX sh.
+    got = conn.hold("sh -c " + shlex.quote(server_script(marker)), READY, sudo=sudo)
+    if isinstance(got, CommandResult):
+        err = got.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise TargetError(f"{conn.label}: the facts reader did not start (exit {got.rc})"
+                          + (f": {err[-1][:200]}" if err else ""))
+    got.settimeout(None)
+    return ShellServer(ChannelPipe(got), marker)

@@ -1,51 +1,45 @@
-"""The SSH facts script, run for real with this machine's sh, agrees with the local collector."""
+"""The SSH collector (the sh request server, run here for real) agrees with the local one."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
-import subprocess
 
 import pytest
 
 from tui.core.facts import local, remote
-from tui.core.facts.model import ALLOW, DENY
+from tui.core.targets import shellchan
 
 
-def run_script() -> tuple[bytes, str]:
-    marker = remote.new_marker()
-    out = subprocess.run(["sh", "-c", remote.script(marker)], capture_output=True, timeout=60,
-                         check=True).stdout
-    return out, marker
+def _comparable(facts) -> dict:
+    d = dataclasses.asdict(facts)
+    for key in ("target", "kind", "processes", "logs", "notes"):  # who collects, and when
+        d.pop(key)
+    for label in ("fail2ban-client banned", "ss -ltnpH"):  # timestamps; the server's own sh
+        d["commands"].pop(label, None)
+    return d
 
 
-def test_script_and_local_collector_agree_on_this_machine() -> None:
-    out, marker = run_script()
-    theirs = remote.parse(out, marker=marker, target="t")
+@pytest.mark.parametrize("shell", [["sh"], ["busybox", "sh"], ["bash", "--posix"]])
+def test_server_and_local_collector_agree_on_this_machine(shell: list[str]) -> None:
+    server = shellchan.start_local(shell)
+    try:
+        theirs = remote.collect(server, "t")
+    finally:
+        server.close()
     ours = local.collect("/")
-    for path in (ALLOW, DENY, "/etc/passwd"):
-        assert theirs.files[path] == ours.files[path], path
-    assert theirs.package_manager == ours.package_manager == "dpkg"
-    assert theirs.sftp_server == ours.sftp_server
-    [a], [b] = theirs.binaries, ours.binaries
-    assert a.binary == b.binary == "/usr/sbin/sshd"
-    real = {lib.soname: os.path.realpath(lib.path) for lib in a.libraries}
-    assert real == {lib.soname: os.path.realpath(lib.path) for lib in b.libraries
-                    if lib.soname in real}
-    assert "libwrap.so.0" in real and not a.missing
+    assert _comparable(theirs) == _comparable(ours)
+    assert server.round_trips <= 8
+    [b] = ours.binaries
+    assert b.binary == "/usr/sbin/sshd" and "libwrap.so.0" in b.needed and not b.missing
     assert theirs.sshd_version and theirs.sshd_version.startswith("OpenSSH_")
-    # sshd's own view, the sockets and the stat() of its paths: the same either way
-    for label in ("sshd -T", "sshd -t", "ss -ltnpH"):
-        assert theirs.commands[label] == ours.commands[label], label
     assert "maxstartups" in ours.commands["sshd -T"].stdout
-    assert theirs.paths == ours.paths
     assert ours.paths["/usr/sbin/sshd"].mode is not None
     assert ours.paths["/var/empty/sshd"].errno == errno.ENOENT  # Debian's is /run/sshd
-    f2b = [p for p in ours.files if p.startswith(("/var/lib/fail2ban/", "/var/lib/denyhosts/"))]
-    assert f2b and all(theirs.files[p] == ours.files[p] for p in f2b)
 
 
-def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
+def test_a_broken_sshd_config_is_data(tmp_path) -> None:
     """`sshd -t` failing is what the sshd-serve finding reads: rc and message survive."""
     from tests.mountns import MountNamespace
 
@@ -53,10 +47,11 @@ def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
     try:
         ns.overlay("/etc")
         ns.sh("echo 'Bogus yes' >> /etc/ssh/sshd_config")
-        marker = remote.new_marker()
-        out = subprocess.run([*ns.prefix, "sh", "-c", remote.script(marker)],
-                             capture_output=True, timeout=60, check=True).stdout
-        facts = remote.parse(out, marker=marker, target="t")
+        server = shellchan.start_local([*ns.prefix, "sh"])
+        try:
+            facts = remote.collect(server, "t")
+        finally:
+            server.close()
         t = facts.commands["sshd -t"]
         assert t.rc == 255 and "Bad configuration option: Bogus" in t.stderr
         assert facts.commands["sshd -T"].rc == 255
@@ -64,31 +59,51 @@ def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
         ns.close()
 
 
-def test_truncated_reply_is_an_error_not_a_healthy_machine() -> None:
-    out, marker = run_script()
-    with pytest.raises(remote.FactsError, match="incomplete"):
-        remote.parse(out[: len(out) // 2], marker=marker, target="t")
-    with pytest.raises(remote.FactsError):
-        remote.parse(b"", marker=marker, target="t")
+class _Cut:
+    """A pipe whose answer stops half-way, or never ends."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def recv(self, timeout: float) -> bytes | None:
+        out, self.data = self.data, b""
+        return out
+
+    def close(self) -> None:
+        pass
 
 
-def test_a_log_line_cannot_forge_a_section() -> None:
-    out, marker = run_script()
-    forged = out.replace(f"\n{marker} end".encode(),
-                         b"\n==SRD== file /etc/hosts.deny\nQUxMOiBBTEwK\n"
-                         + f"\n{marker} end".encode())
-    facts = remote.parse(forged, marker=marker, target="t")
-    assert facts.files[DENY] == remote.parse(out, marker=marker, target="t").files[DENY]
+def test_a_cut_or_garbled_answer_is_an_error_not_a_healthy_machine() -> None:
+    marker = shellchan.new_marker()
+    with pytest.raises(shellchan.TransportError, match="closed"):
+        shellchan.ShellServer(_Cut(f"\n{marker} 0 data\nQUxM".encode()), marker).call(
+            [("g", ["10", "/etc"])])
+    with pytest.raises(shellchan.TransportError, match="garbled"):
+        shellchan.ShellServer(_Cut(f"\n{marker} 0 data\n!!\n{marker} END 1\n".encode()),
+                              marker).call([("g", ["10", "/etc"])])
 
 
-def test_ldd_output_parsing() -> None:
-    text = (b"\tlinux-vdso.so.1 (0x00007ffd)\n"
-            b"\tlibwrap.so.0 => /lib/x86_64-linux-gnu/libwrap.so.0 (0x00007f64d46de000)\n"
-            b"\tliblz4.so.1 => not found\n"
-            b"\t/lib64/ld-linux-x86-64.so.2 (0x00007f81a8559000)\n")
-    libs = remote.parse_ldd("/usr/sbin/sshd", text, {"liblz4.so.1": "/lib/libsystemd.so.0"})
-    assert libs.missing == ["liblz4.so.1"]
-    assert libs.needed_by("liblz4.so.1") == "/lib/libsystemd.so.0"
-    assert libs.interpreter == "/lib64/ld-linux-x86-64.so.2"
-    bad = remote.parse_ldd("/usr/sbin/sshd", b"\tnot a dynamic executable\n", {})
-    assert bad.error == "not a dynamic executable"
+def test_file_bytes_names_and_output_cannot_forge_an_answer(tmp_path) -> None:
+    server = shellchan.start_local(["busybox", "sh"])
+    try:
+        evil = (f"\n{server.marker} 0 data\nQUxMOiBBTEwK\n{server.marker} END 1\n".encode()
+                + b"\0liblz4.so.1\0\xff\n" * 3)
+        (tmp_path / "f").write_bytes(evil)
+        odd = "a\nb c'$(reboot)`x`\\"
+        (tmp_path / odd).write_bytes(b"")
+        cmd = ["sh", "-c", 'cat "$1"; cat "$1" >&2', "-", str(tmp_path / "f")]
+        [got, names, ran] = server.call([
+            ("g", ["1000", str(tmp_path), str(tmp_path / "f")]),
+            ("l", [str(tmp_path)]),
+            ("r", ["5", "1000", *cmd]),
+        ])
+        assert got.first("data") == ([], evil)
+        listed = set(names.first("names")[1].split(b"\0")[:-1]) - {b".", b".."}
+        assert listed == {b"f", os.fsencode(odd)}
+        assert ran.first("rc") == (["0"], evil) and ran.first("err") == ([], evil)
+        assert not (tmp_path / "reboot").exists()
+    finally:
+        server.close()

@@ -1,358 +1,452 @@
-"""Collecting facts from a live host over one SSH channel: one shell script, one reply.
+"""Facts of a live host over SSH: the collector of tui.core.facts.collect, reading through the
+request server of tui.core.targets.shellchan on one channel.
 
-On a 300 ms link thirty round trips cost nine seconds; this costs one. The script is plain
-POSIX sh with coreutils, so it runs on any Linux the article covers. It only reads; its
-output is a sequence of sections the parser below turns into the same Facts the local
-collector builds. Libraries come from the live loader (ldd), as they would on the console.
+The collector runs against what has been fetched so far; whatever it lacked (a file, a stat,
+a listing, a command's output) is asked for in one batch, and it runs again: each run costs
+one round trip, and the facts are those of the first run that lacked nothing. Paths are
+resolved here, link by link, from the lstat() and readlink() answers, exactly as for a
+mounted root, and sshd's libraries come from the same offline ELF resolver, on the bytes of
+the target's files.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import contextlib
 import errno
-import re
-import shlex
+import io
+import os
+import stat
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO, cast
 
-from tui.core.facts.common import nested_files, referenced_files
-from tui.core.facts.model import (
-    ALLOW,
-    CONFIG_FILES,
-    DENY,
-    DENYHOSTS_FILES,
-    DENYHOSTS_WORK_DIR,
-    FAIL2BAN_DB,
-    FAIL2BAN_FILES,
-    FIREWALL_COMMANDS,
-    FIREWALL_TIMEOUT,
-    JOURNAL_DIR,
-    JOURNALS_READ,
-    LIVE_COMMANDS,
-    LIVE_TIMEOUT,
-    LOG_FILES,
-    LOG_LINES,
-    LOG_PATTERN,
-    PRIVSEP_DIRS,
-    SFTP_SERVERS,
-    SSHD_PATHS,
-    CommandOutput,
-    Facts,
-    FileBlob,
-    LogLine,
-    PathInfo,
+from tui.core.facts.collect import (
+    BINARY_LIMIT,
+    JOURNAL_ARGV,
+    JOURNAL_MATCH,
+    JOURNAL_OUTPUT,
+    Ran,
+    journal_lines,
 )
-from tui.core.libs.offline import BinaryLibs, Library
+from tui.core.facts.collect import collect as collect_from
+from tui.core.facts.model import Facts, FileBlob, PathInfo
+from tui.core.rootpath import NotRegularFile, file_kind, walk
+from tui.core.targets.shellchan import Answer, Request, ShellServer
 
-_LIB_DIRS = (
-    "/lib /lib64 /usr/lib /usr/lib64 /lib/*-linux-gnu /usr/lib/*-linux-gnu "
-    "/usr/local/lib /usr/local/lib64"
-)
-
-_SCRIPT = r"""
-PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; LC_ALL=C; export PATH LC_ALL
-m() { printf '\n@MARK@ %s\n' "$*"; }
-dump() {
-  if [ -d "$1" ]; then m dir "$1"
-  elif [ ! -e "$1" ]; then m missing "$1"
-  elif [ ! -r "$1" ]; then m unreadable "$1"
-  elif s=$(wc -c < "$1") && [ "$s" -gt "$2" ]; then m toobig $((s)) "$1"
-  else m file "$1"; base64 < "$1"; fi
-}
-m id "$(id -u)"
-m hostname "$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
-for f in @FILES@ /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.d/*.local \
-         /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.d/*.local \
-         /etc/ssh/sshd_config.d/*.conf; do
-  case "$f" in *'*'*) continue;; esac
-  # the rules files and fail2ban's db: up to 48 MiB each, so all three in base64 (x 4/3)
-  # stay well within the 256 MiB the connection reads of this reply
-  case "$f" in /etc/hosts.allow|/etc/hosts.deny) dump "$f" 50331648;; *) dump "$f" 1048576;; esac
-done
-# /file patterns named in the rules (and one level of files named in those); no globbing
-set -f
-for f in $(cat /etc/hosts.allow /etc/hosts.deny 2>/dev/null | grep -v '^#' | tr ':,' '  ' \
-           | tr -s ' \t' '\n\n' | grep '^/' | sort -u | head -n 50); do
-  dump "$f" 1048576
-  for g in $(grep -o '/[^[:space:]]*' "$f" 2>/dev/null | sort -u | head -n 50); do
-    dump "$g" 1048576; done
-done
-set +f
-for b in @SSHD@; do
-  [ -e "$b" ] || { m nobinary "$b"; continue; }
-  m ldd "$b"; ldd "$b" 2>&1
-  m version "$b"; grep -ao 'OpenSSH_[0-9][0-9.]*p*[0-9]*' "$b" 2>/dev/null | head -n 1
-  for so in $(ldd "$b" 2>/dev/null | awk '$2 == "=>" && $3 == "not" {print $1}'); do
-    for p in $(ldd "$b" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}') "$b"; do
-      if grep -qF "$so" "$p" 2>/dev/null; then m neededby "$so" "$p"; break; fi
-    done
-    for d in @LIBDIRS@ $(cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null | grep '^/'); do
-      for c in "$d/$so".*; do [ -f "$c" ] && m candidate "$so" "$(readlink -f "$c")"; done
-    done
-    if command -v dpkg >/dev/null 2>&1; then
-      m owner "$so" "$(dpkg -S "*/$so" 2>/dev/null | head -n 1 | sed 's/: .*//')"
-    elif command -v rpm >/dev/null 2>&1; then
-      m owner "$so" "$(rpm -q --qf '%{NAME}\n' --whatprovides "$so()(64bit)" "$so" 2>/dev/null \
-                      | grep -v 'no package' | head -n 1)"
-    fi
-  done
-done
-if command -v dpkg >/dev/null 2>&1; then m pm dpkg
-elif command -v rpm >/dev/null 2>&1; then m pm rpm; fi
-for s in @SFTP@; do [ -x "$s" ] && { m sftp "$s"; break; }; done
-m processes; cat /proc/[0-9]*/comm 2>/dev/null | sort -u
-m journal
-journalctl -q --no-pager -o short-iso -n 20000 _COMM=sshd + _COMM=sshd-session 2>/dev/null \
-  | grep -E '@PATTERN@' | tail -n @LOGLINES@
-for f in @LOGS@; do
-  [ -r "$f" ] && { m log "$f"; tail -c 4194304 "$f" | grep -E '@PATTERN@' | tail -n @LOGLINES@; }
-done
-# host firewall rules (root only): stdout on success, the first error lines on failure
-fw() {
-  n=$1; shift
-  command -v "$1" >/dev/null 2>&1 || return 0
-  t=; command -v timeout >/dev/null 2>&1 && t="timeout @FWTIME@"
-  if out=$($t "$@" 2>/dev/null); then m fw "$n"; printf '%s\n' "$out" | base64
-  else m fwfail "$n" "$?"; $t "$@" 2>&1 >/dev/null | head -n 2; fi
-}
-@FWCALLS@
-# sshd's own view, listening sockets, fail2ban's bans: exit status and both streams are data
-c() {
-  n=$1; shift
-  case "$1" in /*) [ -x "$1" ] || return 0;; *) command -v "$1" >/dev/null 2>&1 || return 0;; esac
-  t=; command -v timeout >/dev/null 2>&1 && t="timeout @LIVETIME@"
-  e=$(mktemp 2>/dev/null) || e=/dev/null
-  out=$($t "$@" </dev/null 2>"$e"); rc=$?
-  m cmd "$n" "$rc"; printf '%s\n' "$out" | base64
-  m cmderr "$n"; base64 < "$e"; [ "$e" = /dev/null ] || rm -f "$e"
-}
-@LIVECALLS@
-# managed deny lists: fail2ban's ban database, DenyHosts' work directory
-db=$(cat /etc/fail2ban/fail2ban.conf /etc/fail2ban/fail2ban.d/*.conf /etc/fail2ban/fail2ban.local \
-       /etc/fail2ban/fail2ban.d/*.local 2>/dev/null \
-     | sed -n 's/^dbfile[[:space:]]*=[[:space:]]*//p' | tail -n 1)
-case "$db" in '') dump @F2BDB@ 50331648;; /*) dump "$db" 50331648;; esac
-wd=$(sed -n 's/^[[:space:]]*WORK_DIR[[:space:]]*[=:][[:space:]]*\(\/[^[:space:]]*\).*/\1/p' \
-     /etc/denyhosts.conf 2>/dev/null | head -n 1)
-wd=${wd%/}; [ -n "$wd" ] || wd=@DHWORK@
-for n in @DHFILES@; do dump "$wd/$n" 1048576; done
-# stat() of the privsep dirs, sshd, sshd-session and the host keys
-{ printf '%s\n' @STATPATHS@
-  sshd_T=$(@SSHD@ -T </dev/null 2>/dev/null)
-  if [ -n "$sshd_T" ]; then
-    printf '%s\n' "$sshd_T" \
-      | awk '$1 == "hostkey" || $1 == "sshdsessionpath" || $1 == "sshdauthpath" {print $2}'
-  else
-    cat /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf 2>/dev/null \
-      | awk 'tolower($1) == "hostkey" {print $2}'
-  fi
-} | while IFS= read -r p; do
-  case "$p" in /*) ;; *) continue;; esac
-  if s=$(stat -L -c '%f %u %g' "$p" 2>/dev/null); then m stat $s "$p"
-  elif [ -e "$p" ] || [ -L "$p" ]; then m nostat EACCES "$p"
-  else m nostat ENOENT "$p"; fi
-done
-# this tool's own change journal: the newest change sets' records
-for n in $(ls -1 @JOURNALDIR@ 2>/dev/null | grep -E '^[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$' \
-           | sort -n | tail -n @JOURNALS@); do
-  dump @JOURNALDIR@/"$n"/journal.json 1048576
-done
-m end
-"""
-
-
-def new_marker() -> str:
-    """A section marker nobody can plant in a log line the script passes through."""
-    import secrets
-
-    return f"==SRD-{secrets.token_hex(8)}=="
-
-
-def script(marker: str) -> str:
-    q = " ".join
-    return (
-        _SCRIPT.replace("@MARK@", marker)
-        .replace("@FILES@", q(shlex.quote(f) for f in (*CONFIG_FILES, *FAIL2BAN_FILES)))
-        .replace("@SSHD@ -T", SSHD_PATHS[0] + " -T")
-        .replace("@SSHD@", q(SSHD_PATHS))
-        .replace("@SFTP@", q(SFTP_SERVERS))
-        .replace("@LIBDIRS@", _LIB_DIRS)
-        .replace("@LOGS@", q(LOG_FILES))
-        .replace("@PATTERN@", LOG_PATTERN.replace("'", ""))
-        .replace("@FWTIME@", str(FIREWALL_TIMEOUT))
-        .replace("@LIVETIME@", str(LIVE_TIMEOUT))
-        .replace("@LOGLINES@", str(LOG_LINES))
-        .replace("@F2BDB@", shlex.quote(FAIL2BAN_DB))
-        .replace("@JOURNALDIR@", shlex.quote(JOURNAL_DIR))
-        .replace("@JOURNALS@", str(JOURNALS_READ))
-        .replace("@DHWORK@", shlex.quote(DENYHOSTS_WORK_DIR))
-        .replace("@DHFILES@", q(shlex.quote(n) for n in DENYHOSTS_FILES))
-        .replace("@STATPATHS@", q(shlex.quote(p) for p in (*PRIVSEP_DIRS, *SSHD_PATHS)))
-        .replace("@LIVECALLS@", "\n".join(
-            f"c {i} {q(shlex.quote(a) for a in argv)}"
-            for i, (_, argv) in enumerate(LIVE_COMMANDS)))
-        .replace("@FWCALLS@", "\n".join(
-            f"fw {i} {q(shlex.quote(a) for a in argv)}"
-            for i, (_, argv) in enumerate(FIREWALL_COMMANDS)))
-    )
-
-
-_DIGITS = re.compile(r"[0-9]{1,9}", re.ASCII)
+MAX_ROUNDS = 16  # collection runs; each is one round trip (a normal host needs about six)
+_DEV_NULL = (1, 3)
+_LDSO_DIR = "/etc/ld.so.conf.d"
+_HINTS = ("/etc/ld.so.conf", "/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+          "/lib/aarch64-linux-gnu")
 
 
 class FactsError(ValueError):
-    """The target's reply is not what the script prints (truncated, or not a POSIX shell)."""
+    """The target's answers do not add up (cut off, garbled, or never complete)."""
 
 
-def parse(out: bytes, *, marker: str, target: str) -> Facts:
-    facts = Facts(target=target, kind="ssh", live=True)
-    sections = _sections(out, marker)
-    if not sections or sections[-1][0] != ["end"]:
-        raise FactsError("the target's reply to the facts script is incomplete")
-    ldd: dict[str, bytes] = {}
-    needed_by: dict[str, str] = {}
-    cmds: dict[str, tuple[int, str, str]] = {}
-    for head, body in sections:
-        kind, args = head[0], head[1:]
-        arg = " ".join(args)
-        if kind == "id":
-            facts.notes += [] if arg == "0" else [f"collected as uid {arg}, not root"]
-        elif kind == "hostname":
-            facts.hostname = arg or None
-        elif kind == "file":
-            try:
-                facts.files[arg] = FileBlob(base64.b64decode(body, validate=False))
-            except (binascii.Error, ValueError):
-                facts.files[arg] = FileBlob(None, errno.EIO)
-        elif kind == "toobig" and len(args) >= 2 and args[0].isdigit():
-            facts.files[" ".join(args[1:])] = FileBlob(None, errno.EFBIG, int(args[0]))
-        elif kind in ("missing", "unreadable", "dir", "toobig"):
-            code = {"missing": errno.ENOENT, "unreadable": errno.EACCES,
-                    "dir": errno.EISDIR, "toobig": errno.EFBIG}[kind]
-            facts.files[arg] = FileBlob(b"" if kind == "dir" else None, code)
-        elif kind == "nobinary":
-            if arg == SSHD_PATHS[0]:
-                facts.binaries.append(BinaryLibs(arg, False, "not found", [], [], None))
-        elif kind == "ldd":
-            ldd[arg] = body
-        elif kind == "version" and facts.sshd_version is None:
-            facts.sshd_version = body.decode("utf-8", "replace").strip() or None
-        elif kind == "neededby" and len(args) == 2:
-            needed_by[args[0]] = args[1]
-        elif kind == "candidate" and len(args) == 2:
-            lst = facts.candidates.setdefault(args[0], [])
-            if args[1] not in lst:
-                lst.append(args[1])
-        elif kind == "owner" and len(args) == 2 and args[1]:
-            facts.owners[args[0]] = args[1]
-        elif kind == "pm":
-            facts.package_manager = arg
-        elif kind == "sftp":
-            facts.sftp_server = arg
-        elif kind == "processes":
-            facts.processes = sorted(set(body.decode("utf-8", "replace").split()))
-        elif kind == "fw" and _index(arg, FIREWALL_COMMANDS):
-            label = FIREWALL_COMMANDS[int(arg)][0]
-            try:
-                text = base64.b64decode(body).decode("utf-8", "replace")
-                facts.firewall[label] = "" if text == "\n" else text  # sh's $() ate the rest
-            except (binascii.Error, ValueError):
-                facts.notes.append(f"{label}: output garbled in transit")
-        elif kind == "fwfail" and len(args) == 2 and _index(args[0], FIREWALL_COMMANDS):
-            label = FIREWALL_COMMANDS[int(args[0])][0]
-            msg = body.decode("utf-8", "replace").strip().splitlines()
-            facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s" if args[1] == "124"
-                               else f"{label} failed (exit {args[1]}): "
-                               f"{msg[0][:200] if msg else 'no message'}")
-        elif kind == "cmd" and len(args) == 2 and _index(args[0], LIVE_COMMANDS) \
-                and _DIGITS.fullmatch(args[1]):
-            label = LIVE_COMMANDS[int(args[0])][0]
-            cmds[label] = (int(args[1]), _b64text(body), "")
-        elif kind == "cmderr" and _index(arg, LIVE_COMMANDS) \
-                and LIVE_COMMANDS[int(arg)][0] in cmds:
-            label = LIVE_COMMANDS[int(arg)][0]
-            cmds[label] = (cmds[label][0], cmds[label][1], _b64text(body))
-        elif kind == "stat" and len(args) >= 4:
-            try:
-                facts.paths[" ".join(args[3:])] = PathInfo(int(args[0], 16), int(args[1]),
-                                                           int(args[2]))
-            except ValueError:
-                facts.notes.append(f"stat of {' '.join(args[3:])}: garbled reply")
-        elif kind == "nostat" and len(args) >= 2:
-            code = errno.ENOENT if args[0] == "ENOENT" else errno.EACCES
-            facts.paths[" ".join(args[1:])] = PathInfo(None, errno=code)
-        elif kind in ("journal", "log"):
-            src = "journal" if kind == "journal" else arg
-            facts.logs += [LogLine(src, t) for t in body.decode("utf-8", "replace").splitlines()
-                           if t.strip()]
-    facts.commands = {k: CommandOutput(*v) for k, v in cmds.items()}
-    for binary, body in ldd.items():
-        facts.binaries.append(parse_ldd(binary, body, needed_by))
-    order = {p: i for i, p in enumerate(SSHD_PATHS)}
-    facts.binaries.sort(key=lambda b: order.get(b.binary, 99))
-    for lst in facts.candidates.values():
-        lst.sort(key=_version_key, reverse=True)
-    _check_referenced(facts)
+@dataclass(frozen=True)
+class _Meta:
+    st_mode: int
+    st_dev: int
+    st_ino: int
+    st_size: int
+    st_uid: int
+    st_gid: int
+    st_rdev: tuple[int, int]  # (major, minor)
+
+
+class _Missing(FileNotFoundError):
+    """Not fetched yet: asked for, and the collection runs again once it arrived."""
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p and p != "."]
+
+
+def _prefixes(path: str) -> list[str]:
+    out, cur = [], ""
+    for p in _parts(path):
+        cur += "/" + p
+        out.append(cur)
+    return out or ["/"]
+
+
+def _sendable(path: str) -> bool:
+    # a request is one line of sh; a C library would stop at a NUL anyway
+    return path.startswith("/") and "\n" not in path and "\0" not in path and "\r" not in path
+
+
+class RemoteSource:
+    """A host over SSH, as the collector's Source; also the library resolver's FS."""
+
+    kind = "ssh"
+    live = True
+
+    def __init__(self, server: ShellServer, label: str) -> None:
+        self.server = server
+        self.label = label
+        self.lst: dict[str, _Meta | None] = {}  # lstat() by path as sent; None: nothing there
+        self.links: dict[str, str] = {}  # readlink()
+        self.data: dict[str, tuple[int, bytes | None]] = {}  # key -> (limit asked, bytes)
+        self.denied: set[str] = set()  # regular files the target would not let us read
+        self.tails: dict[str, bytes | None] = {}
+        self.dirs: dict[str, list[str] | None] = {}
+        self.hits: dict[tuple[bytes, tuple[str, ...]], list[str]] = {}
+        self.runs: dict[tuple[str, ...], Answer] = {}
+        self.proc: list[str] | None = None
+        self.ident: tuple[str | None, str | None] | None = None
+        self.want: dict[tuple, Request] = {}
+        # With a path's stat, its bytes up to this many (what the resolver reads next);
+        # -1 while a log's tail is looked up.
+        self.prefetch = BINARY_LIMIT
+        for path in _HINTS:  # what the library resolver reads first, asked for at once
+            self._need(path)
+        self._ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def _ask(self, key: tuple, request: Request) -> None:
+        self.want.setdefault(key, request)
+
+    def fetch(self) -> None:
+        """One round trip: everything the last run lacked."""
+        keys = list(self.want)
+        requests = [self.want[k] for k in keys]
+        self.want = {}
+        answers = self.server.call(requests)
+        for key, req, ans in zip(keys, requests, answers):
+            self._take(key, req, ans)
+
+    def _take(self, key: tuple, req: Request, ans: Answer) -> None:
+        op, args = req
+        if op in ("g", "t"):
+            self._take_info(list(args[1:]), ans)
+            path = args[-1]
+            rp = ans.first("rp")
+            real = os.fsdecode(rp[1]) if rp and rp[1].startswith(b"/") else path
+            want = dict(self.want)
+            with contextlib.suppress(OSError):  # where the collector will look the bytes up
+                real = walk(path, lambda p: self._meta_of(p).st_mode, self._readlink)
+            self.want = want
+            got = ans.first("data")
+            if op == "g":
+                limit = int(args[0])
+                if got is not None:
+                    self.data[real] = (limit, got[1])
+                elif ans.first("big") is not None:
+                    self.data[real] = (limit, None)
+                elif ans.first("eacces") is not None:
+                    self.denied.add(real)
+                elif limit >= 0:
+                    self.data.setdefault(real, (limit, None))
+            else:
+                self.tails[real] = got[1] if got is not None else None
+                if ans.first("eacces") is not None:
+                    self.denied.add(real)
+        elif op == "l":
+            names = ans.first("names")
+            self.dirs[args[0]] = None if names is None else sorted(
+                n for n in (os.fsdecode(x) for x in names[1].split(b"\0"))
+                if n not in ("", ".", ".."))
+            if ans.first("eacces") is not None:
+                self.denied.add(args[0])
+        elif op == "f":
+            hits = ans.first("hits")
+            found = set(os.fsdecode(hits[1]).splitlines()) if hits else set()
+            self.hits[key[1], key[2]] = [k for k in args[1:] if k in found]
+        elif op == "r":
+            self.runs[tuple(args[2:])] = ans
+        elif op == "p":
+            names = ans.first("names")
+            text = names[1].decode("utf-8", "replace") if names else ""
+            self.proc = sorted({n.strip() for n in text.splitlines() if n.strip()})
+        elif op == "i":
+            names = ans.first("names")
+            lines = (names[1].decode("utf-8", "replace") if names else "").splitlines()
+            self.ident = (lines[0].strip() if lines else None,
+                          lines[1].strip() if len(lines) > 1 else None)
+
+    def _take_info(self, asked: list[str], ans: Answer) -> None:
+        seen: set[str] = set()
+        for body in ans.all("st"):
+            for line in body.split(b"\n"):
+                words = line.split(b" ", 8)
+                if len(words) < 9:
+                    continue
+                try:
+                    mode, major, minor = (int(words[i], 16) for i in (0, 6, 7))
+                    dev, ino, size, uid, gid = (int(words[i]) for i in range(1, 6))
+                except ValueError:
+                    continue
+                name = os.fsdecode(words[8])
+                seen.add(name)
+                self.lst[name] = _Meta(mode, dev, ino, size, uid, gid, (major, minor))
+        for body in ans.all("ln"):
+            fields = body.split(b"\0")
+            for name, target in zip(fields[0::2], fields[1::2]):
+                self.links[os.fsdecode(name)] = os.fsdecode(target[:-1] if target.endswith(b"\n")
+                                                           else target)
+        for name in asked:
+            if name not in seen:
+                self.lst.setdefault(name, None)
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def _meta_of(self, path: str) -> _Meta:
+        """lstat() of a physical path (no link before its last component)."""
+        if path == "/":
+            return self.lst.get("/") or _Meta(stat.S_IFDIR | 0o755, 0, 0, 0, 0, 0, (0, 0))
+        if path not in self.lst:
+            self._need(path)
+            raise _Missing(errno.ENOENT, "not fetched yet", path)
+        meta = self.lst[path]
+        if meta is None:
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        return meta
+
+    def _readlink(self, path: str) -> str:
+        if path not in self.links:
+            self._need(path)
+            raise _Missing(errno.ENOENT, "not fetched yet", path)
+        return self.links[path]
+
+    def _need(self, path: str, limit: int | None = None) -> None:
+        limit = self.prefetch if limit is None else limit
+        if _sendable(path):
+            self._ask(("g", path, limit), ("g", [str(limit), *_prefixes(path)]))
+
+    def resolve(self, target: str, follow_last: bool = True) -> str:
+        """The physical path of `target` (links followed as the kernel would)."""
+        if not _sendable(target):
+            return "/nonexistent/unsendable"
+        before = len(self.want)
+        try:
+            return walk(target, lambda p: self._meta_of(p).st_mode, self._readlink,
+                        follow_last=follow_last)
+        finally:
+            if len(self.want) > before:  # the whole path at once: its prefixes come with it
+                self._need(target, self.prefetch)
+
+    def _lookup(self, path: str, follow: bool = True) -> tuple[str, _Meta | None]:
+        key = self.resolve(path, follow_last=follow)
+        try:
+            return key, self._meta_of(key)
+        except FileNotFoundError:
+            return key, None
+
+    def _errno_for(self, key: str) -> int:
+        for p in _prefixes(key)[:-1]:
+            meta = self.lst.get(p)
+            if meta is not None and not stat.S_ISDIR(meta.st_mode) and \
+                    not stat.S_ISLNK(meta.st_mode):
+                return errno.ENOTDIR
+        return errno.ENOENT
+
+    # -- the collector's Source -------------------------------------------------------------
+
+    def hostname(self) -> str | None:
+        if self.ident is None:
+            self._ask(("i",), ("i", []))
+            return None
+        return self.ident[1] or None
+
+    def first_notes(self) -> list[str]:
+        uid = self.ident[0] if self.ident else "0"
+        return [] if uid == "0" else [f"collected as uid {uid}, not root"]
+
+    def read(self, path: str, limit: int) -> FileBlob:
+        try:
+            key, meta = self._lookup(path)
+        except OSError as e:
+            return FileBlob(None, e.errno or errno.EIO)
+        if meta is None:
+            return FileBlob(None, self._errno_for(key))
+        if stat.S_ISDIR(meta.st_mode):
+            return FileBlob(b"", errno.EISDIR)
+        if stat.S_ISCHR(meta.st_mode) and meta.st_rdev == _DEV_NULL:
+            return FileBlob(b"")
+        if not stat.S_ISREG(meta.st_mode):
+            return FileBlob(None, errno.EINVAL)
+        if meta.st_size > limit:
+            return FileBlob(None, errno.EFBIG, meta.st_size)
+        if key in self.denied:
+            return FileBlob(None, errno.EACCES)
+        got = self.data.get(key)
+        if got is None or got[1] is None and got[0] < limit:
+            self._need(path, limit)
+            return FileBlob(None, errno.ENOENT)
+        if got[1] is None or len(got[1]) > limit:
+            return FileBlob(None, errno.EFBIG, meta.st_size)  # it grew meanwhile
+        return FileBlob(got[1])
+
+    def _lookup_meta(self, path: str, follow: bool = True) -> tuple[str, _Meta | None]:
+        """_lookup for what only needs the stat (a log's tail, exists, stat): no bytes."""
+        self.prefetch = -1
+        try:
+            return self._lookup(path, follow)
+        finally:
+            self.prefetch = BINARY_LIMIT
+
+    def read_tail(self, path: str, limit: int) -> bytes:
+        key, meta = self._lookup_meta(path)
+        if meta is None:
+            code = self._errno_for(key)
+            raise OSError(code, os.strerror(code), path)
+        if not stat.S_ISREG(meta.st_mode):
+            if stat.S_ISCHR(meta.st_mode) and meta.st_rdev == _DEV_NULL:
+                return b""
+            raise NotRegularFile(path, cast(os.stat_result, meta))
+        if key in self.denied:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+        if key not in self.tails:
+            if _sendable(path):
+                self._ask(("t", path), ("t", [str(limit), *_prefixes(path)]))
+            raise _Missing(errno.ENOENT, "not fetched yet", path)
+        data = self.tails[key]
+        return data[-limit:] if data else b""
+
+    def exists(self, path: str) -> bool:
+        try:
+            return self._lookup_meta(path, follow=False)[1] is not None
+        except OSError:
+            return False
+
+    def stat(self, path: str) -> PathInfo:
+        try:
+            key, meta = self._lookup_meta(path)
+        except OSError as e:
+            return PathInfo(None, errno=e.errno or errno.EIO)
+        if meta is None:
+            return PathInfo(None, errno=self._errno_for(key))
+        return PathInfo(meta.st_mode, meta.st_uid, meta.st_gid)
+
+    def kind_of(self, path: str) -> str | None:
+        try:
+            meta = self._lookup_meta(path)[1]
+        except OSError:
+            return None
+        return None if meta is None else file_kind(meta.st_mode)
+
+    def listdir(self, path: str) -> list[str]:
+        if not _sendable(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        if path not in self.dirs:
+            self._ask(("l", path), ("l", [path]))
+            raise _Missing(errno.ENOENT, "not fetched yet", path)
+        names = self.dirs[path]
+        if names is None:
+            code = errno.EACCES if path in self.denied else errno.ENOENT
+            raise OSError(code, os.strerror(code), path)
+        return list(names)
+
+    def run(self, argv: Sequence[str], timeout: float, limit: int) -> Ran | None:
+        key = tuple(argv)
+        ans = self.runs.get(key)
+        if ans is None:
+            self._ask(("r", key), ("r", [str(int(timeout)), str(limit), *argv]))
+            return None
+        if ans.first("absent") is not None:
+            return None
+        rc = ans.first("rc")
+        if rc is None or len(rc[0]) != 1 or not rc[0][0].isascii() or not rc[0][0].isdigit():
+            raise OSError(errno.EIO, "no exit status came back")
+        if rc[0][0] == "124":
+            raise subprocess.TimeoutExpired(list(argv), timeout)
+        err = ans.first("err")
+        out = rc[1]
+        return Ran(int(rc[0][0]), out[:limit], err[1] if err else b"", len(out) > limit)
+
+    def journal(self, notes: list[str]) -> list[str]:
+        try:
+            ran = self.run((*JOURNAL_ARGV, *JOURNAL_MATCH), 10, JOURNAL_OUTPUT)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            notes.append(f"journal not read: {e}")
+            return []
+        return [] if ran is None else journal_lines(ran, notes)
+
+    def processes(self) -> list[str]:
+        if self.proc is None:
+            self._ask(("p",), ("p", []))
+            return []
+        return list(self.proc)
+
+    def libfs(self) -> _RemoteFS:
+        return _RemoteFS(self)
+
+
+class _RemoteFS:
+    """The library resolver's FS on a RemoteSource; keys are physical paths."""
+
+    def __init__(self, src: RemoteSource) -> None:
+        self.src = src
+
+    def resolve(self, target: str, follow_last: bool = True) -> str:
+        return self.src.resolve(target, follow_last)
+
+    def stat(self, key: str) -> _Meta:
+        return self.src._meta_of(self.src.resolve(key))
+
+    def listdir(self, key: str) -> list[str]:
+        return self.src.listdir(key)
+
+    def to_target(self, key: str) -> str:
+        return key
+
+    def lexists(self, key: str) -> bool:
+        try:
+            self.src._meta_of(key)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def islink(self, key: str) -> bool:
+        try:
+            return stat.S_ISLNK(self.src._meta_of(key).st_mode)
+        except FileNotFoundError:
+            return False
+
+    def open(self, key: str) -> tuple[BinaryIO, int]:
+        meta = self.src._meta_of(key)
+        if not stat.S_ISREG(meta.st_mode):
+            raise NotRegularFile(key, cast(os.stat_result, meta))
+        if key in self.src.denied:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
+        got = self.src.data.get(key)
+        if got is None or got[1] is None and got[0] < BINARY_LIMIT:
+            self.src._need(key, BINARY_LIMIT)
+            raise _Missing(errno.ENOENT, "not fetched yet", key)
+        if got[1] is None:
+            raise OSError(errno.EFBIG, f"larger than {BINARY_LIMIT} bytes", key)
+        return io.BytesIO(got[1]), len(got[1])
+
+    def prefilter(self, keys: list[str], needles: Iterable[bytes]) -> list[str]:
+        sendable = tuple(k for k in keys if _sendable(k))
+        out: set[str] = set()
+        for needle in needles:
+            if b"\n" in needle or b"\0" in needle:
+                return keys
+            got = self.src.hits.get((needle, sendable))
+            if got is None:
+                if sendable:
+                    self.src._ask(("f", needle, sendable),
+                              ("f", [os.fsdecode(needle), *sendable]))
+                continue
+            out.update(got)
+        return [k for k in keys if k in out]
+
+
+
+def collect(server: ShellServer, label: str, *, rounds: int = MAX_ROUNDS) -> Facts:
+    """The facts of the host behind `server`, in as many round trips as its files need."""
+    src = RemoteSource(server, label)
+    for _ in range(rounds):
+        facts = collect_from(src)
+        if not src.want:
+            return facts
+        src.fetch()
+    facts = collect_from(src)
+    if src.want:  # files that keep changing, or a target that keeps inventing paths
+        facts.notes.append(f"facts incomplete after {rounds} round trips: "
+                           f"{len(src.want)} reads not answered")
     return facts
-
-
-def parse_ldd(binary: str, out: bytes, needed_by: dict[str, str]) -> BinaryLibs:
-    """`ldd` output -> BinaryLibs (ldd cannot tell direct from indirect needs)."""
-    text = out.decode("utf-8", "replace")
-    libs: list[Library] = []
-    interp = None
-    for line in text.splitlines():
-        line = line.strip()
-        m = re.match(r"(\S+) => (not found|(\S+) \(0x[0-9a-f]+\))$", line)
-        if m:
-            libs.append(Library(m.group(1), m.group(3), needed_by.get(m.group(1), binary)))
-            continue
-        m = re.match(r"(/\S+) \(0x[0-9a-f]+\)$", line)
-        if m:
-            interp = m.group(1)
-    if not libs and ("not a dynamic executable" in text or "ldd:" in text):
-        return BinaryLibs(binary, True, text.strip().splitlines()[0][:200], [], [], None)
-    return BinaryLibs(binary, True, None, [lib.soname for lib in libs], libs, interp)
-
-
-def _sections(out: bytes, marker: str) -> list[tuple[list[str], bytes]]:
-    parts = out.split(f"\n{marker} ".encode())
-    result = []
-    for part in parts[1:]:
-        head, _, body = part.partition(b"\n")
-        result.append((head.decode("utf-8", "surrogateescape").split(" "), body))
-    return result
-
-
-def _check_referenced(facts: Facts) -> None:
-    # The script only follows two levels of /file; note anything deeper it did not fetch.
-    wanted = []
-    for p in (ALLOW, DENY):
-        blob = facts.files.get(p)
-        if blob and blob.data:
-            wanted += referenced_files(blob.data)
-    for p in list(wanted):
-        blob = facts.files.get(p)
-        if blob and blob.data:
-            wanted += nested_files(blob.data)
-    missed = [p for p in wanted if p not in facts.files]
-    if missed:
-        facts.notes.append("pattern files not collected: " + ", ".join(missed[:5]))
-
-
-def _index(text: str, table: tuple) -> bool:
-    # ASCII digits only: '²'.isdigit() is True and int('²') raises.
-    return bool(_DIGITS.fullmatch(text)) and int(text) < len(table)
-
-
-def _b64text(body: bytes) -> str:
-    try:
-        text = base64.b64decode(body).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return ""
-    return "" if text == "\n" else text  # printf added the newline sh's $() had eaten
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    return tuple(int(x[:9]) for x in re.findall(r"[0-9]+", path.rsplit("/", 1)[-1]))
-
-

@@ -19,6 +19,7 @@ import secrets
 import select
 import shlex
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,8 +181,27 @@ class ShellServer:
         lines = [f"{op} {i} " + " ".join(shlex.quote(a) for a in args)
                  for i, (op, args) in enumerate(requests)]
         lines.append(f"e {self._batch}")
-        self.pipe.send(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+        # Written by a thread: the answers to the first requests come back while the last
+        # ones are still being sent, and neither side may wait for the other.
+        failed: list[BaseException] = []
+        writer = threading.Thread(target=self._send, args=(data, failed), daemon=True)
+        writer.start()
         self.round_trips += 1
+        try:
+            return self._read(len(requests))
+        finally:
+            writer.join(5)
+            if failed and not isinstance(failed[0], TransportError):
+                raise TransportError(f"sending to the target failed: {failed[0]}")
+
+    def _send(self, data: bytes, failed: list[BaseException]) -> None:
+        try:
+            self.pipe.send(data)
+        except Exception as e:  # reported by call()
+            failed.append(e)
+
+    def _read(self, count: int) -> list[Answer]:
         end = f"\n{self.marker} END {self._batch}\n".encode()
         buf = bytearray()
         deadline = time.monotonic() + self.timeout
@@ -198,7 +218,7 @@ class ShellServer:
             if len(buf) > self.limit:
                 raise TransportError(f"more than {self.limit >> 20} MiB of answers: stopped")
         self.bytes_in += len(buf)
-        return self._parse(bytes(buf[: buf.rindex(end)]), len(requests))
+        return self._parse(bytes(buf[: buf.rindex(end)]), count)
 
     def _parse(self, data: bytes, count: int) -> list[Answer]:
         answers = [Answer() for _ in range(count)]

@@ -80,10 +80,10 @@ def test_a_cut_or_garbled_answer_is_an_error_not_a_healthy_machine() -> None:
     marker = shellchan.new_marker()
     with pytest.raises(shellchan.TransportError, match="closed"):
         shellchan.ShellServer(_Cut(f"\n{marker} 0 data\nQUxM".encode()), marker).call(
-            [("g", ["10", "/etc"])])
+            [("g", ["10", "0", "0", "/etc"])])
     with pytest.raises(shellchan.TransportError, match="garbled"):
         shellchan.ShellServer(_Cut(f"\n{marker} 0 data\n!!\n{marker} END 1\n".encode()),
-                              marker).call([("g", ["10", "/etc"])])
+                              marker).call([("g", ["10", "0", "0", "/etc"])])
 
 
 def test_file_bytes_names_and_output_cannot_forge_an_answer(tmp_path) -> None:
@@ -96,7 +96,7 @@ def test_file_bytes_names_and_output_cannot_forge_an_answer(tmp_path) -> None:
         (tmp_path / odd).write_bytes(b"")
         cmd = ["sh", "-c", 'cat "$1"; cat "$1" >&2', "-", str(tmp_path / "f")]
         [got, names, ran] = server.call([
-            ("g", ["1000", str(tmp_path), str(tmp_path / "f")]),
+            ("g", ["1000", "0", "0", str(tmp_path), str(tmp_path / "f")]),
             ("l", [str(tmp_path)]),
             ("r", ["5", "1000", *cmd]),
         ])

@@ -20,7 +20,6 @@ from tui.core.facts.common import (
     denyhosts_work_dir,
     fail2ban_db,
     nested_files,
-    openssh_version,
     referenced_files,
     stat_paths,
 )
@@ -64,6 +63,35 @@ FAIL2BAN_DB_LIMIT = 256 << 20
 FILE_LIMIT = 1 << 20  # every other file collected
 BINARY_LIMIT = 64 << 20  # sshd, read for its version string
 PATTERN_DEPTH = 4  # /file patterns naming /file patterns: levels followed (libwrap nests)
+
+
+def _literals(pattern: str) -> tuple[str, ...]:
+    """Fixed strings one of which every match of `pattern` (top-level alternatives of
+    literal text and simple quantifiers) contains; () when there is no such set."""
+    words = []
+    for alt in pattern.split("|"):
+        out, i = "", 0
+        while i < len(alt):
+            c = alt[i]
+            if c == "\\" and i + 1 < len(alt) and not alt[i + 1].isalnum():
+                c, step = alt[i + 1], 2
+            elif c in ".^$*+?()[]{}\\":
+                break
+            else:
+                step = 1
+            if alt[i + step:i + step + 1] in ("*", "?", "{"):
+                break  # this character is optional
+            out += c
+            i += step
+        if not out or "(" in alt.replace("\\(", ""):
+            return ()
+        words.append(out)
+    return tuple(words)
+
+
+# A log line can only match LOG_PATTERN if it holds one of these: a target may drop the
+# other lines before they cross the network (grep -F), the pattern decides after.
+LOG_WORDS = _literals(LOG_PATTERN)
 _JOURNAL_NAME = re.compile(r"[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z", re.ASCII)
 JOURNAL_ARGV = ("journalctl", "-q", "--no-pager", "-o", "short-iso", "-n", "20000", "--reverse")
 JOURNAL_MATCH = ("_COMM=sshd", "+", "_COMM=sshd-session")
@@ -92,8 +120,9 @@ class Source(Protocol):
         `limit`; /dev/null reads empty."""
         ...
 
-    def read_tail(self, path: str, limit: int) -> bytes:
-        """The last `limit` bytes of a regular file; NotRegularFile or OSError."""
+    def read_tail(self, path: str, limit: int, words: tuple[str, ...] = ()) -> bytes:
+        """The last `limit` bytes of a regular file; NotRegularFile or OSError. With
+        `words`, lines holding none of them may be left out."""
         ...
 
     def exists(self, path: str) -> bool:
@@ -119,6 +148,14 @@ class Source(Protocol):
 
     def processes(self) -> list[str]: ...
 
+    def misses(self) -> int:
+        """How often it lacked something so far (a source that fetches; else 0)."""
+        ...
+
+    def version(self, path: str) -> str | None:
+        """The OpenSSH version string compiled into the binary at `path`."""
+        ...
+
     def libfs(self) -> FS:
         """The file system for the library resolver."""
         ...
@@ -135,12 +172,13 @@ def collect(src: Source) -> Facts:
     for path in SSHD_PATHS:
         if path != SSHD_PATHS[0] and not src.exists(path):
             continue  # sshd-session only exists on OpenSSH >= 9.8
+        asked = src.misses()
         libs = resolve_offline(fs, path)
         facts.binaries.append(libs)
         if facts.sshd_version is None and libs.exists:
-            blob = src.read(path, BINARY_LIMIT)
-            if blob.data:
-                facts.sshd_version = openssh_version(blob.data)
+            facts.sshd_version = src.version(path)
+        if src.misses() != asked:
+            continue  # a run on partial data: what looks missing may just not be fetched
         for soname in libs.missing:
             if soname in facts.candidates:
                 continue
@@ -199,7 +237,7 @@ def _collect_logs(src: Source, notes: list[str]) -> list[LogLine]:
     lines = [LogLine("journal", t) for t in src.journal(notes) if wanted.search(t)]
     for path in LOG_FILES:
         try:
-            data = src.read_tail(path, LOG_TAIL)
+            data = src.read_tail(path, LOG_TAIL, LOG_WORDS)
         except OSError as e:
             kind = getattr(e, "kind", None)
             if kind is not None:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 
 from tui.core.facts.collect import (
+    BINARY_LIMIT,
     JOURNAL_ARGV,
     JOURNAL_MATCH,
     JOURNAL_OUTPUT,
@@ -30,6 +31,7 @@ from tui.core.facts.collect import (
 from tui.core.facts.collect import (
     collect as collect_from,
 )
+from tui.core.facts.common import openssh_version
 from tui.core.facts.model import Facts, FileBlob, PathInfo
 from tui.core.procenv import child_env
 from tui.core.rootpath import (
@@ -80,7 +82,7 @@ class LocalSource:
             return blob
         return FileBlob(None, errno.EFBIG, size.st_size)
 
-    def read_tail(self, path: str, limit: int) -> bytes:
+    def read_tail(self, path: str, limit: int, words: tuple[str, ...] = ()) -> bytes:
         return read_regular(self.root, path, limit, tail=True)
 
     def exists(self, path: str) -> bool:
@@ -121,6 +123,13 @@ class LocalSource:
 
     def processes(self) -> list[str]:
         return _process_names()
+
+    def misses(self) -> int:
+        return 0
+
+    def version(self, path: str) -> str | None:
+        blob = self.read(path, BINARY_LIMIT)
+        return openssh_version(blob.data) if blob.data else None
 
     def libfs(self):  # -> tui.core.libs.fs.FS
         from tui.core.libs.fs import RootFS

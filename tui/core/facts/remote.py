@@ -15,6 +15,7 @@ import contextlib
 import errno
 import io
 import os
+import shlex
 import stat
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -22,22 +23,30 @@ from dataclasses import dataclass
 from typing import BinaryIO, cast
 
 from tui.core.facts.collect import (
-    BINARY_LIMIT,
     JOURNAL_ARGV,
     JOURNAL_MATCH,
     JOURNAL_OUTPUT,
+    LOG_WORDS,
     Ran,
     journal_lines,
 )
 from tui.core.facts.collect import collect as collect_from
-from tui.core.facts.model import Facts, FileBlob, PathInfo
+from tui.core.facts.common import openssh_version
+from tui.core.facts.model import LIVE_TIMEOUT, Facts, FileBlob, PathInfo
 from tui.core.rootpath import NotRegularFile, file_kind, walk
 from tui.core.targets.shellchan import Answer, Request, ShellServer
 
+# A library's ELF reading needs its headers, dynamic section and strings, not its code: a
+# bigger file comes as its first and last bytes (where those usually are), the rest of what
+# the reader touches on request.
+WHOLE_MAX = 128 << 10
+HEAD, TAIL = 64 << 10, 32 << 10
+RANGE_STEP = 64 << 10
+_VERSION_ERE = r"OpenSSH_[0-9]+\.[0-9]+(p[0-9]+)?"  # common._VERSION, as grep -E says it
 MAX_ROUNDS = 16  # collection runs; each is one round trip (a normal host needs about six)
 _DEV_NULL = (1, 3)
 _LDSO_DIR = "/etc/ld.so.conf.d"
-_HINTS = ("/etc/ld.so.conf", "/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+_HINTS = ("/etc/ld.so.conf", _LDSO_DIR, "/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
           "/lib/aarch64-linux-gnu")
 
 
@@ -89,6 +98,7 @@ class RemoteSource:
         self.lst: dict[str, _Meta | None] = {}  # lstat() by path as sent; None: nothing there
         self.links: dict[str, str] = {}  # readlink()
         self.data: dict[str, tuple[int, bytes | None]] = {}  # key -> (limit asked, bytes)
+        self.ranges: dict[str, dict[int, bytes]] = {}  # key -> offset -> bytes
         self.denied: set[str] = set()  # regular files the target would not let us read
         self.tails: dict[str, bytes | None] = {}
         self.dirs: dict[str, list[str] | None] = {}
@@ -97,9 +107,11 @@ class RemoteSource:
         self.proc: list[str] | None = None
         self.ident: tuple[str | None, str | None] | None = None
         self.want: dict[tuple, Request] = {}
+        self.asked = 0
         # With a path's stat, its bytes up to this many (what the resolver reads next);
         # -1 while a log's tail is looked up.
-        self.prefetch = BINARY_LIMIT
+        self.prefetch = WHOLE_MAX
+        self.missed = False
         for path in _HINTS:  # what the library resolver reads first, asked for at once
             self._need(path)
         self._ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
@@ -107,7 +119,11 @@ class RemoteSource:
     # -- fetching ---------------------------------------------------------------------------
 
     def _ask(self, key: tuple, request: Request) -> None:
+        self.asked += 1
         self.want.setdefault(key, request)
+
+    def misses(self) -> int:
+        return self.asked
 
     def fetch(self) -> None:
         """One round trip: everything the last run lacked."""
@@ -130,20 +146,26 @@ class RemoteSource:
                 real = walk(path, lambda p: self._meta_of(p).st_mode, self._readlink)
             self.want = want
             got = ans.first("data")
+            for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
+                if offset.isascii() and offset.isdigit():
+                    self.ranges.setdefault(real, {})[int(offset)] = body
             if op == "g":
                 limit = int(args[0])
+                old = self.data.get(real)
                 if got is not None:
                     self.data[real] = (limit, got[1])
-                elif ans.first("big") is not None:
-                    self.data[real] = (limit, None)
                 elif ans.first("eacces") is not None:
                     self.denied.add(real)
-                elif limit >= 0:
-                    self.data.setdefault(real, (limit, None))
+                elif limit >= 0 and (old is None or old[1] is None and old[0] < limit):
+                    self.data[real] = (limit, None)  # too big for `limit`, or not a file
             else:
                 self.tails[real] = got[1] if got is not None else None
                 if ans.first("eacces") is not None:
                     self.denied.add(real)
+        elif op == "x":
+            for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
+                if offset.isascii() and offset.isdigit():
+                    self.ranges.setdefault(args[0], {})[int(offset)] = body
         elif op == "l":
             names = ans.first("names")
             self.dirs[args[0]] = None if names is None else sorted(
@@ -190,6 +212,21 @@ class RemoteSource:
         for name in asked:
             if name not in seen:
                 self.lst.setdefault(name, None)
+        # A path given through a link (/lib/x86_64-linux-gnu/x -> /usr/lib/...) was stat'ed
+        # by the kernel: file it under its physical name too, where resolve() looks.
+        want, self.want = self.want, {}
+        try:
+            for name in [n for n in asked if n in self.lst]:
+                head, _, base = name.rpartition("/")
+                with contextlib.suppress(OSError):
+                    phys = walk(head or "/", lambda p: self._meta_of(p).st_mode,
+                                self._readlink).rstrip("/") + "/" + base
+                    if phys != name:
+                        self.lst.setdefault(phys, self.lst[name])
+                        if name in self.links:
+                            self.links.setdefault(phys, self.links[name])
+        finally:
+            self.want = want
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -198,7 +235,8 @@ class RemoteSource:
         if path == "/":
             return self.lst.get("/") or _Meta(stat.S_IFDIR | 0o755, 0, 0, 0, 0, 0, (0, 0))
         if path not in self.lst:
-            self._need(path)
+            self.missed = True
+            self._need(path, -1)  # resolve() asks for the whole path's bytes
             raise _Missing(errno.ENOENT, "not fetched yet", path)
         meta = self.lst[path]
         if meta is None:
@@ -207,26 +245,33 @@ class RemoteSource:
 
     def _readlink(self, path: str) -> str:
         if path not in self.links:
-            self._need(path)
+            self.missed = True
+            self._need(path, -1)
             raise _Missing(errno.ENOENT, "not fetched yet", path)
         return self.links[path]
 
     def _need(self, path: str, limit: int | None = None) -> None:
+        """Ask for `path`'s stat (and its prefixes'), and its bytes up to `limit`; by default
+        what the library resolver reads: a small file whole, a big one's head and tail."""
+        ranged = limit is None and self.prefetch >= 0
         limit = self.prefetch if limit is None else limit
         if _sendable(path):
-            self._ask(("g", path, limit), ("g", [str(limit), *_prefixes(path)]))
+            hd, tl = (HEAD, TAIL) if ranged else (0, 0)
+            self._ask(("g", path, limit, hd), ("g", [str(limit), str(hd), str(tl),
+                                                     *_prefixes(path)]))
 
     def resolve(self, target: str, follow_last: bool = True) -> str:
         """The physical path of `target` (links followed as the kernel would)."""
         if not _sendable(target):
             return "/nonexistent/unsendable"
-        before = len(self.want)
+        missed, self.missed = self.missed, False
         try:
             return walk(target, lambda p: self._meta_of(p).st_mode, self._readlink,
                         follow_last=follow_last)
         finally:
-            if len(self.want) > before:  # the whole path at once: its prefixes come with it
-                self._need(target, self.prefetch)
+            if self.missed:  # the whole path at once: its prefixes come with it
+                self._need(target)
+            self.missed = self.missed or missed
 
     def _lookup(self, path: str, follow: bool = True) -> tuple[str, _Meta | None]:
         key = self.resolve(path, follow_last=follow)
@@ -286,9 +331,9 @@ class RemoteSource:
         try:
             return self._lookup(path, follow)
         finally:
-            self.prefetch = BINARY_LIMIT
+            self.prefetch = WHOLE_MAX
 
-    def read_tail(self, path: str, limit: int) -> bytes:
+    def read_tail(self, path: str, limit: int, words: tuple[str, ...] = ()) -> bytes:
         key, meta = self._lookup_meta(path)
         if meta is None:
             code = self._errno_for(key)
@@ -301,7 +346,8 @@ class RemoteSource:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
         if key not in self.tails:
             if _sendable(path):
-                self._ask(("t", path), ("t", [str(limit), *_prefixes(path)]))
+                self._ask(("t", path), ("t", [str(limit), str(len(words)), *words,
+                                              *_prefixes(path)]))
             raise _Missing(errno.ENOENT, "not fetched yet", path)
         data = self.tails[key]
         return data[-limit:] if data else b""
@@ -359,7 +405,11 @@ class RemoteSource:
 
     def journal(self, notes: list[str]) -> list[str]:
         try:
-            ran = self.run((*JOURNAL_ARGV, *JOURNAL_MATCH), 10, JOURNAL_OUTPUT)
+            # the lines no LOG_PATTERN match can hold stay on the target
+            grep = " ".join(f"-e {shlex.quote(w)}" for w in LOG_WORDS) or "-e ''"
+            ran = self.run(("sh", "-c", f'command -v journalctl >/dev/null || exit 0; '
+                            f'journalctl "$@" | grep -F {grep}', "-",
+                            *JOURNAL_ARGV[1:], *JOURNAL_MATCH), 10, JOURNAL_OUTPUT)
         except (OSError, subprocess.TimeoutExpired) as e:
             notes.append(f"journal not read: {e}")
             return []
@@ -370,6 +420,16 @@ class RemoteSource:
             self._ask(("p",), ("p", []))
             return []
         return list(self.proc)
+
+    def version(self, path: str) -> str | None:
+        # What openssh_version() finds in the bytes, found by the target's grep: the first
+        # match in the file (-a: it is binary; the pattern cannot span a line).
+        try:
+            ran = self.run(("sh", "-c", "grep -a -o -E -e \"$1\" -- \"$2\" | head -n 1", "-",
+                            _VERSION_ERE, path), LIVE_TIMEOUT, 4096)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return openssh_version(ran.stdout) if ran else None
 
     def libfs(self) -> _RemoteFS:
         return _RemoteFS(self)
@@ -413,12 +473,12 @@ class _RemoteFS:
         if key in self.src.denied:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
         got = self.src.data.get(key)
-        if got is None or got[1] is None and got[0] < BINARY_LIMIT:
-            self.src._need(key, BINARY_LIMIT)
-            raise _Missing(errno.ENOENT, "not fetched yet", key)
-        if got[1] is None:
-            raise OSError(errno.EFBIG, f"larger than {BINARY_LIMIT} bytes", key)
-        return io.BytesIO(got[1]), len(got[1])
+        if got is not None and got[1] is not None:
+            return io.BytesIO(got[1]), len(got[1])
+        if meta.st_size > WHOLE_MAX and key in self.src.ranges:
+            return cast(BinaryIO, _Sparse(self.src, key, meta.st_size)), meta.st_size
+        self.src._need(key, None if meta.st_size > WHOLE_MAX else WHOLE_MAX)
+        raise _Missing(errno.ENOENT, "not fetched yet", key)
 
     def prefilter(self, keys: list[str], needles: Iterable[bytes]) -> list[str]:
         sendable = tuple(k for k in keys if _sendable(k))
@@ -435,6 +495,49 @@ class _RemoteFS:
             out.update(got)
         return [k for k in keys if k in out]
 
+
+
+class _Sparse(io.RawIOBase):
+    """A big file of the target as the ranges fetched so far; reading elsewhere asks for
+    that range (the collection runs again once it arrived)."""
+
+    def __init__(self, src: RemoteSource, key: str, size: int) -> None:
+        super().__init__()
+        self.src, self.key, self.size, self.pos = src, key, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def read(self, n: int | None = -1) -> bytes:
+        start = min(self.pos, self.size)
+        end = self.size if n is None or n < 0 else min(self.size, start + n)
+        if end <= start:
+            return b""
+        for offset, data in self.src.ranges.get(self.key, {}).items():
+            if offset <= start and end <= offset + len(data):
+                self.pos = end
+                return data[start - offset:end - offset]
+        first = start - start % RANGE_STEP
+        length = max(RANGE_STEP, end - first)
+        self.src._ask(("x", self.key, first, length),
+                      ("x", [self.key, str(first), str(length)]))
+        raise _Missing(errno.ENOENT, "not fetched yet", self.key)
+
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
 
 
 def collect(server: ShellServer, label: str, *, rounds: int = MAX_ROUNDS) -> Facts:

@@ -29,11 +29,14 @@ READY = "srd-facts-ready"
 BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files up to 256 MiB)
 
 # i ID: id -u and the node name
-# g ID N PATHS...: lstat (stat -c) of each path given (the caller sends the prefixes of the
-#   last one), readlink of those that are links; when one is, the last path's realpath and
-#   the same for its prefixes; then the last path's bytes if it is a readable regular file of
-#   at most N bytes ("big" when larger)
-# t ID N PATHS...: the same, with the last N bytes of the file (a log's newest lines)
+# g ID N HD TL PATHS...: lstat (stat -c) of each path given (the caller sends the prefixes
+#   of the last one), readlink of those that are links; when one is, the last path's
+#   realpath and the same for its prefixes; then the last path's bytes if it is a readable
+#   regular file of at most N bytes; when larger, "big" and (HD > 0) its first HD and last
+#   TL bytes as ranges
+# x ID PATH OFFSET LENGTH: a range of a file's bytes
+# t ID N K WORDS(K)... PATHS...: like g, with the last N bytes of the file (a log's newest
+#   lines), only the lines holding one of the K fixed strings when K > 0
 # l ID P: the names in directory P, NUL-separated
 # f ID NEEDLE FILES...: which of FILES hold the fixed string NEEDLE (grep -lF), one a line
 # r ID TIMEOUT LIMIT ARGV...: run a command (stdin /dev/null): exit status, at most LIMIT+1
@@ -65,17 +68,34 @@ pr() {
   h "$id" ln; lk "$@" | base64
 }
 g() {
-  id=$1 n=$2; shift 2; info "$@"
+  id=$1 n=$2 hd=$3 tl=$4; shift 4; info "$@"
   if [ -f "$z" ]; then
     if [ ! -r "$z" ]; then h "$id" eacces
-    elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then h "$id" big
+    elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then
+      h "$id" big
+      if [ "$hd" -gt 0 ]; then
+        h "$id" rg 0; head -c "$hd" < "$z" | base64
+        [ "$s" -gt "$tl" ] && { h "$id" rg "$((s - tl))"; tail -c "$tl" < "$z" | base64; }
+      fi
     else h "$id" data; head -c "$((n + 1))" < "$z" | base64; fi
   fi
 }
+x() {
+  id=$1
+  if [ -f "$2" ] && [ -r "$2" ]; then
+    h "$id" rg "$3"; tail -c +"$(($3 + 1))" < "$2" | head -c "$4" | base64
+  fi
+}
 t() {
-  id=$1 n=$2; shift 2; info "$@"
+  id=$1 n=$2 k=$3; shift 3
+  a=; while [ "$k" -gt 0 ]; do a="${a:+$a
+}$1"; shift; k=$((k - 1)); done
+  info "$@"
   if [ -f "$z" ]; then
-    if [ -r "$z" ]; then h "$id" data; tail -c "$n" < "$z" | base64; else h "$id" eacces; fi
+    if [ ! -r "$z" ]; then h "$id" eacces
+    elif [ -n "$a" ]; then
+      h "$id" data; tail -c "$n" < "$z" | grep -F -e "$a" | base64
+    else h "$id" data; tail -c "$n" < "$z" | base64; fi
   fi
 }
 l() {

@@ -126,18 +126,34 @@ class RemoteSource:
         return self.asked
 
     def fetch(self) -> None:
-        """One round trip: everything the last run lacked."""
-        keys = list(self.want)
-        requests = [self.want[k] for k in keys]
+        """One round trip: everything the last run lacked. The stats of all paths go in
+        one request (one stat(1) on the target); bytes are asked for per file."""
+        stats: dict[str, None] = {}
+        keys: list[tuple] = [("s",)]
+        requests: list[Request] = [("s", [])]
+        for key, (op, args) in self.want.items():
+            if op == "g":
+                stats.update(dict.fromkeys(args[3:]))
+                if int(args[0]) < 0:
+                    continue
+                op, args = "d", [*args[:3], args[-1]]
+            keys.append(key)
+            requests.append((op, args))
+        requests[0] = ("s", list(stats))
         self.want = {}
+        if not stats:
+            keys, requests = keys[1:], requests[1:]
         answers = self.server.call(requests)
         for key, req, ans in zip(keys, requests, answers):
             self._take(key, req, ans)
 
     def _take(self, key: tuple, req: Request, ans: Answer) -> None:
         op, args = req
-        if op in ("g", "t"):
-            self._take_info(list(args[1:]), ans)
+        if op == "s":
+            self._take_info(list(args), ans)
+        elif op in ("g", "t", "d"):
+            if op == "t":
+                self._take_info(list(args[2 + int(args[1]):]), ans)
             path = args[-1]
             rp = ans.first("rp")
             real = os.fsdecode(rp[1]) if rp and rp[1].startswith(b"/") else path
@@ -149,7 +165,7 @@ class RemoteSource:
             for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
                 if offset.isascii() and offset.isdigit():
                     self.ranges.setdefault(real, {})[int(offset)] = body
-            if op == "g":
+            if op in ("g", "d"):
                 limit = int(args[0])
                 old = self.data.get(real)
                 if got is not None:

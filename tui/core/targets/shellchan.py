@@ -34,6 +34,8 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 #   realpath and the same for its prefixes; then the last path's bytes if it is a readable
 #   regular file of at most N bytes; when larger, "big" and (HD > 0) its first HD and last
 #   TL bytes as ranges
+# s ID PATHS...: g's stat part for many paths at once (one stat, the realpaths' prefixes too)
+# d ID N HD TL PATH: g's bytes part
 # x ID PATH OFFSET LENGTH: a range of a file's bytes
 # t ID N K WORDS(K)... PATHS...: like g, with the last N bytes of the file (a log's newest
 #   lines), only the lines holding one of the K fixed strings when K > 0
@@ -69,6 +71,38 @@ pr() {
 }
 g() {
   id=$1 n=$2 hd=$3 tl=$4; shift 4; info "$@"
+  if [ -f "$z" ]; then
+    if [ ! -r "$z" ]; then h "$id" eacces
+    elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then
+      h "$id" big
+      if [ "$hd" -gt 0 ]; then
+        h "$id" rg 0; head -c "$hd" < "$z" | base64
+        [ "$s" -gt "$tl" ] && { h "$id" rg "$((s - tl))"; tail -c "$tl" < "$z" | base64; }
+      fi
+    else h "$id" data; head -c "$((n + 1))" < "$z" | base64; fi
+  fi
+}
+s() {
+  id=$1; shift
+  h "$id" st; st "$@" | base64
+  h "$id" ln; lk "$@" | base64
+  for q; do [ -L "$q" ] && readlink -f -- "$q" 2>/dev/null; done | rq
+}
+rq() {
+  set --
+  while IFS= read -r x; do
+    x=${x#/}; c=
+    while [ -n "$x" ]; do
+      y=${x%%/*}; case $x in */*) x=${x#*/};; *) x=;; esac
+      [ -n "$y" ] && { c=$c/$y; set -- "$@" "$c"; }
+    done
+  done
+  [ "$#" -gt 0 ] || return 0
+  h "$id" st; st "$@" | base64
+  h "$id" ln; lk "$@" | base64
+}
+d() {
+  id=$1 n=$2 hd=$3 tl=$4 z=$5
   if [ -f "$z" ]; then
     if [ ! -r "$z" ]; then h "$id" eacces
     elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then

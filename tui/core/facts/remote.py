@@ -43,6 +43,9 @@ WHOLE_MAX = 128 << 10
 HEAD, TAIL = 64 << 10, 32 << 10
 RANGE_STEP = 64 << 10
 _VERSION_ERE = r"OpenSSH_[0-9]+\.[0-9]+(p[0-9]+)?"  # common._VERSION, as grep -E says it
+# No file crosses the network whole past this (the rules files and fail2ban's database may
+# be read up to 256 MiB on a disk): three of them in base64 stay within the batch bound.
+READ_LIMIT = 48 << 20
 MAX_ROUNDS = 16  # collection runs; each is one round trip (a normal host needs about six)
 _DEV_NULL = (1, 3)
 _LDSO_DIR = "/etc/ld.so.conf.d"
@@ -317,6 +320,7 @@ class RemoteSource:
         return [] if uid == "0" else [f"collected as uid {uid}, not root"]
 
     def read(self, path: str, limit: int) -> FileBlob:
+        limit = min(limit, READ_LIMIT)
         try:
             key, meta = self._lookup(path)
         except OSError as e:

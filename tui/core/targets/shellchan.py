@@ -378,7 +378,14 @@ def start_ssh(conn, sudo: bool) -> ShellServer:  # conn: sshconn.SSHConnection
 
     marker = new_marker()
     # Through sh explicitly: the login shell may be csh or fish, the server is POSIX sh.
-    got = conn.hold("sh -c " + shlex.quote(server_script(marker)), READY, sudo=sudo)
+    try:
+        got = conn.hold("sh -c " + shlex.quote(server_script(marker)), READY, sudo=sudo)
+    except TargetError as e:
+        if "said too much" not in str(e):
+            raise
+        # hold() is also the lock's: say what happened in the facts reader's words
+        raise TargetError(f"{conn.label} sent more than 1 MiB of output before the facts "
+                          "reader started: stopped reading") from None
     if isinstance(got, CommandResult):
         err = got.stderr.decode("utf-8", "replace").strip().splitlines()
         raise TargetError(f"{conn.label}: the facts reader did not start (exit {got.rc})"

@@ -107,3 +107,19 @@ def test_file_bytes_names_and_output_cannot_forge_an_answer(tmp_path) -> None:
         assert not (tmp_path / "reboot").exists()
     finally:
         server.close()
+
+
+def test_a_line_break_never_reaches_the_server() -> None:
+    """Paths can come from a target's link text; a line break would split a request."""
+    server = shellchan.start_local(["sh"])
+    try:
+        with pytest.raises(shellchan.TransportError, match="line break"):
+            server.call([("l", ["/tmp\n; touch /tmp/srd-pwned"])])
+        src = remote.RemoteSource(server, "t")
+        assert src.read("/etc/x\ny", 100).errno == errno.ENOENT
+        with pytest.raises(OSError):
+            src.listdir("/etc\n")
+        assert src.libfs().prefilter(["/a\nb"], [b"x"]) == []
+    finally:
+        server.close()
+    assert not os.path.exists("/tmp/srd-pwned")

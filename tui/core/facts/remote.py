@@ -548,6 +548,8 @@ class _Sparse(io.RawIOBase):
             if offset <= start and end <= offset + len(data):
                 self.pos = end
                 return data[start - offset:end - offset]
+        if not _sendable(self.key):
+            raise OSError(errno.EIO, "not readable over the transport", self.key)
         first = start - start % RANGE_STEP
         length = max(RANGE_STEP, end - first)
         self.src._ask(("x", self.key, first, length),

@@ -232,6 +232,11 @@ class ShellServer:
     def call(self, requests: Sequence[Request]) -> list[Answer]:
         """Run the requests ((function, args) pairs) in one round trip, answers in order."""
         self._batch += 1
+        for _, args in requests:
+            # One request is one line the server reads: a line break inside an argument
+            # (say a path made of a target's link text) would end it and start another.
+            if any("\n" in a or "\0" in a for a in args):
+                raise TransportError("refused to send an argument holding a line break")
         lines = [f"{op} {i} " + " ".join(shlex.quote(a) for a in args)
                  for i, (op, args) in enumerate(requests)]
         lines.append(f"e {self._batch}")

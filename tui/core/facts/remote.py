@@ -111,6 +111,7 @@ class RemoteSource:
         self.ident: tuple[str | None, str | None] | None = None
         self.want: dict[tuple, Request] = {}
         self.asked = 0
+        self.elf_cache: dict = {}
         # With a path's stat, its bytes up to this many (what the resolver reads next);
         # -1 while a log's tail is looked up.
         self.prefetch = WHOLE_MAX
@@ -460,6 +461,7 @@ class _RemoteFS:
 
     def __init__(self, src: RemoteSource) -> None:
         self.src = src
+        self.elf_cache = src.elf_cache  # parsed ELF files, kept from run to run
 
     def resolve(self, target: str, follow_last: bool = True) -> str:
         return self.src.resolve(target, follow_last)

@@ -51,6 +51,9 @@ class _Resolver:
         )
         self._system_dirs: list[str] | None = None
         self._cache: dict[str, Elf | Exception] = {}
+        # An FS may keep what was read well across resolutions (FS.elf_cache): a file that
+        # parsed had all its bytes; a failure may have been a read not answered yet.
+        self._parsed: dict[tuple[str, Header], Elf] = getattr(fs, "elf_cache", {})
 
     @property
     def system_dirs(self) -> list[str]:
@@ -96,7 +99,8 @@ class _Resolver:
         hit = self._cache.get(host)
         if hit is None:
             try:
-                hit = load(self.fs, host, self.want)
+                hit = self._parsed.get((host, self.want)) or load(self.fs, host, self.want)
+                self._parsed[host, self.want] = hit
             except (Absent, Skip, Reject) as exc:
                 hit = exc
             self._cache[host] = hit

@@ -220,7 +220,7 @@ class ShellServer:
     """The request server on a pipe; `call` sends a batch and reads all its answers."""
 
     # A batch runs at most the collector's commands one after another, each under its own
-    # time limit (10 s or less, about a dozen): a target silent for longer is hung.
+    # time limit (10 s or less, about a dozen): one not answered within 150 s is given up.
     def __init__(self, pipe: Pipe, marker: str, *, timeout: float = 150.0,
                  limit: int = BATCH_OUTPUT) -> None:
         self.pipe = pipe

@@ -6,7 +6,7 @@ import errno
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from elftools.elf.dynamic import DynamicSegment
+from elftools.elf.dynamic import Dynamic
 from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_E_MACHINE
 from elftools.elf.segments import InterpSegment
@@ -85,17 +85,23 @@ def read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
         runpath: list[str] | None = None
         soname = interp = None
         nodeflib = False
-        for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_LOAD" and seg["p_offset"] + seg["p_filesz"] > size:
+        # Program headers only, as ld.so reads the file: pyelftools' DynamicSegment would
+        # walk every section header to find the string table, where ld.so uses DT_STRTAB
+        # (and a file fetched over the network would have to come whole).
+        for i in range(elf.num_segments()):
+            seg = elf._get_segment_header(i)
+            kind = seg["p_type"]
+            if kind == "PT_LOAD" and seg["p_offset"] + seg["p_filesz"] > size:
                 # Mapping it would succeed and the first touch past EOF kill with SIGBUS.
                 raise Reject("truncated ELF (a loadable segment ends past the end of file)")
-            if isinstance(seg, InterpSegment):
-                interp = seg.get_interp_name()
-            elif isinstance(seg, DynamicSegment):
+            if kind == "PT_INTERP":
+                interp = InterpSegment(seg, f).get_interp_name()
+            elif kind == "PT_DYNAMIC":
+                dyn = Dynamic(f, elf, None, seg["p_offset"], seg["p_filesz"] == 0)
                 # A corrupt table without DT_NULL must not be read up to EOF entry by entry.
                 limit = seg["p_filesz"] // (16 if header.elfclass == 64 else 8) + 1
-                for i, tag in enumerate(seg.iter_tags()):
-                    if i >= limit:
+                for n, tag in enumerate(dyn.iter_tags()):
+                    if n >= limit:
                         break
                     kind = tag.entry.d_tag
                     if kind == "DT_NEEDED":

@@ -123,3 +123,22 @@ def test_a_line_break_never_reaches_the_server() -> None:
     finally:
         server.close()
     assert not os.path.exists("/tmp/srd-pwned")
+
+
+def test_gzipped_answers_are_read_and_bounded() -> None:
+    """A batch may come as one gzip stream: read as plain answers, a bomb stopped."""
+    import base64
+    import gzip
+
+    marker = shellchan.new_marker()
+    inner = f"\n{marker} 0 data\nQUxM\n".encode()
+    wire = (f"\n{marker} gz z\n".encode() + base64.encodebytes(gzip.compress(inner))
+            + f"\n{marker} END 1\n".encode())
+    [got] = shellchan.ShellServer(_Cut(wire), marker).call([("g", ["10", "0", "0", "/e"])])
+    assert got.first("data") == ([], b"ALL")
+    bomb = gzip.compress(b"\n" * (3 << 20))
+    wire = (f"\n{marker} gz z\n".encode() + base64.encodebytes(bomb)
+            + f"\n{marker} END 1\n".encode())
+    with pytest.raises(shellchan.TransportError, match="MiB"):
+        shellchan.ShellServer(_Cut(wire), marker, limit=1 << 20).call(
+            [("g", ["10", "0", "0", "/e"])])

@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -44,7 +45,7 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 # r ID TIMEOUT LIMIT ARGV...: run a command (stdin /dev/null): exit status, at most LIMIT+1
 #   bytes of stdout and LIMIT of stderr; "absent" when there is no such program
 # p ID: the names of the running processes (/proc/PID/comm)
-# e BATCH: the end of a batch
+# e BATCH: the end of a batch (the server runs a batch once it has read this line)
 _SERVER = r"""
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; LC_ALL=C; export PATH LC_ALL
 h() { printf '\n%s %s\n' @MARK@ "$*"; }
@@ -166,8 +167,22 @@ r() {
 p() { h "$1" names; cat /proc/[0-9]*/comm 2>/dev/null | base64; }
 i() { h "$1" names; { id -u; uname -n; } 2>/dev/null | base64; }
 e() { h END "$1"; }
+# When gzip works here, a batch's answers go as one gzip stream in base64 after a "gz"
+# header (the END line stays outside it).
+Z=; [ "$(printf srd | gzip -c 2>/dev/null | gzip -dc 2>/dev/null)" = srd ] && Z=1
 printf '%s\n' @READY@
-while IFS= read -r line; do eval "$line" </dev/null; done
+while :; do
+  b= n=
+  while IFS= read -r line; do
+    case $line in "e "*) n=${line#e }; break;; esac
+    b="$b$line
+"
+  done
+  [ -n "$n" ] || exit 0
+  if [ -n "$Z" ]; then h gz z; { eval "$b"; } </dev/null | gzip -c | base64
+  else eval "$b" </dev/null; fi
+  e "$n"
+done
 """
 
 
@@ -282,8 +297,11 @@ class ShellServer:
         return self._parse(bytes(buf[: buf.rindex(end)]), count)
 
     def _parse(self, data: bytes, count: int) -> list[Answer]:
+        sep = f"\n{self.marker} ".encode()
+        if data.startswith(sep + b"gz z\n"):
+            data = self._inflate(data[len(sep) + 5:])
         answers = [Answer() for _ in range(count)]
-        for part in data.split(f"\n{self.marker} ".encode())[1:]:
+        for part in data.split(sep)[1:]:
             head, _, body = part.partition(b"\n")
             words = head.split(b" ")
             if len(words) < 2 or not _ID.match(words[0]) or int(words[0]) >= count:
@@ -296,6 +314,20 @@ class ShellServer:
                 (words[1].decode("ascii", "replace"),
                  [w.decode("ascii", "replace") for w in words[2:]], decoded))
         return answers
+
+    def _inflate(self, body: bytes) -> bytes:
+        """A batch's answers sent gzipped: at most `limit` bytes once inflated."""
+        try:
+            packed = base64.b64decode(body.replace(b"\n", b""), validate=True)
+            z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = z.decompress(packed, self.limit + 1)
+        except (binascii.Error, ValueError, zlib.error):
+            raise TransportError("garbled answer body") from None
+        if len(data) > self.limit or z.unconsumed_tail:
+            raise TransportError(f"more than {self.limit >> 20} MiB of answers: stopped")
+        if not z.eof:
+            raise TransportError("garbled answer body")
+        return data
 
     def close(self) -> None:
         self.pipe.close()

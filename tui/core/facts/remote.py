@@ -17,8 +17,9 @@ import io
 import os
 import shlex
 import stat
+import struct
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
@@ -32,16 +33,24 @@ from tui.core.facts.collect import (
 )
 from tui.core.facts.collect import collect as collect_from
 from tui.core.facts.common import openssh_version
-from tui.core.facts.model import LIVE_TIMEOUT, Facts, FileBlob, PathInfo
+from tui.core.facts.model import LIVE_TIMEOUT, SSHD_PATHS, Facts, FileBlob, PathInfo
+from tui.core.libs.elf import Reject, parse_header
+from tui.core.libs.ldpaths import listed_dirs
 from tui.core.rootpath import NotRegularFile, file_kind, walk
 from tui.core.targets.shellchan import Answer, Request, ShellServer
 
-# A library's ELF reading needs its headers, dynamic section and strings, not its code: a
-# bigger file comes as its first and last bytes (where those usually are), the rest of what
-# the reader touches on request.
+# With a path's stat, its bytes up to this many (what the collector reads next).
 WHOLE_MAX = 128 << 10
-HEAD, TAIL = 64 << 10, 32 << 10
-RANGE_STEP = 64 << 10
+# A library's ELF reading needs its headers, dynamic table and a few strings, not its code:
+# it comes as its first (ELF and program headers) and last bytes (section headers: where
+# the strings are), then the exact ranges those name (_elf_wants), the rest of what the
+# reader touches on request, BLOCK-aligned.
+HEAD, TAIL = 4 << 10, 4 << 10
+BLOCK = 4 << 10
+RANGE_MAX = 64 << 10  # one prefetched range at most
+# Where a library ldd names may also be looked for: their stats come before the resolver
+# asks (besides the directories of the paths ldd gave).
+_LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
 _VERSION_ERE = r"OpenSSH_[0-9]+\.[0-9]+(p[0-9]+)?"  # common._VERSION, as grep -E says it
 # No file crosses the network whole past this (the rules files and fail2ban's database may
 # be read up to 256 MiB on a disk): three of them in base64 stay within the batch bound.
@@ -115,10 +124,23 @@ class RemoteSource:
         # With a path's stat, its bytes up to this many (what the resolver reads next);
         # -1 while a log's tail is looked up.
         self.prefetch = WHOLE_MAX
+        self.libmode = False  # the library resolver is reading: a file's head and tail
         self.missed = False
+        self.pending: dict[str, list[tuple[int, int]]] = {}  # ranges asked in this batch
+        self.ldd_names: set[str] = set()
+        self.ldd_dirs: set[str] = set()
+        self.ldd_bins: list[str] = []  # the binaries' physical paths
+        self._planned_dirs: set[str] = set()
+        self._dirs_done = False
+        self._planned: set[str] = set()  # keys planned for the next batch
         for path in _HINTS:  # what the library resolver reads first, asked for at once
             self._need(path)
         self._ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
+        self._ask(("G", _LDSO_DIR), ("G", [str(WHOLE_MAX), _LDSO_DIR, ".conf"]))
+        # ldd's word on sshd's libraries, and their heads and tails: a hint of what to
+        # fetch (the resolver decides on the bytes), so that the whole closure comes in
+        # two round trips whatever its depth.
+        self._ask(("L",), ("L", [str(HEAD), str(TAIL), *SSHD_PATHS]))
 
     # -- fetching ---------------------------------------------------------------------------
 
@@ -130,8 +152,10 @@ class RemoteSource:
         return self.asked
 
     def fetch(self) -> None:
-        """One round trip: everything the last run lacked. The stats of all paths go in
+        """One round trip: everything the last run lacked, and what the libraries' bytes
+        fetched so far say the ELF reader will touch next. The stats of all paths go in
         one request (one stat(1) on the target); bytes are asked for per file."""
+        self._plan()
         stats: dict[str, None] = {}
         keys: list[tuple] = [("s",)]
         requests: list[Request] = [("s", [])]
@@ -145,30 +169,146 @@ class RemoteSource:
             requests.append((op, args))
         requests[0] = ("s", list(stats))
         self.want = {}
+        self.pending = {}
+        self._planned = set()
         if not stats:
             keys, requests = keys[1:], requests[1:]
         answers = self.server.call(requests)
         for key, req, ans in zip(keys, requests, answers):
             self._take(key, req, ans)
 
+    def _plan(self) -> None:
+        for key in list(self.ranges):
+            self._plan_key(key)
+        if self.ldd_names and not self._dirs_done:
+            # Where the resolver will look for each name ldd gave: stats asked at once.
+            dirs = set(_LIB_DIRS) | self.ldd_dirs
+            for d in self.ldd_dirs:  # a multiarch directory: its siblings
+                if d.startswith(("/lib/", "/usr/lib/")):
+                    t = d.rsplit("/", 1)[1]
+                    dirs.update((f"/lib/{t}", f"/usr/lib/{t}", f"/usr/local/lib/{t}"))
+            asked = self.asked
+            head = next((h for h in (self._have(p, 0, 64) for p in self.ldd_bins) if h), None)
+            with contextlib.suppress(Reject, OSError):
+                header = parse_header(head or b"")
+                dirs.update(listed_dirs(self.libfs(), header.elfclass, header.machine))
+            self._dirs_done = self.asked == asked
+            for d in sorted(dirs - self._planned_dirs):
+                for name in sorted(self.ldd_names):
+                    self._need(f"{d}/{name}", -1)
+            self._planned_dirs |= dirs
+
+    def _plan_key(self, key: str) -> None:
+        """Ask for what the ELF reader will touch in `key`, by what came of it so far."""
+        meta = self.lst.get(key)
+        if meta is None or not self.ranges.get(key) or key in self._planned:
+            return
+        self._planned.add(key)
+        wants = sorted(_elf_wants(lambda o, n: self._have(key, o, n), meta.st_size))
+        merged: list[list[int]] = []
+        for off, length in wants:  # near ones in one read
+            if merged and off <= merged[-1][1] + 1024:
+                merged[-1][1] = max(merged[-1][1], off + length)
+            else:
+                merged.append([off, off + length])
+        for off, end in merged:
+            self._want_range(key, off, min(end - off, RANGE_MAX), meta.st_size)
+
+    def _have(self, key: str, offset: int, length: int) -> bytes | None:
+        """Bytes [offset, offset + length) of `key` if fetched (whole or as ranges)."""
+        got = self.data.get(key)
+        if got is not None and got[1] is not None:
+            return got[1][offset:offset + length] if offset + length <= len(got[1]) else None
+        out, pos, end = b"", offset, offset + length
+        for start, data in sorted(self.ranges.get(key, {}).items()):
+            if start <= pos < start + len(data):
+                take = data[pos - start:end - start]
+                out += take
+                pos += len(take)
+                if pos >= end:
+                    return out
+        return out if pos >= end else None
+
+    def _want_range(self, key: str, offset: int, length: int, size: int,
+                    need: tuple[int, int] | None = None) -> bool:
+        """Ask for a range of `key` unless fetched or asked already (or `need`, the part
+        that matters, is); False when there is nothing to ask."""
+        offset, end = max(0, offset), min(size, offset + length)
+        lo, hi = need or (offset, end)
+        if end <= offset or not _sendable(key) or self._have(key, lo, hi - lo) is not None:
+            return False
+        if any(o <= lo and hi <= o + n for o, n in self.pending.get(key, [])):
+            return True
+        self.pending.setdefault(key, []).append((offset, end - offset))
+        self._ask(("x", key, offset, end - offset),
+                  ("x", [key, str(offset), str(end - offset)]))
+        return True
+
+    def _physical(self, path: str, ans: Answer) -> str:
+        """Where the collector will look `path`'s bytes up."""
+        rp = ans.first("rp")
+        real = os.fsdecode(rp[1]) if rp and rp[1].startswith(b"/") else path
+        want = dict(self.want)
+        with contextlib.suppress(OSError):
+            real = walk(path, lambda p: self._meta_of(p).st_mode, self._readlink)
+        self.want = want
+        return real
+
+    def _take_ldd(self, ans: Answer) -> None:
+        text = ans.first("ldd")
+        for line in os.fsdecode(text[1] if text else b"").splitlines()[:512]:
+            name, arrow, rest = line.strip().partition(" => ")
+            path = (rest if arrow else name).split(" (0x")[0].strip()
+            if arrow and name and "/" not in name and len(name) < 256 and _sendable("/" + name):
+                self.ldd_names.add(name)
+            if path.startswith("/") and _sendable(path):
+                self.ldd_dirs.add(os.path.dirname(path))
+        self._take_files(ans, HEAD + TAIL)
+
+    def _take_files(self, ans: Answer, limit: int) -> list[str]:
+        """An answer naming its files ("nm" before each one's bytes); their physical paths."""
+        self._take_info([], ans)
+        real = None
+        out = []
+        for kind, args, body in ans.parts:
+            if kind == "nm":
+                real = self._physical(os.fsdecode(body), Answer())
+                out.append(real)
+            elif real is None:
+                continue
+            elif kind == "data":
+                old = self.data.get(real)
+                if old is None or old[1] is None and old[0] < limit:
+                    self.data[real] = (limit, body)
+            elif kind == "eacces":
+                self.denied.add(real)
+            elif kind == "rg" and args and args[0].isascii() and args[0].isdigit():
+                self._take_range(real, int(args[0]), body)
+        return out
+
+    def _take_range(self, key: str, offset: int, body: bytes) -> None:
+        old = self.ranges.setdefault(key, {}).get(offset)
+        if old is None or len(old) < len(body):
+            self.ranges[key][offset] = body
+
     def _take(self, key: tuple, req: Request, ans: Answer) -> None:
         op, args = req
         if op == "s":
             self._take_info(list(args), ans)
+        elif op == "L":
+            self._take_ldd(ans)
+            self.ldd_bins = [p for p in (self._physical(b, Answer()) for b in args[2:])
+                             if p in self.ranges or p in self.data]
+        elif op == "G":
+            self._take_files(ans, int(args[0]))
         elif op in ("g", "t", "d"):
             if op == "t":
                 self._take_info(list(args[2 + int(args[1]):]), ans)
-            path = args[-1]
-            rp = ans.first("rp")
-            real = os.fsdecode(rp[1]) if rp and rp[1].startswith(b"/") else path
-            want = dict(self.want)
-            with contextlib.suppress(OSError):  # where the collector will look the bytes up
-                real = walk(path, lambda p: self._meta_of(p).st_mode, self._readlink)
-            self.want = want
+            real = self._physical(args[-1], ans)
             got = ans.first("data")
             for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
                 if offset.isascii() and offset.isdigit():
-                    self.ranges.setdefault(real, {})[int(offset)] = body
+                    self._take_range(real, int(offset), body)
             if op in ("g", "d"):
                 limit = int(args[0])
                 old = self.data.get(real)
@@ -185,7 +325,7 @@ class RemoteSource:
         elif op == "x":
             for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
                 if offset.isascii() and offset.isdigit():
-                    self.ranges.setdefault(args[0], {})[int(offset)] = body
+                    self._take_range(args[0], int(offset), body)
         elif op == "l":
             names = ans.first("names")
             self.dirs[args[0]] = None if names is None else sorted(
@@ -236,7 +376,7 @@ class RemoteSource:
         # by the kernel: file it under its physical name too, where resolve() looks.
         want, self.want = self.want, {}
         try:
-            for name in [n for n in asked if n in self.lst]:
+            for name in [n for n in (asked or sorted(seen)) if n in self.lst]:
                 head, _, base = name.rpartition("/")
                 with contextlib.suppress(OSError):
                     phys = walk(head or "/", lambda p: self._meta_of(p).st_mode,
@@ -273,8 +413,9 @@ class RemoteSource:
     def _need(self, path: str, limit: int | None = None) -> None:
         """Ask for `path`'s stat (and its prefixes'), and its bytes up to `limit`; by default
         what the library resolver reads: a small file whole, a big one's head and tail."""
-        ranged = limit is None and self.prefetch >= 0
-        limit = self.prefetch if limit is None else limit
+        ranged = limit is None and self.prefetch >= 0 and self.libmode
+        if limit is None:
+            limit = HEAD + TAIL if ranged else self.prefetch
         if _sendable(path):
             hd, tl = (HEAD, TAIL) if ranged else (0, 0)
             self._ask(("g", path, limit, hd), ("g", [str(limit), str(hd), str(tl),
@@ -463,11 +604,22 @@ class _RemoteFS:
         self.src = src
         self.elf_cache = src.elf_cache  # parsed ELF files, kept from run to run
 
+    @contextlib.contextmanager
+    def _lib(self) -> Iterator[None]:
+        """What is fetched for a path meanwhile is what the ELF reader needs."""
+        old, self.src.libmode = self.src.libmode, True
+        try:
+            yield
+        finally:
+            self.src.libmode = old
+
     def resolve(self, target: str, follow_last: bool = True) -> str:
-        return self.src.resolve(target, follow_last)
+        with self._lib():
+            return self.src.resolve(target, follow_last)
 
     def stat(self, key: str) -> _Meta:
-        return self.src._meta_of(self.src.resolve(key))
+        with self._lib():
+            return self.src._meta_of(self.src.resolve(key))
 
     def listdir(self, key: str) -> list[str]:
         return self.src.listdir(key)
@@ -477,30 +629,33 @@ class _RemoteFS:
 
     def lexists(self, key: str) -> bool:
         try:
-            self.src._meta_of(key)
+            with self._lib():
+                self.src._meta_of(key)
             return True
         except FileNotFoundError:
             return False
 
     def islink(self, key: str) -> bool:
         try:
-            return stat.S_ISLNK(self.src._meta_of(key).st_mode)
+            with self._lib():
+                return stat.S_ISLNK(self.src._meta_of(key).st_mode)
         except FileNotFoundError:
             return False
 
     def open(self, key: str) -> tuple[BinaryIO, int]:
-        meta = self.src._meta_of(key)
-        if not stat.S_ISREG(meta.st_mode):
-            raise NotRegularFile(key, cast(os.stat_result, meta))
-        if key in self.src.denied:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
-        got = self.src.data.get(key)
-        if got is not None and got[1] is not None:
-            return io.BytesIO(got[1]), len(got[1])
-        if meta.st_size > WHOLE_MAX and key in self.src.ranges:
-            return cast(BinaryIO, _Sparse(self.src, key, meta.st_size)), meta.st_size
-        self.src._need(key, None if meta.st_size > WHOLE_MAX else WHOLE_MAX)
-        raise _Missing(errno.ENOENT, "not fetched yet", key)
+        with self._lib():
+            meta = self.src._meta_of(key)
+            if not stat.S_ISREG(meta.st_mode):
+                raise NotRegularFile(key, cast(os.stat_result, meta))
+            if key in self.src.denied:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
+            got = self.src.data.get(key)
+            if got is not None and got[1] is not None:
+                return io.BytesIO(got[1]), len(got[1])
+            if key in self.src.ranges:
+                return cast(BinaryIO, _Sparse(self.src, key, meta.st_size)), meta.st_size
+            self.src._need(key)
+            raise _Missing(errno.ENOENT, "not fetched yet", key)
 
     def prefilter(self, keys: list[str], needles: Iterable[bytes]) -> list[str]:
         sendable = tuple(k for k in keys if _sendable(k))
@@ -546,22 +701,81 @@ class _Sparse(io.RawIOBase):
         end = self.size if n is None or n < 0 else min(self.size, start + n)
         if end <= start:
             return b""
-        for offset, data in self.src.ranges.get(self.key, {}).items():
-            if offset <= start and end <= offset + len(data):
-                self.pos = end
-                return data[start - offset:end - offset]
+        data = self.src._have(self.key, start, end - start)
+        if data is not None:
+            self.pos = end
+            return data
         if not _sendable(self.key):
             raise OSError(errno.EIO, "not readable over the transport", self.key)
-        first = start - start % RANGE_STEP
-        length = max(RANGE_STEP, end - first)
-        self.src._ask(("x", self.key, first, length),
-                      ("x", [self.key, str(first), str(length)]))
+        self.src._plan_key(self.key)
+        first = start - start % BLOCK
+        last = end + (-end) % BLOCK
+        self.src._want_range(self.key, first, last - first, self.size, (start, end))
         raise _Missing(errno.ENOENT, "not fetched yet", self.key)
 
     def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
         data = self.read(len(b))
         b[:len(data)] = data
         return len(data)
+
+
+def _elf_wants(have: Callable[[int, int], bytes | None], size: int) -> list[tuple[int, int]]:
+    """The ranges of an ELF file the reader (libs.elf, through its program headers) will
+    touch, as far as the bytes fetched so far tell: a prefetch plan, never a decision.
+    Before the dynamic table came, the section headers (if fetched) point at the end of
+    its string table, where linkers put the library names."""
+    head = have(0, 64)
+    if head is None or head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return []
+    wide, e = head[4] == 2, "<" if head[5] == 1 else ">"
+    phoff, shoff = struct.unpack_from(e + ("QQ" if wide else "II"), head, 32 if wide else 28)
+    phent, phnum, shent, shnum = struct.unpack_from(e + "HHHH", head, 54 if wide else 42)
+    if not 0 < phnum * phent <= RANGE_MAX or phent < (56 if wide else 32):
+        return []
+    out = [(phoff, phnum * phent)]
+    ph = have(phoff, phnum * phent)
+    if ph is None:
+        return out
+    loads, dyn = [], None
+    for i in range(phnum):
+        if wide:
+            typ, _, off, vaddr, _, filesz = struct.unpack_from(e + "IIQQQQ", ph, i * phent)
+        else:
+            typ, off, vaddr, _, filesz = struct.unpack_from(e + "IIIII", ph, i * phent)
+        if typ == 1:  # PT_LOAD
+            loads.append((vaddr, off, filesz))
+        elif typ == 3:  # PT_INTERP
+            out.append((off, min(filesz, 4096)))
+        elif typ == 2:  # PT_DYNAMIC
+            dyn = (off, min(filesz, RANGE_MAX))
+            out.append(dyn)
+    table = have(*dyn) if dyn else None
+    if table is not None:
+        size_of = 16 if wide else 8
+        strtab, names = None, []
+        for i in range(len(table) // size_of):
+            tag, val = struct.unpack_from(e + ("qQ" if wide else "iI"), table, i * size_of)
+            if tag == 0:
+                break
+            if tag == 5:  # DT_STRTAB
+                strtab = val
+            elif tag in (1, 14, 15, 29):  # DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH
+                names.append(val)
+        base = next((strtab - v + o for v, o, n in loads
+                     if strtab is not None and v <= strtab < v + n), None)
+        if base is not None:
+            return out + [(base + v, 256) for v in names[:64]]
+    if 0 < shnum * shent <= RANGE_MAX and shent >= (64 if wide else 40):
+        sh = have(shoff, shnum * shent)
+        if sh is not None:
+            form = e + ("IIQQQQI" if wide else "IIIIIII")
+            secs = [struct.unpack_from(form, sh, i * shent)[1:] for i in range(shnum)]
+            for typ, _, _, _, _, link in secs:
+                if typ == 6 and link < len(secs):  # SHT_DYNAMIC: sh_link is its strings
+                    off, sz = secs[link][3], secs[link][4]
+                    start = max(off, off + sz - 1024)
+                    out.append((start, min(off + sz + 64 - start, RANGE_MAX)))
+    return [(o, n) for o, n in out if 0 <= o < size and n > 0]
 
 
 def collect(server: ShellServer, label: str, *, rounds: int = MAX_ROUNDS) -> Facts:

@@ -96,6 +96,13 @@ def _default_dirs(elfclass: int, machine: str) -> list[str]:
     return [*dirs, "/lib", "/usr/lib"]
 
 
+def listed_dirs(root: str | FS, elfclass: int, machine: str) -> list[str]:
+    """search_dirs before the existence check: every directory ld.so.conf and the defaults
+    name (what a reader fetching from elsewhere may ask about all at once)."""
+    fs = as_fs(root)
+    return [*_ldso_conf_dirs(fs), *_default_dirs(elfclass, machine)]
+
+
 def search_dirs(root: str | FS, elfclass: int, machine: str) -> list[str]:
     """The cache + default directories, in order, existing ones only, each real dir once.
 

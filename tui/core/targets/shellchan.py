@@ -37,6 +37,11 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 #   TL bytes as ranges
 # s ID PATHS...: g's stat part for many paths at once (one stat, the realpaths' prefixes too)
 # d ID N HD TL PATH: g's bytes part
+# L ID HD TL BINARIES...: a prefetch hint for the library resolver: the text of `ldd` on
+#   each binary ("ldd"), the stats (as s) of the binaries and of the absolute paths ldd
+#   names, then for each of those, its name ("nm") and d's answer for N = HD + TL
+# G ID N DIR SUFFIX: for the files DIR/*SUFFIX, as L: their stats, each one's name and d's
+#   answer (N bytes)
 # x ID PATH OFFSET LENGTH: a range of a file's bytes
 # t ID N K WORDS(K)... PATHS...: like g, with the last N bytes of the file (a log's newest
 #   lines), only the lines holding one of the K fixed strings when K > 0
@@ -114,6 +119,41 @@ d() {
       fi
     else h "$id" data; head -c "$((n + 1))" < "$z" | base64; fi
   fi
+}
+L() {
+  id=$1 a=$2 b=$3; shift 3
+  w=; command -v timeout >/dev/null 2>&1 && w="timeout 10"
+  o=$(for z; do
+        [ -f "$z" ] && [ -x "$z" ] && $w ldd -- "$z" </dev/null 2>/dev/null | head -c 65536
+      done)
+  h "$id" ldd; printf '%s' "$o" | base64
+  p=$(for z; do [ -f "$z" ] && printf '%s\n' "$z"; done
+      printf '%s\n' "$o" | sed -n -e 's/^.* => \(\/.*\) (0x[0-9a-f]*)$/\1/p' \
+        -e 's/^[[:space:]]*\(\/.*\) (0x[0-9a-f]*)$/\1/p' | head -n 256)
+  set --
+  while IFS= read -r x; do
+    x=${x#/}; c=
+    while [ -n "$x" ]; do
+      y=${x%%/*}; case $x in */*) x=${x#*/};; *) x=;; esac
+      [ -n "$y" ] && { c=$c/$y; set -- "$@" "$c"; }
+    done
+  done <<SRD_P
+$p
+SRD_P
+  [ "$#" -gt 0 ] && s "$id" "$@"
+  while IFS= read -r z; do
+    [ -n "$z" ] || continue
+    h "$id" nm; printf '%s' "$z" | base64
+    d "$id" "$((a + b))" "$a" "$b" "$z"
+  done <<SRD_P
+$p
+SRD_P
+}
+G() {
+  id=$1 n=$2; set -- "$3"/*"$4"
+  [ -e "$1" ] || [ -L "$1" ] || return 0
+  s "$id" "$@"
+  for z; do h "$id" nm; printf '%s' "$z" | base64; d "$id" "$n" 0 0 "$z"; done
 }
 x() {
   id=$1

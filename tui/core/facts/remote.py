@@ -151,10 +151,10 @@ class RemoteSource:
     def misses(self) -> int:
         return self.asked
 
-    def fetch(self) -> None:
-        """One round trip: everything the last run lacked, and what the libraries' bytes
-        fetched so far say the ELF reader will touch next. The stats of all paths go in
-        one request (one stat(1) on the target); bytes are asked for per file."""
+    def batch(self) -> tuple[list[tuple], list[Request]]:
+        """The next round trip's requests: everything the last run lacked, and what the
+        libraries' bytes fetched so far say the ELF reader will touch next. The stats of
+        all paths go in one request (one stat(1) on the target); bytes per file."""
         self._plan()
         stats: dict[str, None] = {}
         keys: list[tuple] = [("s",)]
@@ -173,6 +173,11 @@ class RemoteSource:
         self._planned = set()
         if not stats:
             keys, requests = keys[1:], requests[1:]
+        return keys, requests
+
+    def fetch(self) -> None:
+        """One round trip: everything the last run lacked (see batch)."""
+        keys, requests = self.batch()
         answers = self.server.call(requests)
         for key, req, ans in zip(keys, requests, answers):
             self._take(key, req, ans)
@@ -263,7 +268,35 @@ class RemoteSource:
                 self.ldd_names.add(name)
             if path.startswith("/") and _sendable(path):
                 self.ldd_dirs.add(os.path.dirname(path))
-        self._take_files(ans, HEAD + TAIL)
+        self._take_hint(ans)
+
+    def _take_hint(self, ans: Answer) -> list[str]:
+        """L's files: their physical paths."""
+        self._take_info([], ans)
+        listed = ans.first("ls")
+        names = os.fsdecode(listed[1]).split("\n") if listed else []
+        real = None
+        out = []
+        for kind, args, body in ans.parts:
+            if kind == "nm":
+                n = int(args[0]) if args and args[0].isascii() and args[0].isdigit() else 0
+                real = self._physical(names[n - 1], Answer()) if 0 < n <= len(names) else None
+                if real is not None:
+                    out.append(real)
+            elif real is None:
+                continue
+            elif kind == "data":
+                old = self.data.get(real)
+                if old is None or old[1] is None and old[0] < HEAD + TAIL:
+                    self.data[real] = (HEAD + TAIL, body)
+            elif kind == "eacces":
+                self.denied.add(real)
+            elif kind == "ht" and args and args[0].isascii() and args[0].isdigit():
+                size = int(args[0])
+                if len(body) == HEAD + TAIL and size > HEAD + TAIL:  # else it changed meanwhile
+                    self._take_range(real, 0, body[:HEAD])
+                    self._take_range(real, size - TAIL, body[HEAD:])
+        return out
 
     def _take_files(self, ans: Answer, limit: int) -> list[str]:
         """An answer naming its files ("nm" before each one's bytes); their physical paths."""
@@ -776,6 +809,14 @@ def _elf_wants(have: Callable[[int, int], bytes | None], size: int) -> list[tupl
                     start = max(off, off + sz - 1024)
                     out.append((start, min(off + sz + 64 - start, RANGE_MAX)))
     return [(o, n) for o, n in out if 0 <= o < size and n > 0]
+
+
+def first_batch(label: str) -> list[Request]:
+    """What the first collection run asks (it knows nothing yet: always the same), to start
+    the server with, so that it needs no round trip of its own."""
+    src = RemoteSource(cast(ShellServer, None), label)
+    collect_from(src)
+    return src.batch()[1]
 
 
 def collect(server: ShellServer, label: str, *, rounds: int = MAX_ROUNDS) -> Facts:

@@ -39,7 +39,9 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 # d ID N HD TL PATH: g's bytes part
 # L ID HD TL BINARIES...: a prefetch hint for the library resolver: the text of `ldd` on
 #   each binary ("ldd"), the stats (as s) of the binaries and of the absolute paths ldd
-#   names, then for each of those, its name ("nm") and d's answer for N = HD + TL
+#   names, their list ("ls", one a line), then for each file "nm" and its line number, and
+#   its bytes when at most HD + TL ("data"), else ("ht" SIZE) its first HD and last TL
+#   bytes in one body
 # G ID N DIR SUFFIX: for the files DIR/*SUFFIX, as L: their stats, each one's name and d's
 #   answer (N bytes)
 # x ID PATH OFFSET LENGTH: a range of a file's bytes
@@ -121,6 +123,12 @@ d() {
   fi
 }
 L() {
+  # in the background while the rest of the batch runs, its answer at the batch's end
+  lq=$(mktemp 2>/dev/null) && { Lw "$@" >"$lq" 2>/dev/null </dev/null & return 0; }
+  lq=; Lw "$@"
+}
+lw() { [ -n "$lq" ] || return 0; wait; cat "$lq"; rm -f "$lq"; lq=; }
+Lw() {
   id=$1 a=$2 b=$3; shift 3
   w=; command -v timeout >/dev/null 2>&1 && w="timeout 10"
   o=$(for z; do
@@ -141,10 +149,15 @@ L() {
 $p
 SRD_P
   [ "$#" -gt 0 ] && s "$id" "$@"
+  h "$id" ls; printf '%s' "$p" | base64
+  i=0
   while IFS= read -r z; do
-    [ -n "$z" ] || continue
-    h "$id" nm; printf '%s' "$z" | base64
-    d "$id" "$((a + b))" "$a" "$b" "$z"
+    i=$((i + 1)); [ -f "$z" ] || continue
+    h "$id" nm "$i"
+    if [ ! -r "$z" ]; then h "$id" eacces
+    elif n=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$n" -gt "$((a + b))" ]; then
+      h "$id" ht "$n"; { head -c "$a" < "$z"; tail -c "$b" < "$z"; } | base64
+    else h "$id" data; head -c "$((a + b + 1))" < "$z" | base64; fi
   done <<SRD_P
 $p
 SRD_P
@@ -158,7 +171,9 @@ G() {
 x() {
   id=$1
   if [ -f "$2" ] && [ -r "$2" ]; then
-    h "$id" rg "$3"; tail -c +"$(($3 + 1))" < "$2" | head -c "$4" | base64
+    h "$id" rg "$3"
+    if [ "$4" -le 8192 ]; then dd if="$2" bs=1 skip="$3" count="$4" 2>/dev/null | base64
+    else tail -c +"$(($3 + 1))" < "$2" | head -c "$4" | base64; fi
   fi
 }
 t() {
@@ -209,8 +224,14 @@ i() { h "$1" names; { id -u; uname -n; } 2>/dev/null | base64; }
 e() { h END "$1"; }
 # When gzip works here, a batch's answers go as one gzip stream in base64 after a "gz"
 # header (the END line stays outside it).
+B() {
+  if [ -n "$Z" ]; then h gz z; { eval "$1"; lw; } </dev/null | gzip -c | base64
+  else { eval "$1"; lw; } </dev/null; fi
+  e "$2"
+}
 Z=; [ "$(printf srd | gzip -c 2>/dev/null | gzip -dc 2>/dev/null)" = srd ] && Z=1
 printf '%s\n' @READY@
+@FIRST@
 while :; do
   b= n=
   while IFS= read -r line; do
@@ -219,15 +240,26 @@ while :; do
 "
   done
   [ -n "$n" ] || exit 0
-  if [ -n "$Z" ]; then h gz z; { eval "$b"; } </dev/null | gzip -c | base64
-  else eval "$b" </dev/null; fi
-  e "$n"
+  B "$b" "$n"
 done
 """
 
 
-def server_script(marker: str, ready: str = READY) -> str:
-    return _SERVER.replace("@MARK@", marker).replace("@READY@", ready)
+def server_script(marker: str, ready: str = READY, first: Sequence[Request] = ()) -> str:
+    """The server's sh; `first`: a batch it runs at once, before reading any (batch 1)."""
+    run = f"B {shlex.quote(batch_text(first))} 1" if first else ""
+    return _SERVER.replace("@MARK@", marker).replace("@READY@", ready).replace("@FIRST@", run)
+
+
+def batch_text(requests: Sequence[Request]) -> str:
+    """The requests as lines of sh, every argument quoted."""
+    for _, args in requests:
+        # One request is one line the server reads: a line break inside an argument
+        # (say a path made of a target's link text) would end it and start another.
+        if any("\n" in a or "\0" in a for a in args):
+            raise TransportError("refused to send an argument holding a line break")
+    return "".join(f"{op} {i} " + " ".join(shlex.quote(a) for a in args) + "\n"
+                   for i, (op, args) in enumerate(requests))
 
 
 def new_marker() -> str:
@@ -277,8 +309,9 @@ class ShellServer:
     # A batch runs at most the collector's commands one after another, each under its own
     # time limit (10 s or less, about a dozen): one not answered within 150 s is given up.
     def __init__(self, pipe: Pipe, marker: str, *, timeout: float = 150.0,
-                 limit: int = BATCH_OUTPUT) -> None:
+                 limit: int = BATCH_OUTPUT, first: Sequence[Request] = ()) -> None:
         self.pipe = pipe
+        self._first = list(first) or None  # the batch the server was started with
         self.marker = marker
         self.timeout = timeout
         self.limit = limit
@@ -288,16 +321,17 @@ class ShellServer:
 
     def call(self, requests: Sequence[Request]) -> list[Answer]:
         """Run the requests ((function, args) pairs) in one round trip, answers in order."""
+        if self._first is not None:  # already running since the start: its answers
+            first, self._first = self._first, None
+            self._batch += 1
+            self.round_trips += 1
+            answers = self._read(len(first))
+            if [(op, list(args)) for op, args in requests] == \
+                    [(op, list(args)) for op, args in first]:
+                return answers
+        text = batch_text(requests)
         self._batch += 1
-        for _, args in requests:
-            # One request is one line the server reads: a line break inside an argument
-            # (say a path made of a target's link text) would end it and start another.
-            if any("\n" in a or "\0" in a for a in args):
-                raise TransportError("refused to send an argument holding a line break")
-        lines = [f"{op} {i} " + " ".join(shlex.quote(a) for a in args)
-                 for i, (op, args) in enumerate(requests)]
-        lines.append(f"e {self._batch}")
-        data = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+        data = (text + f"e {self._batch}\n").encode("utf-8", "surrogateescape")
         # Written by a thread: the answers to the first requests come back while the last
         # ones are still being sent, and neither side may wait for the other.
         failed: list[BaseException] = []
@@ -426,8 +460,27 @@ class ProcessPipe:
             self.proc.wait()
 
 
-def wait_ready(pipe: Pipe, timeout: float = 30.0) -> None:
-    """Read up to the READY line the server prints first."""
+class _Prefixed:
+    """A Pipe whose first bytes were read already (with the READY line)."""
+
+    def __init__(self, pipe: Pipe, rest: bytes) -> None:
+        self.pipe, self.rest = pipe, rest
+
+    def send(self, data: bytes) -> None:
+        self.pipe.send(data)
+
+    def recv(self, timeout: float) -> bytes | None:
+        if self.rest:
+            out, self.rest = self.rest, b""
+            return out
+        return self.pipe.recv(timeout)
+
+    def close(self) -> None:
+        self.pipe.close()
+
+
+def wait_ready(pipe: Pipe, timeout: float = 30.0) -> bytes:
+    """Read up to the READY line the server prints first; what came after it."""
     want = READY.encode() + b"\n"
     buf = b""
     deadline = time.monotonic() + timeout
@@ -439,26 +492,32 @@ def wait_ready(pipe: Pipe, timeout: float = 30.0) -> None:
         if chunk == b"":
             raise TransportError("the server ended before it started")
         buf += chunk or b""
-        if len(buf) > 1 << 20:
+        if len(buf) > 1 << 20 and want not in buf:
             raise TransportError("the server said too much before it started")
+    return buf[buf.index(want) + len(want):]
 
 
-def start_local(shell: Sequence[str] = ("sh",)) -> ShellServer:
-    """The server in a local shell (`shell` + ["-c", script]): for tests and measuring."""
+def start_local(shell: Sequence[str] = ("sh",), first: Sequence[Request] = ()) -> ShellServer:
+    """The server in a local shell (`shell` + ["-c", script]): for tests and measuring.
+    `first`: the first batch, run as the server starts (the first call() must ask it)."""
     marker = new_marker()
-    pipe = ProcessPipe([*shell, "-c", server_script(marker)])
-    wait_ready(pipe)
-    return ShellServer(pipe, marker)
+    pipe = ProcessPipe([*shell, "-c", server_script(marker, first=first)])
+    rest = wait_ready(pipe)
+    return ShellServer(_Prefixed(pipe, rest), marker, first=first)
 
 
-def start_ssh(conn, sudo: bool) -> ShellServer:  # conn: sshconn.SSHConnection
-    """The server over one session channel of `conn` (as root under sudo, as `run` is)."""
+def start_ssh(conn, sudo: bool,  # conn: sshconn.SSHConnection
+              first: Sequence[Request] = ()) -> ShellServer:
+    """The server over one session channel of `conn` (as root under sudo, as `run` is).
+    `first`: the first batch, sent with the command (no round trip of its own)."""
     from tui.core.targets.base import CommandResult, TargetError
 
     marker = new_marker()
+    rest = bytearray()
     # Through sh explicitly: the login shell may be csh or fish, the server is POSIX sh.
     try:
-        got = conn.hold("sh -c " + shlex.quote(server_script(marker)), READY, sudo=sudo)
+        got = conn.hold("sh -c " + shlex.quote(server_script(marker, first=first)), READY,
+                        sudo=sudo, rest=rest)
     except TargetError as e:
         if "said too much" not in str(e):
             raise
@@ -470,4 +529,4 @@ def start_ssh(conn, sudo: bool) -> ShellServer:  # conn: sshconn.SSHConnection
         raise TargetError(f"{conn.label}: the facts reader did not start (exit {got.rc})"
                           + (f": {err[-1][:200]}" if err else ""))
     got.settimeout(None)
-    return ShellServer(ChannelPipe(got), marker)
+    return ShellServer(_Prefixed(ChannelPipe(got), bytes(rest)), marker, first=first)

@@ -786,17 +786,18 @@ class SSHConnection:
         self._sudo_password = password
         return password
 
-    def hold(self, command: str, ready: str, *, sudo: bool | None = None
-             ) -> paramiko.Channel | CommandResult:
+    def hold(self, command: str, ready: str, *, sudo: bool | None = None,
+             rest: bytearray | None = None) -> paramiko.Channel | CommandResult:
         """Start `command` (as root under sudo) and leave it running: the open channel once
         it printed the line `ready` (closing the channel sends it EOF), or its result when
-        it ended first. For a lock that must not outlive this connection."""
+        it ended first. For a lock that must not outlive this connection. What the command
+        printed after `ready` and was already read goes to `rest`."""
         use_sudo = (self._opts.sudo if sudo is None else sudo) and not self.is_root
         if not use_sudo:
-            return self._start(command, b"", ready)
+            return self._start(command, b"", ready, rest)
         inner = f"sh -c {shlex.quote(command)}"
         if self._sudo_password is None and self._sudo_needs_password is not True:
-            got = self._start(f"env LC_ALL=C sudo -n -- {inner}", b"", ready)
+            got = self._start(f"env LC_ALL=C sudo -n -- {inner}", b"", ready, rest)
             if not isinstance(got, CommandResult):
                 return got
             if not (got.rc == 1 and any(m in got.stderr for m in _SUDO_NEEDS_PW)):
@@ -805,12 +806,13 @@ class SSHConnection:
             self._sudo_needs_password = True
         password = self._get_sudo_password()
         got = self._start(f"env LC_ALL=C sudo -k -S -p '' -- {inner}",
-                          password.encode() + b"\n", ready)
+                          password.encode() + b"\n", ready, rest)
         if isinstance(got, CommandResult):
             self._check_sudo_refused(got)
         return got
 
-    def _start(self, command: str, stdin: bytes, ready: str) -> paramiko.Channel | CommandResult:
+    def _start(self, command: str, stdin: bytes, ready: str,
+               rest: bytearray | None = None) -> paramiko.Channel | CommandResult:
         chan = self._open_session()
         deadline = time.monotonic() + self._opts.command_timeout
         want = ready.encode() + b"\n"
@@ -832,11 +834,13 @@ class SSHConnection:
                     raise TargetError(f"{self.label} did not answer within "
                                       f"{self._opts.command_timeout:g} s")
                 select.select([chan], [], [], min(remaining, 0.5))
-                if not _drain(chan, out, err, _HOLD_OUTPUT):
+                if not _drain(chan, out, err, _HOLD_OUTPUT, want):
                     raise TargetError(f"{self.label}: the lock command said too much")
         except BaseException:
             chan.close()
             raise
+        if rest is not None:
+            rest += out[out.index(want) + len(want):]
         return chan
 
     def _sync(self, paths: list[str]) -> None:
@@ -938,9 +942,11 @@ def _feed(chan: paramiko.Channel, data: bytes) -> None:
 _HOLD_OUTPUT = 1 << 20  # a command we hold (the lock) prints one line; more is hostile
 
 
-def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int) -> bool:
-    """Read what has arrived; False once both streams together pass `limit` bytes."""
-    while chan.recv_ready():
+def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int,
+           stop: bytes | None = None) -> bool:
+    """Read what has arrived (stdout up to `stop` and the chunk it ends in); False once both
+    streams together pass `limit` bytes."""
+    while chan.recv_ready() and not (stop and stop in out):
         out += chan.recv(1 << 16)
         if len(out) + len(err) > limit:
             return False

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,8 +151,8 @@ def inner(args: argparse.Namespace) -> None:
     kh.write_text(kh.read_text().replace(f"[127.0.0.1]:{args.port}",
                                          f"[127.0.0.1]:{relay.port}"))
     results = {}
-    for name, tree in (("old", Path(args.old)), ("new", REPO)):
-        for run in range(args.runs):
+    for run in range(args.runs):  # paired: old and new one after the other, each run
+        for name, tree in (("old", Path(args.old)), ("new", REPO)):
             results[f"{name}#{run}"] = measure(tree, relay, Path(args.key), home)
     print("RESULTS " + json.dumps(results), flush=True)
 
@@ -211,6 +212,12 @@ def main() -> None:
     for name, v in results.items():
         print(f"{name:8} {v['check']:8.2f} {v['collect']:9.2f} {v['round_trips']:11d} "
               f"{v['bytes_down']:11d} {v['libs']:4d} {v['files']:5d}  {v['problems']}")
+    for name in ("old", "new"):
+        runs = [v for k, v in results.items() if k.startswith(name + "#")]
+        med = {k: statistics.median(v[k] for v in runs)
+               for k in ("check", "collect", "round_trips", "bytes_down")}
+        print(f"{name + ' med':8} {med['check']:8.2f} {med['collect']:9.2f} "
+              f"{med['round_trips']:11g} {med['bytes_down']:11.0f}")
 
 
 if __name__ == "__main__":

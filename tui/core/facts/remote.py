@@ -402,6 +402,16 @@ class RemoteSource:
             for name, target in zip(fields[0::2], fields[1::2]):
                 self.links[os.fsdecode(name)] = os.fsdecode(target[:-1] if target.endswith(b"\n")
                                                            else target)
+        names: list[bytes] | None = None
+        for kind, _, body in ans.parts:
+            if kind == "lz":
+                names = body.split(b"\0")[:-1]
+            elif kind == "lt" and names is not None:
+                targets = body.split(b"\0")[:-1]
+                if len(targets) == len(names):  # else one changed meanwhile: asked again
+                    for name, target in zip(names, targets):
+                        self.links[os.fsdecode(name)] = os.fsdecode(target)
+                names = None
         for name in asked:
             if name not in seen:
                 self.lst.setdefault(name, None)

@@ -57,10 +57,30 @@ _SERVER = r"""
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH; LC_ALL=C; export PATH LC_ALL
 h() { printf '\n%s %s\n' @MARK@ "$*"; }
 st() { stat -c '%f %d %i %s %u %g %t %T %n' -- "$@" 2>/dev/null; }
-lk() { for q; do [ -L "$q" ] && { printf '%s\0' "$q"; readlink -- "$q"; printf '\0'; }; done; }
+# readlink of the links among the paths: "ln" (name NUL target NL NUL each), or with a
+# readlink that takes many files (GNU), "lz" (the names) then "lt" (the targets) NUL-ended
+lk() {
+  if [ -n "$RL" ]; then
+    kn=$#; for q; do [ -L "$q" ] && set -- "$@" "$q"; done; shift "$kn"
+    h "$id" lz; [ "$#" -gt 0 ] && printf '%s\0' "$@" | base64
+    h "$id" lt; [ "$#" -gt 0 ] && readlink -z -- "$@" 2>/dev/null | base64
+  else
+    h "$id" ln
+    for q; do [ -L "$q" ] && { printf '%s\0' "$q"; readlink -- "$q"; printf '\0'; }; done | base64
+  fi
+  return 0
+}
+# the realpaths of the links among the paths, one a line
+rl() {
+  if [ -n "$RL" ]; then
+    kn=$#; for q; do [ -L "$q" ] && set -- "$@" "$q"; done; shift "$kn"
+    [ "$#" -gt 0 ] && readlink -f -- "$@" 2>/dev/null
+  else for q; do [ -L "$q" ] && readlink -f -- "$q" 2>/dev/null; done; fi
+  return 0
+}
 info() {
   h "$id" st; st "$@" | base64
-  h "$id" ln; lk "$@" | base64
+  lk "$@"
   k=; for q; do [ -L "$q" ] && k=1; done
   for z; do :; done
   if [ -n "$k" ] && r=$(readlink -f -- "$z" 2>/dev/null) && [ -n "$r" ]; then
@@ -75,7 +95,7 @@ pr() {
     [ -n "$y" ] && { c=$c/$y; set -- "$@" "$c"; }
   done
   h "$id" st; st "$@" | base64
-  h "$id" ln; lk "$@" | base64
+  lk "$@"
 }
 g() {
   id=$1 n=$2 hd=$3 tl=$4; shift 4; info "$@"
@@ -93,8 +113,8 @@ g() {
 s() {
   id=$1; shift
   h "$id" st; st "$@" | base64
-  h "$id" ln; lk "$@" | base64
-  for q; do [ -L "$q" ] && readlink -f -- "$q" 2>/dev/null; done | rq
+  lk "$@"
+  rl "$@" | rq
 }
 rq() {
   set --
@@ -107,7 +127,7 @@ rq() {
   done
   [ "$#" -gt 0 ] || return 0
   h "$id" st; st "$@" | base64
-  h "$id" ln; lk "$@" | base64
+  lk "$@"
 }
 d() {
   id=$1 n=$2 hd=$3 tl=$4 z=$5
@@ -230,6 +250,7 @@ B() {
   e "$2"
 }
 Z=; [ "$(printf srd | gzip -c 2>/dev/null | gzip -dc 2>/dev/null)" = srd ] && Z=1
+RL=; [ "$(readlink -z -f -- / / 2>/dev/null | tr '\0' x)" = /x/x ] && RL=1
 printf '%s\n' @READY@
 @FIRST@
 while :; do

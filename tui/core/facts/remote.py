@@ -399,9 +399,9 @@ class RemoteSource:
                 self.lst[name] = _Meta(mode, dev, ino, size, uid, gid, (major, minor))
         for body in ans.all("ln"):
             fields = body.split(b"\0")
-            for name, target in zip(fields[0::2], fields[1::2]):
-                self.links[os.fsdecode(name)] = os.fsdecode(target[:-1] if target.endswith(b"\n")
-                                                           else target)
+            for raw, target in zip(fields[0::2], fields[1::2]):
+                self.links[os.fsdecode(raw)] = os.fsdecode(target[:-1] if target.endswith(b"\n")
+                                                          else target)
         names: list[bytes] | None = None
         for kind, _, body in ans.parts:
             if kind == "lz":
@@ -409,8 +409,8 @@ class RemoteSource:
             elif kind == "lt" and names is not None:
                 targets = body.split(b"\0")[:-1]
                 if len(targets) == len(names):  # else one changed meanwhile: asked again
-                    for name, target in zip(names, targets):
-                        self.links[os.fsdecode(name)] = os.fsdecode(target)
+                    for raw, target in zip(names, targets):
+                        self.links[os.fsdecode(raw)] = os.fsdecode(target)
                 names = None
         for name in asked:
             if name not in seen:

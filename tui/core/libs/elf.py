@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from elftools.elf.dynamic import Dynamic
 from elftools.elf.elffile import ELFFile
@@ -56,7 +56,7 @@ def parse_header(data: bytes) -> Header:
     if len(data) < 20 or data[4] not in (1, 2) or data[5] not in (1, 2):
         raise Reject("invalid ELF header")
     elfclass = 32 if data[4] == 1 else 64
-    order = "little" if data[5] == 1 else "big"
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
     if len(data) < EHDR_SIZE[elfclass]:
         raise Reject("file too short")
     number = int.from_bytes(data[18:20], order)
@@ -100,6 +100,7 @@ def read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
                 dyn = Dynamic(f, elf, None, seg["p_offset"], seg["p_filesz"] == 0)
                 # A corrupt table without DT_NULL must not be read up to EOF entry by entry.
                 limit = seg["p_filesz"] // (16 if header.elfclass == 64 else 8) + 1
+                tag: Any  # pyelftools sets .needed, .soname & co. per tag
                 for n, tag in enumerate(dyn.iter_tags()):
                     if n >= limit:
                         break

@@ -19,10 +19,17 @@ from tui.core.rootpath import NotRegularFile, open_regular, resolve_in_root, to_
 
 
 class StatLike(Protocol):
-    st_mode: int
-    st_dev: int
-    st_ino: int
-    st_size: int
+    @property
+    def st_mode(self) -> int: ...
+
+    @property
+    def st_dev(self) -> int: ...
+
+    @property
+    def st_ino(self) -> int: ...
+
+    @property
+    def st_size(self) -> int: ...
 
 
 class FS(Protocol):

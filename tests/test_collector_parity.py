@@ -40,7 +40,7 @@ DISK = ("files", "binaries", "candidates", "owners", "package_manager", "sftp_se
         "sshd_version")
 LIVE = (*DISK, "hostname", "firewall", "commands", "notes")
 BUSYBOX_TOOLS = ("stat", "readlink", "head", "tail", "base64", "grep", "mktemp", "cat",
-                 "uname", "id", "rm", "timeout")
+                 "uname", "id", "rm", "timeout", "dd", "sed", "gzip", "tr")
 
 _LOCAL = ("import pickle, sys; from tui.core.facts import local; "
           "sys.stdout.buffer.write(pickle.dumps(local.collect('/', label='t')))")

@@ -33,7 +33,14 @@ from tui.core.facts.collect import (
 )
 from tui.core.facts.collect import collect as collect_from
 from tui.core.facts.common import openssh_version
-from tui.core.facts.model import LIVE_TIMEOUT, SSHD_PATHS, Facts, FileBlob, PathInfo
+from tui.core.facts.model import (
+    CONFIG_DIRS,
+    LIVE_TIMEOUT,
+    SSHD_PATHS,
+    Facts,
+    FileBlob,
+    PathInfo,
+)
 from tui.core.libs.elf import Reject, parse_header
 from tui.core.libs.ldpaths import listed_dirs
 from tui.core.rootpath import NotRegularFile, file_kind, walk
@@ -136,7 +143,12 @@ class RemoteSource:
         for path in _HINTS:  # what the library resolver reads first, asked for at once
             self._need(path)
         self._ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
-        self._ask(("G", _LDSO_DIR), ("G", [str(WHOLE_MAX), _LDSO_DIR, ".conf"]))
+        # Drop-in directories' files come with the first batch, not after their listing.
+        for d, suffix in [(_LDSO_DIR, ".conf"), *((d, x) for d in CONFIG_DIRS
+                                                   for x in (".conf", ".local"))]:
+            self._ask(("G", d, suffix), ("G", [str(WHOLE_MAX), d, suffix, *_prefixes(d)]))
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self.version(SSHD_PATHS[0])  # asked before sshd is known to be there
         # ldd's word on sshd's libraries, and their heads and tails: a hint of what to
         # fetch (the resolver decides on the bytes), so that the whole closure comes in
         # two round trips whatever its depth.
@@ -821,17 +833,48 @@ def _elf_wants(have: Callable[[int, int], bytes | None], size: int) -> list[tupl
     return [(o, n) for o, n in out if 0 <= o < size and n > 0]
 
 
-def first_batch(label: str) -> list[Request]:
-    """What the first collection run asks (it knows nothing yet: always the same), to start
-    the server with, so that it needs no round trip of its own."""
-    src = RemoteSource(cast(ShellServer, None), label)
+def _first(src: RemoteSource) -> tuple[list[tuple], list[Request], list[tuple], list[Request]]:
+    """The first collection run's requests (it knows nothing yet: always the same), as two
+    batches: ldd's hint, then the rest."""
     collect_from(src)
-    return src.batch()[1]
+    want = src.want
+    first = {k: r for k, r in want.items()  # what planning the libraries' ranges needs
+             if k[0] == "L" or k[:2] in (("G", _LDSO_DIR), ("l", _LDSO_DIR),
+                                         ("g", "/etc/ld.so.conf"))}
+    src.want = first
+    hk, hint = src.batch()
+    src.want = {k: r for k, r in want.items() if k not in first}
+    rk, rest = src.batch()
+    return hk, hint, rk, rest
+
+
+def first_batches(label: str) -> list[list[Request]]:
+    """The batches to start the server with (see collect): no round trip of their own."""
+    _, hint, _, rest = _first(RemoteSource(cast(ShellServer, None), label))
+    return [hint, rest]
 
 
 def collect(server: ShellServer, label: str, *, rounds: int = MAX_ROUNDS) -> Facts:
-    """The facts of the host behind `server`, in as many round trips as its files need."""
+    """The facts of the host behind `server`, in as many round trips as its files need.
+
+    A server started with first_batches() answers ldd's hint first: what the library
+    resolver needs from those files is asked for at once, and is read by the server as
+    soon as the rest of the first run's batch is done (its round trip hidden behind it)."""
     src = RemoteSource(server, label)
+    pre = [server.preloaded[n] for n in sorted(server.preloaded)]
+    hk, hint, rk, rest = _first(RemoteSource(cast(ShellServer, None), label))
+    if pre == [hint, rest]:
+        collect_from(src)  # run 1: what first_batches() asked
+        src.want, src.pending = {}, {}
+        for key, req, ans in zip(hk, hint, server.receive(min(server.preloaded))):
+            src._take(key, req, ans)
+        keys, requests = src.batch()
+        ahead = server.send(requests) if requests else None
+        for key, req, ans in zip(rk, rest, server.receive(min(server.preloaded))):
+            src._take(key, req, ans)
+        if ahead is not None:
+            for key, req, ans in zip(keys, requests, server.receive(ahead)):
+                src._take(key, req, ans)
     for _ in range(rounds):
         facts = collect_from(src)
         if not src.want:

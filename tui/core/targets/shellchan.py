@@ -42,8 +42,8 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 #   names, their list ("ls", one a line), then for each file "nm" and its line number, and
 #   its bytes when at most HD + TL ("data"), else ("ht" SIZE) its first HD and last TL
 #   bytes in one body
-# G ID N DIR SUFFIX: for the files DIR/*SUFFIX, as L: their stats, each one's name and d's
-#   answer (N bytes)
+# G ID N DIR SUFFIX PATHS...: the stats of PATHS (DIR's prefixes), then for the files
+#   DIR/*SUFFIX, as L: their stats, each one's name ("nm") and d's answer (N bytes)
 # x ID PATH OFFSET LENGTH: a range of a file's bytes
 # t ID N K WORDS(K)... PATHS...: like g, with the last N bytes of the file (a log's newest
 #   lines), only the lines holding one of the K fixed strings when K > 0
@@ -183,7 +183,9 @@ $p
 SRD_P
 }
 G() {
-  id=$1 n=$2; set -- "$3"/*"$4"
+  id=$1 n=$2 gd=$3 gs=$4; shift 4
+  s "$id" "$@"
+  set -- "$gd"/*"$gs"
   [ -e "$1" ] || [ -L "$1" ] || return 0
   s "$id" "$@"
   for z; do h "$id" nm; printf '%s' "$z" | base64; d "$id" "$n" 0 0 "$z"; done
@@ -266,9 +268,10 @@ done
 """
 
 
-def server_script(marker: str, ready: str = READY, first: Sequence[Request] = ()) -> str:
-    """The server's sh; `first`: a batch it runs at once, before reading any (batch 1)."""
-    run = f"B {shlex.quote(batch_text(first))} 1" if first else ""
+def server_script(marker: str, ready: str = READY,
+                  first: Sequence[Sequence[Request]] = ()) -> str:
+    """The server's sh; `first`: batches it runs at once (1, 2, ...), before reading any."""
+    run = "\n".join(f"B {shlex.quote(batch_text(b))} {n}" for n, b in enumerate(first, 1))
     return _SERVER.replace("@MARK@", marker).replace("@READY@", ready).replace("@FIRST@", run)
 
 
@@ -330,53 +333,75 @@ class ShellServer:
     # A batch runs at most the collector's commands one after another, each under its own
     # time limit (10 s or less, about a dozen): one not answered within 150 s is given up.
     def __init__(self, pipe: Pipe, marker: str, *, timeout: float = 150.0,
-                 limit: int = BATCH_OUTPUT, first: Sequence[Request] = ()) -> None:
+                 limit: int = BATCH_OUTPUT, first: Sequence[Sequence[Request]] = ()) -> None:
         self.pipe = pipe
-        self._first = list(first) or None  # the batch the server was started with
+        # the batches the server was started with, by number, until their answers are read
+        self.preloaded = {n: list(b) for n, b in enumerate(first, 1)}
         self.marker = marker
         self.timeout = timeout
         self.limit = limit
         self.round_trips = 0
         self.bytes_in = 0
-        self._batch = 0
+        self._sent = len(first)  # batches the server was given
+        self._done = 0  # batches whose answers were read
+        self._buf = bytearray()  # read past the last batch's end
+        self._writers: list[tuple[threading.Thread, list[BaseException]]] = []
 
     def call(self, requests: Sequence[Request]) -> list[Answer]:
         """Run the requests ((function, args) pairs) in one round trip, answers in order."""
-        if self._first is not None:  # already running since the start: its answers
-            first, self._first = self._first, None
-            self._batch += 1
-            self.round_trips += 1
-            answers = self._read(len(first))
-            if [(op, list(args)) for op, args in requests] == \
+        while self.preloaded:  # already running since the start: their answers first
+            n = min(self.preloaded)
+            first = self.preloaded[n]
+            answers = self.receive(n)
+            if not self.preloaded and [(op, list(args)) for op, args in requests] == \
                     [(op, list(args)) for op, args in first]:
                 return answers
+        return self.receive(self.send(requests))
+
+    def send(self, requests: Sequence[Request]) -> int:
+        """Send a batch without waiting for its answers (the server runs batches in
+        order): its number, for receive()."""
         text = batch_text(requests)
-        self._batch += 1
-        data = (text + f"e {self._batch}\n").encode("utf-8", "surrogateescape")
+        self._sent += 1
+        self.preloaded[self._sent] = list(requests)
+        data = (text + f"e {self._sent}\n").encode("utf-8", "surrogateescape")
         # Written by a thread: the answers to the first requests come back while the last
         # ones are still being sent, and neither side may wait for the other.
         failed: list[BaseException] = []
         writer = threading.Thread(target=self._send, args=(data, failed), daemon=True)
         writer.start()
+        self._writers.append((writer, failed))
+        return self._sent
+
+    def receive(self, n: int) -> list[Answer]:
+        """The answers to batch `n`, the next one not read yet."""
+        if n != self._done + 1 or n not in self.preloaded:
+            raise TransportError(f"batch {n} is not the next one to read")
+        requests = self.preloaded.pop(n)
+        self._done = n
         self.round_trips += 1
         try:
-            return self._read(len(requests))
+            return self._read(len(requests), n)
         finally:
-            writer.join(5)
-            if failed and not isinstance(failed[0], TransportError):
-                raise TransportError(f"sending to the target failed: {failed[0]}")
+            for writer, failed in self._writers:
+                writer.join(5)
+                if failed and not isinstance(failed[0], TransportError):
+                    raise TransportError(f"sending to the target failed: {failed[0]}")
+            self._writers = [w for w in self._writers if w[0].is_alive()]
 
     def _send(self, data: bytes, failed: list[BaseException]) -> None:
         try:
             self.pipe.send(data)
-        except Exception as e:  # reported by call()
+        except Exception as e:  # reported by receive()
             failed.append(e)
 
-    def _read(self, count: int) -> list[Answer]:
-        end = f"\n{self.marker} END {self._batch}\n".encode()
-        buf = bytearray()
+    def _read(self, count: int, n: int) -> list[Answer]:
+        end = f"\n{self.marker} END {n}\n".encode()
+        buf, self._buf = self._buf, bytearray()
         deadline = time.monotonic() + self.timeout
-        while end not in buf[-len(end) - (1 << 16):]:
+        start = 0
+        while end not in buf[start:]:
+            start = max(0, len(buf) - len(end))
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TransportError(f"no complete answer within {self.timeout:g} s")
@@ -386,10 +411,12 @@ class ShellServer:
             if not chunk:
                 raise TransportError("the target closed the channel mid-answer")
             buf += chunk
+            self.bytes_in += len(chunk)
             if len(buf) > self.limit:
                 raise TransportError(f"more than {self.limit >> 20} MiB of answers: stopped")
-        self.bytes_in += len(buf)
-        return self._parse(bytes(buf[: buf.rindex(end)]), count)
+        cut = buf.index(end, start)
+        self._buf = buf[cut + len(end):]
+        return self._parse(bytes(buf[:cut]), count)
 
     def _parse(self, data: bytes, count: int) -> list[Answer]:
         sep = f"\n{self.marker} ".encode()
@@ -518,9 +545,10 @@ def wait_ready(pipe: Pipe, timeout: float = 30.0) -> bytes:
     return buf[buf.index(want) + len(want):]
 
 
-def start_local(shell: Sequence[str] = ("sh",), first: Sequence[Request] = ()) -> ShellServer:
+def start_local(shell: Sequence[str] = ("sh",),
+                first: Sequence[Sequence[Request]] = ()) -> ShellServer:
     """The server in a local shell (`shell` + ["-c", script]): for tests and measuring.
-    `first`: the first batch, run as the server starts (the first call() must ask it)."""
+    `first`: the first batches, run as the server starts (call() or receive() reads them)."""
     marker = new_marker()
     pipe = ProcessPipe([*shell, "-c", server_script(marker, first=first)])
     rest = wait_ready(pipe)
@@ -528,9 +556,9 @@ def start_local(shell: Sequence[str] = ("sh",), first: Sequence[Request] = ()) -
 
 
 def start_ssh(conn, sudo: bool,  # conn: sshconn.SSHConnection
-              first: Sequence[Request] = ()) -> ShellServer:
+              first: Sequence[Sequence[Request]] = ()) -> ShellServer:
     """The server over one session channel of `conn` (as root under sudo, as `run` is).
-    `first`: the first batch, sent with the command (no round trip of its own)."""
+    `first`: the first batches, sent with the command (no round trip of their own)."""
     from tui.core.targets.base import CommandResult, TargetError
 
     marker = new_marker()

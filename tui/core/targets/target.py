@@ -117,7 +117,7 @@ class RemoteTarget(Target):
         from tui.core.targets import shellchan
 
         # One session channel: a small request server in sh answers each round of reads.
-        server = shellchan.start_ssh(self.conn, self.sudo, remote.first_batch(self.label))
+        server = shellchan.start_ssh(self.conn, self.sudo, remote.first_batches(self.label))
         try:
             facts = remote.collect(server, self.label)
         except shellchan.TransportError as e:

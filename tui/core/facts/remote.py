@@ -58,6 +58,7 @@ RANGE_MAX = 64 << 10  # one prefetched range at most
 # Where a library ldd names may also be looked for: their stats come before the resolver
 # asks (besides the directories of the paths ldd gave).
 _LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
+_MAX_DIRS, _MAX_NAMES = 48, 96
 _VERSION_ERE = r"OpenSSH_[0-9]+\.[0-9]+(p[0-9]+)?"  # common._VERSION, as grep -E says it
 # No file crosses the network whole past this (the rules files and fail2ban's database may
 # be read up to 256 MiB on a disk): three of them in base64 stay within the batch bound.
@@ -171,7 +172,11 @@ class RemoteSource:
         stats: dict[str, None] = {}
         keys: list[tuple] = [("s",)]
         requests: list[Request] = [("s", [])]
+        ranges: list[str] = []
         for key, (op, args) in self.want.items():
+            if op == "x":  # all ranges in one request
+                ranges += args
+                continue
             if op == "g":
                 stats.update(dict.fromkeys(args[3:]))
                 if int(args[0]) < 0:
@@ -180,6 +185,9 @@ class RemoteSource:
             keys.append(key)
             requests.append((op, args))
         requests[0] = ("s", list(stats))
+        if ranges:
+            keys.append(("X",))
+            requests.append(("X", ranges))
         self.want = {}
         self.pending = {}
         self._planned = set()
@@ -210,10 +218,11 @@ class RemoteSource:
                 header = parse_header(head or b"")
                 dirs.update(listed_dirs(self.libfs(), header.elfclass, header.machine))
             self._dirs_done = self.asked == asked
-            for d in sorted(dirs - self._planned_dirs):
-                for name in sorted(self.ldd_names):
+            # bounded: ld.so.conf and ldd's text are the target's
+            for d in sorted(dirs - self._planned_dirs)[:_MAX_DIRS - len(self._planned_dirs)]:
+                self._planned_dirs.add(d)
+                for name in sorted(self.ldd_names)[:_MAX_NAMES]:
                     self._need(f"{d}/{name}", -1)
-            self._planned_dirs |= dirs
 
     def _plan_key(self, key: str) -> None:
         """Ask for what the ELF reader will touch in `key`, by what came of it so far."""
@@ -282,33 +291,29 @@ class RemoteSource:
                 self.ldd_dirs.add(os.path.dirname(path))
         self._take_hint(ans)
 
-    def _take_hint(self, ans: Answer) -> list[str]:
-        """L's files: their physical paths."""
+    def _take_hint(self, ans: Answer) -> None:
+        """L's files: the bytes of each, one after the other, as their sizes say."""
         self._take_info([], ans)
-        listed = ans.first("ls")
-        names = os.fsdecode(listed[1]).split("\n") if listed else []
-        real = None
-        out = []
-        for kind, args, body in ans.parts:
-            if kind == "nm":
-                n = int(args[0]) if args and args[0].isascii() and args[0].isdigit() else 0
-                real = self._physical(names[n - 1], Answer()) if 0 < n <= len(names) else None
-                if real is not None:
-                    out.append(real)
-            elif real is None:
-                continue
-            elif kind == "data":
+        sizes, data = ans.first("hs"), ans.first("hb")
+        files: list[tuple[int, str]] = []
+        for line in os.fsdecode(sizes[1] if sizes else b"").split("\n")[:512]:
+            digits, _, name = line.partition(" ")
+            if digits.isascii() and digits.isdigit() and name:
+                files.append((int(digits), name))
+        whole = HEAD + TAIL
+        if data is None or len(data[1]) != sum(min(n, whole) for n, _ in files):
+            return  # one changed meanwhile: the resolver asks for what it reads
+        pos = 0
+        for size, name in files:
+            real = self._physical(name, Answer())
+            if size > whole:
+                self._take_range(real, 0, data[1][pos:pos + HEAD])
+                self._take_range(real, size - TAIL, data[1][pos + HEAD:pos + whole])
+            else:
                 old = self.data.get(real)
-                if old is None or old[1] is None and old[0] < HEAD + TAIL:
-                    self.data[real] = (HEAD + TAIL, body)
-            elif kind == "eacces":
-                self.denied.add(real)
-            elif kind == "ht" and args and args[0].isascii() and args[0].isdigit():
-                size = int(args[0])
-                if len(body) == HEAD + TAIL and size > HEAD + TAIL:  # else it changed meanwhile
-                    self._take_range(real, 0, body[:HEAD])
-                    self._take_range(real, size - TAIL, body[HEAD:])
-        return out
+                if old is None or old[1] is None and old[0] < whole:
+                    self.data[real] = (whole, data[1][pos:pos + size])
+            pos += min(size, whole)
 
     def _take_files(self, ans: Answer, limit: int) -> list[str]:
         """An answer naming its files ("nm" before each one's bytes); their physical paths."""
@@ -330,6 +335,30 @@ class RemoteSource:
             elif kind == "rg" and args and args[0].isascii() and args[0].isdigit():
                 self._take_range(real, int(args[0]), body)
         return out
+
+    def _take_ranges(self, args: list[str], ans: Answer) -> None:
+        """X's answer: the ranges of the readable files one after the other, each as long
+        as the file's size allows; anything else means a file changed: all dropped (what
+        the reader touches is asked again)."""
+        readable, data = ans.first("xr"), ans.first("xb")
+        if readable is None or data is None:
+            return
+        wanted = {int(w) for w in readable[1].split() if w.isdigit()}
+        cuts: list[tuple[str, int, int]] = []
+        for i in range(len(args) // 3):
+            if i not in wanted:
+                continue
+            key, offset, length = args[3 * i], int(args[3 * i + 1]), int(args[3 * i + 2])
+            meta = self.lst.get(key)
+            if meta is None:
+                return
+            cuts.append((key, offset, max(0, min(length, meta.st_size - offset))))
+        if sum(n for _, _, n in cuts) != len(data[1]):
+            return
+        pos = 0
+        for key, offset, n in cuts:
+            self._take_range(key, offset, data[1][pos:pos + n])
+            pos += n
 
     def _take_range(self, key: str, offset: int, body: bytes) -> None:
         old = self.ranges.setdefault(key, {}).get(offset)
@@ -371,6 +400,8 @@ class RemoteSource:
             for offset, body in ((a[0], b) for k, a, b in ans.parts if k == "rg" and a):
                 if offset.isascii() and offset.isdigit():
                     self._take_range(args[0], int(offset), body)
+        elif op == "X":
+            self._take_ranges(list(args), ans)
         elif op == "l":
             names = ans.first("names")
             self.dirs[args[0]] = None if names is None else sorted(
@@ -799,9 +830,9 @@ def _elf_wants(have: Callable[[int, int], bytes | None], size: int) -> list[tupl
             typ, off, vaddr, _, filesz = struct.unpack_from(e + "IIIII", ph, i * phent)
         if typ == 1:  # PT_LOAD
             loads.append((vaddr, off, filesz))
-        elif typ == 3:  # PT_INTERP
+        elif typ == 3 and len(out) < 3:  # PT_INTERP
             out.append((off, min(filesz, 4096)))
-        elif typ == 2:  # PT_DYNAMIC
+        elif typ == 2 and dyn is None:  # PT_DYNAMIC
             dyn = (off, min(filesz, RANGE_MAX))
             out.append(dyn)
     table = have(*dyn) if dyn else None

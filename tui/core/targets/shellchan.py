@@ -39,9 +39,11 @@ BATCH_OUTPUT = 512 << 20  # bytes of one batch's answers read (base64 of files u
 # d ID N HD TL PATH: g's bytes part
 # L ID HD TL BINARIES...: a prefetch hint for the library resolver: the text of `ldd` on
 #   each binary ("ldd"), the stats (as s) of the binaries and of the absolute paths ldd
-#   names, their list ("ls", one a line), then for each file "nm" and its line number, and
-#   its bytes when at most HD + TL ("data"), else ("ht" SIZE) its first HD and last TL
-#   bytes in one body
+#   names, "hs": the size and name of each readable one ("SIZE NAME" lines), "hb": all
+#   their bytes, file after file in that order: the whole file when at most HD + TL, else
+#   its first HD and last TL bytes
+# X ID (PATH OFFSET LENGTH)...: x for many ranges: "xr" the readable ones' indexes, "xb"
+#   their bytes one after the other
 # G ID N DIR SUFFIX PATHS...: the stats of PATHS (DIR's prefixes), then for the files
 #   DIR/*SUFFIX, as L: their stats, each one's name ("nm") and d's answer (N bytes)
 # x ID PATH OFFSET LENGTH: a range of a file's bytes
@@ -169,18 +171,18 @@ Lw() {
 $p
 SRD_P
   [ "$#" -gt 0 ] && s "$id" "$@"
-  h "$id" ls; printf '%s' "$p" | base64
-  i=0
-  while IFS= read -r z; do
-    i=$((i + 1)); [ -f "$z" ] || continue
-    h "$id" nm "$i"
-    if [ ! -r "$z" ]; then h "$id" eacces
-    elif n=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$n" -gt "$((a + b))" ]; then
-      h "$id" ht "$n"; { head -c "$a" < "$z"; tail -c "$b" < "$z"; } | base64
-    else h "$id" data; head -c "$((a + b + 1))" < "$z" | base64; fi
-  done <<SRD_P
+  set --
+  while IFS= read -r z; do [ -f "$z" ] && [ -r "$z" ] && set -- "$@" "$z"; done <<SRD_P
 $p
 SRD_P
+  [ "$#" -gt 0 ] || return 0
+  q=$(stat -L -c '%s %n' -- "$@" 2>/dev/null)
+  h "$id" hs; printf '%s' "$q" | base64
+  h "$id" hb
+  printf '%s\n' "$q" | while IFS=' ' read -r n z; do
+    if [ "$n" -gt "$((a + b))" ]; then head -c "$a" < "$z"; tail -c "$b" < "$z"
+    else head -c "$n" < "$z"; fi
+  done | base64
 }
 G() {
   id=$1 n=$2 gd=$3 gs=$4; shift 4
@@ -189,6 +191,22 @@ G() {
   [ -e "$1" ] || [ -L "$1" ] || return 0
   s "$id" "$@"
   for z; do h "$id" nm; printf '%s' "$z" | base64; d "$id" "$n" 0 0 "$z"; done
+}
+X() {
+  id=$1; shift; j=0; k=
+  for q; do
+    case $((j % 3)) in 0) [ -f "$q" ] && [ -r "$q" ] && k="$k $((j / 3))";; esac
+    j=$((j + 1))
+  done
+  h "$id" xr; printf '%s' "$k" | base64
+  h "$id" xb
+  while [ "$#" -ge 3 ]; do
+    if [ -f "$1" ] && [ -r "$1" ]; then
+      if [ "$3" -le 8192 ]; then dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null
+      else tail -c +"$(($2 + 1))" < "$1" | head -c "$3"; fi
+    fi
+    shift 3
+  done | base64
 }
 x() {
   id=$1

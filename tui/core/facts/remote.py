@@ -7,6 +7,13 @@ one round trip, and the facts are those of the first run that lacked nothing. Pa
 resolved here, link by link, from the lstat() and readlink() answers, exactly as for a
 mounted root, and sshd's libraries come from the same offline ELF resolver, on the bytes of
 the target's files.
+
+What the resolver reads is fetched ahead, whatever the depth of sshd's dependencies: the
+target's `ldd` names the files (a hint only: nothing is decided on its text), their first
+and last bytes come at once, and the program and section headers in those say where the
+dynamic table and its strings are (_elf_wants); only those ranges are fetched next. On a
+server started with first_batches(), that second request goes out while the first run's
+batch is still running, so a normal host costs two round trips of the channel.
 """
 
 from __future__ import annotations
@@ -138,6 +145,7 @@ class RemoteSource:
         self.ldd_names: set[str] = set()
         self.ldd_dirs: set[str] = set()
         self.ldd_bins: list[str] = []  # the binaries' physical paths
+        self.hinted = set(SSHD_PATHS)  # their bytes come with ldd's hint: not asked twice
         self._planned_dirs: set[str] = set()
         self._dirs_done = False
         self._planned: set[str] = set()  # keys planned for the next batch
@@ -370,6 +378,7 @@ class RemoteSource:
         if op == "s":
             self._take_info(list(args), ans)
         elif op == "L":
+            self.hinted = set()
             self._take_ldd(ans)
             self.ldd_bins = [p for p in (self._physical(b, Answer()) for b in args[2:])
                              if p in self.ranges or p in self.data]
@@ -500,6 +509,8 @@ class RemoteSource:
         """Ask for `path`'s stat (and its prefixes'), and its bytes up to `limit`; by default
         what the library resolver reads: a small file whole, a big one's head and tail."""
         ranged = limit is None and self.prefetch >= 0 and self.libmode
+        if ranged and path in self.hinted:
+            ranged, limit = False, -1
         if limit is None:
             limit = HEAD + TAIL if ranged else self.prefetch
         if _sendable(path):

@@ -146,3 +146,23 @@ def test_gzipped_answers_are_read_and_bounded() -> None:
     with pytest.raises(shellchan.TransportError, match="MiB"):
         shellchan.ShellServer(_Cut(wire), marker, limit=1 << 20).call(
             [("g", ["10", "0", "0", "/e"])])
+
+
+def test_without_ldds_hint_the_resolver_fetches_what_it_reads() -> None:
+    """ldd's list only chooses what to fetch ahead: without it (no ldd on the target) the
+    facts are the same, in more round trips."""
+    from tui.core.facts.collect import collect as collect_from
+
+    server = shellchan.start_local(["busybox", "sh"])
+    try:
+        src = remote.RemoteSource(server, "t")
+        src.want.pop(("L",))
+        for _ in range(remote.MAX_ROUNDS):
+            theirs = collect_from(src)
+            if not src.want:
+                break
+            src.fetch()
+        assert not src.want
+    finally:
+        server.close()
+    assert _comparable(theirs) == _comparable(local.collect("/"))

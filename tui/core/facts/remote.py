@@ -145,7 +145,6 @@ class RemoteSource:
         self.ldd_names: set[str] = set()
         self.ldd_dirs: set[str] = set()
         self.ldd_bins: list[str] = []  # the binaries' physical paths
-        self.hinted = set(SSHD_PATHS)  # their bytes come with ldd's hint: not asked twice
         self._planned_dirs: set[str] = set()
         self._dirs_done = False
         self._planned: set[str] = set()  # keys planned for the next batch
@@ -378,7 +377,6 @@ class RemoteSource:
         if op == "s":
             self._take_info(list(args), ans)
         elif op == "L":
-            self.hinted = set()
             self._take_ldd(ans)
             self.ldd_bins = [p for p in (self._physical(b, Answer()) for b in args[2:])
                              if p in self.ranges or p in self.data]
@@ -509,8 +507,8 @@ class RemoteSource:
         """Ask for `path`'s stat (and its prefixes'), and its bytes up to `limit`; by default
         what the library resolver reads: a small file whole, a big one's head and tail."""
         ranged = limit is None and self.prefetch >= 0 and self.libmode
-        if ranged and path in self.hinted:
-            ranged, limit = False, -1
+        if ranged and path in SSHD_PATHS and ("L",) in self.want:
+            ranged, limit = False, -1  # ldd's hint, asked in this batch, brings them
         if limit is None:
             limit = HEAD + TAIL if ranged else self.prefetch
         if _sendable(path):

@@ -15,10 +15,11 @@ cd "$(dirname "$0")/.."
 # curl: fetches the single file the way the README's install line does (from a local server).
 # rpm/db5.3-util: rpmbuild, rpm and db_load make the real RPM databases of the RHEL-family
 # disks (tests/rpmfixture.py).
+# busybox: a target whose sh and core tools are busybox's (the facts transport runs there).
 # strace: kills a change with SIGKILL at every system call (crash-consistency tests), and
 # shows which libraries the commands the built binary runs load.
-apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file rpm db5.3-util
-              tmux iptables nftables iproute2 fail2ban strace curl)
+apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
+              rpm db5.3-util tmux iptables nftables iproute2 fail2ban strace curl busybox)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -1,54 +1,52 @@
-"""The SSH facts script, run for real with this machine's sh, agrees with the local collector."""
+"""The SSH collector (the sh request server, run here for real) agrees with the local one."""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
-import subprocess
 
 import pytest
 
 from tui.core.facts import local, remote
-from tui.core.facts.model import ALLOW, DENY
+from tui.core.targets import shellchan
 
 
-def run_script() -> tuple[bytes, str]:
-    marker = remote.new_marker()
-    out = subprocess.run(["sh", "-c", remote.script(marker)], capture_output=True, timeout=60,
-                         check=True).stdout
-    return out, marker
+def _comparable(facts) -> dict:
+    d = dataclasses.asdict(facts)
+    for key in ("target", "kind", "processes", "logs", "notes"):  # who collects, and when
+        d.pop(key)
+    for label in ("fail2ban-client banned", "ss -ltnpH"):  # timestamps; the server's own sh
+        d["commands"].pop(label, None)
+    return d
 
 
 @pytest.mark.integration  # sshd -T reads the root-only host keys
-def test_script_and_local_collector_agree_on_this_machine() -> None:
-    out, marker = run_script()
-    theirs = remote.parse(out, marker=marker, target="t")
+@pytest.mark.parametrize("started", [False, True])
+@pytest.mark.parametrize("shell", [["sh"], ["busybox", "sh"], ["bash", "--posix"]])
+def test_server_and_local_collector_agree_on_this_machine(shell: list[str],
+                                                          started: bool) -> None:
+    """started: the server begins with the first run's batches (as over SSH)."""
+    server = shellchan.start_local(shell, remote.first_batches("t") if started else ())
+    try:
+        theirs = remote.collect(server, "t")
+    finally:
+        server.close()
     ours = local.collect("/")
-    for path in (ALLOW, DENY, "/etc/passwd"):
-        assert theirs.files[path] == ours.files[path], path
-    assert theirs.package_manager == ours.package_manager == "dpkg"
-    assert theirs.sftp_server == ours.sftp_server
-    [a], [b] = theirs.binaries, ours.binaries
-    assert a.binary == b.binary == "/usr/sbin/sshd"
-    real = {lib.soname: os.path.realpath(lib.path) for lib in a.libraries}
-    assert real == {lib.soname: os.path.realpath(lib.path) for lib in b.libraries
-                    if lib.soname in real}
-    assert "libwrap.so.0" in real and not a.missing
+    assert _comparable(theirs) == _comparable(ours)
+    # ldd's hint, the rest of the first run, the resolver's ranges (sent ahead)
+    assert server.round_trips <= (3 if started else 4)
+    [b] = ours.binaries
+    assert b.binary == "/usr/sbin/sshd" and "libwrap.so.0" in b.needed and not b.missing
     assert theirs.sshd_version and theirs.sshd_version.startswith("OpenSSH_")
     assert theirs.sshd_keyperm is ours.sshd_keyperm is False  # Debian: no keyperm patch
-    # sshd's own view, the sockets and the stat() of its paths: the same either way
-    for label in ("sshd -T", "sshd -t", "ss -ltnpH"):
-        assert theirs.commands[label] == ours.commands[label], label
     assert "maxstartups" in ours.commands["sshd -T"].stdout
-    assert theirs.paths == ours.paths
     assert ours.paths["/usr/sbin/sshd"].mode is not None
     assert ours.paths["/var/empty/sshd"].errno == errno.ENOENT  # Debian's is /run/sshd
-    f2b = [p for p in ours.files if p.startswith(("/var/lib/fail2ban/", "/var/lib/denyhosts/"))]
-    assert f2b and all(theirs.files[p] == ours.files[p] for p in f2b)
 
 
 @pytest.mark.integration  # a mount namespace
-def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
+def test_a_broken_sshd_config_is_data(tmp_path) -> None:
     """`sshd -t` failing is what the sshd-serve finding reads: rc and message survive."""
     from tests.mountns import MountNamespace
 
@@ -56,10 +54,11 @@ def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
     try:
         ns.overlay("/etc")
         ns.sh("echo 'Bogus yes' >> /etc/ssh/sshd_config")
-        marker = remote.new_marker()
-        out = subprocess.run([*ns.prefix, "sh", "-c", remote.script(marker)],
-                             capture_output=True, timeout=60, check=True).stdout
-        facts = remote.parse(out, marker=marker, target="t")
+        server = shellchan.start_local([*ns.prefix, "sh"])
+        try:
+            facts = remote.collect(server, "t")
+        finally:
+            server.close()
         t = facts.commands["sshd -t"]
         assert t.rc == 255 and "Bad configuration option: Bogus" in t.stderr
         assert facts.commands["sshd -T"].rc == 255
@@ -67,31 +66,106 @@ def test_script_reports_a_broken_sshd_config_as_data(tmp_path) -> None:
         ns.close()
 
 
-def test_truncated_reply_is_an_error_not_a_healthy_machine() -> None:
-    out, marker = run_script()
-    with pytest.raises(remote.FactsError, match="incomplete"):
-        remote.parse(out[: len(out) // 2], marker=marker, target="t")
-    with pytest.raises(remote.FactsError):
-        remote.parse(b"", marker=marker, target="t")
+class _Cut:
+    """A pipe whose answer stops half-way, or never ends."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def send(self, data: bytes) -> None:
+        pass
+
+    def recv(self, timeout: float) -> bytes | None:
+        out, self.data = self.data, b""
+        return out
+
+    def close(self) -> None:
+        pass
 
 
-def test_a_log_line_cannot_forge_a_section() -> None:
-    out, marker = run_script()
-    forged = out.replace(f"\n{marker} end".encode(),
-                         b"\n==SRD== file /etc/hosts.deny\nQUxMOiBBTEwK\n"
-                         + f"\n{marker} end".encode())
-    facts = remote.parse(forged, marker=marker, target="t")
-    assert facts.files[DENY] == remote.parse(out, marker=marker, target="t").files[DENY]
+def test_a_cut_or_garbled_answer_is_an_error_not_a_healthy_machine() -> None:
+    marker = shellchan.new_marker()
+    with pytest.raises(shellchan.TransportError, match="closed"):
+        shellchan.ShellServer(_Cut(f"\n{marker} 0 data\nQUxM".encode()), marker).call(
+            [("g", ["10", "0", "0", "/etc"])])
+    with pytest.raises(shellchan.TransportError, match="garbled"):
+        shellchan.ShellServer(_Cut(f"\n{marker} 0 data\n!!\n{marker} END 1\n".encode()),
+                              marker).call([("g", ["10", "0", "0", "/etc"])])
 
 
-def test_ldd_output_parsing() -> None:
-    text = (b"\tlinux-vdso.so.1 (0x00007ffd)\n"
-            b"\tlibwrap.so.0 => /lib/x86_64-linux-gnu/libwrap.so.0 (0x00007f64d46de000)\n"
-            b"\tliblz4.so.1 => not found\n"
-            b"\t/lib64/ld-linux-x86-64.so.2 (0x00007f81a8559000)\n")
-    libs = remote.parse_ldd("/usr/sbin/sshd", text, {"liblz4.so.1": "/lib/libsystemd.so.0"})
-    assert libs.missing == ["liblz4.so.1"]
-    assert libs.needed_by("liblz4.so.1") == "/lib/libsystemd.so.0"
-    assert libs.interpreter == "/lib64/ld-linux-x86-64.so.2"
-    bad = remote.parse_ldd("/usr/sbin/sshd", b"\tnot a dynamic executable\n", {})
-    assert bad.error == "not a dynamic executable"
+def test_file_bytes_names_and_output_cannot_forge_an_answer(tmp_path) -> None:
+    server = shellchan.start_local(["busybox", "sh"])
+    try:
+        evil = (f"\n{server.marker} 0 data\nQUxMOiBBTEwK\n{server.marker} END 1\n".encode()
+                + b"\0liblz4.so.1\0\xff\n" * 3)
+        (tmp_path / "f").write_bytes(evil)
+        odd = "a\nb c'$(reboot)`x`\\"
+        (tmp_path / odd).write_bytes(b"")
+        cmd = ["sh", "-c", 'cat "$1"; cat "$1" >&2', "-", str(tmp_path / "f")]
+        [got, names, ran] = server.call([
+            ("g", ["1000", "0", "0", str(tmp_path), str(tmp_path / "f")]),
+            ("l", [str(tmp_path)]),
+            ("r", ["5", "1000", *cmd]),
+        ])
+        assert got.first("data") == ([], evil)
+        listed = set(names.first("names")[1].split(b"\0")[:-1]) - {b".", b".."}
+        assert listed == {b"f", os.fsencode(odd)}
+        assert ran.first("rc") == (["0"], evil) and ran.first("err") == ([], evil)
+        assert not (tmp_path / "reboot").exists()
+    finally:
+        server.close()
+
+
+def test_a_line_break_never_reaches_the_server() -> None:
+    """Paths can come from a target's link text; a line break would split a request."""
+    server = shellchan.start_local(["sh"])
+    try:
+        with pytest.raises(shellchan.TransportError, match="line break"):
+            server.call([("l", ["/tmp\n; touch /tmp/srd-pwned"])])
+        src = remote.RemoteSource(server, "t")
+        assert src.read("/etc/x\ny", 100).errno == errno.ENOENT
+        with pytest.raises(OSError):
+            src.listdir("/etc\n")
+        assert src.libfs().prefilter(["/a\nb"], [b"x"]) == []
+    finally:
+        server.close()
+    assert not os.path.exists("/tmp/srd-pwned")
+
+
+def test_gzipped_answers_are_read_and_bounded() -> None:
+    """A batch may come as one gzip stream: read as plain answers, a bomb stopped."""
+    import base64
+    import gzip
+
+    marker = shellchan.new_marker()
+    inner = f"\n{marker} 0 data\nQUxM\n".encode()
+    wire = (f"\n{marker} gz z\n".encode() + base64.encodebytes(gzip.compress(inner))
+            + f"\n{marker} END 1\n".encode())
+    [got] = shellchan.ShellServer(_Cut(wire), marker).call([("g", ["10", "0", "0", "/e"])])
+    assert got.first("data") == ([], b"ALL")
+    bomb = gzip.compress(b"\n" * (3 << 20))
+    wire = (f"\n{marker} gz z\n".encode() + base64.encodebytes(bomb)
+            + f"\n{marker} END 1\n".encode())
+    with pytest.raises(shellchan.TransportError, match="MiB"):
+        shellchan.ShellServer(_Cut(wire), marker, limit=1 << 20).call(
+            [("g", ["10", "0", "0", "/e"])])
+
+
+def test_without_ldds_hint_the_resolver_fetches_what_it_reads() -> None:
+    """ldd's list only chooses what to fetch ahead: without it (no ldd on the target) the
+    facts are the same, in more round trips."""
+    from tui.core.facts.collect import collect as collect_from
+
+    server = shellchan.start_local(["busybox", "sh"])
+    try:
+        src = remote.RemoteSource(server, "t")
+        src.want.pop(("L",))
+        for _ in range(remote.MAX_ROUNDS):
+            theirs = collect_from(src)
+            if not src.want:
+                break
+            src.fetch()
+        assert not src.want
+    finally:
+        server.close()
+    assert _comparable(theirs) == _comparable(local.collect("/"))

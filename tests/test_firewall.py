@@ -21,9 +21,10 @@ from tests.fixture_root import build_root
 from tests.mountns import REPO, run_tool
 from tests.netns import ipt
 from tui.core.diagnosis import sshdports
-from tui.core.facts import local, remote
+from tui.core.facts import collect, local, remote
 from tui.core.facts.model import FIREWALL_COMMANDS, SSHD_CONFIG, Facts, FileBlob
 from tui.core.firewall import evaluate, source_kind
+from tui.core.targets import shellchan
 
 # iptables-save: a fail2ban-style chain jumped to from INPUT, a tcp-reset for one source, an
 # ESTABLISHED accept, and the iptables-nft view of the same rules as nft lists them.
@@ -541,25 +542,22 @@ def test_live_collectors_agree_on_firewall_text_in_a_netns(tmp_path: Path) -> No
     """Local collector and the remote script, both inside a netns with real rules loaded."""
     (tmp_path / "rules.v4").write_text(ipt(
         "-A INPUT -s 203.0.113.7/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"))
-    marker = remote.new_marker()
-    (tmp_path / "facts.sh").write_text(remote.script(marker))
-    code = ("import json; from tui.core.facts import local; f = local.collect('/'); "
-            "print(json.dumps([f.firewall, f.notes]))")
+    code = ("import json; from tui.core.facts import local, remote; "
+            "from tui.core.targets import shellchan; f = local.collect('/'); "
+            "g = remote.collect(shellchan.start_local(), 't'); "
+            "print(json.dumps([f.firewall, f.notes, g.firewall]))")
     r = subprocess.run(
         ["unshare", "-n", "sh", "-ec",
-         f"iptables-restore {tmp_path}/rules.v4; {sys.executable} -c \"{code}\"; "
-         f"echo @@; sh {tmp_path}/facts.sh"],
+         f"iptables-restore {tmp_path}/rules.v4; {sys.executable} -c \"{code}\""],
         capture_output=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert r.returncode == 0, r.stderr.decode()
-    ours_json, _, script_out = r.stdout.partition(b"\n@@\n")
-    ours, notes = json.loads(ours_json)
-    theirs = remote.parse(script_out, marker=marker, target="t")
+    ours, notes, theirs = json.loads(r.stdout)
     assert set(ours) == {label for label, _ in FIREWALL_COMMANDS} and not notes
 
     def undated(texts: dict[str, str]) -> dict[str, list[str]]:  # "# Generated ... on <time>"
         return {k: [x for x in v.splitlines() if not x.startswith("# ")] for k, v in texts.items()}
 
-    assert undated(ours) == undated(theirs.firewall)
+    assert undated(ours) == undated(theirs)
     assert "-A INPUT -s 203.0.113.7/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with " \
            "tcp-reset" in ours["iptables-save"]
     assert evaluate(ours, "203.0.113.7").verdict.action == "reset"
@@ -567,11 +565,13 @@ def test_live_collectors_agree_on_firewall_text_in_a_netns(tmp_path: Path) -> No
 
 @pytest.mark.integration  # setpriv (needs root)
 def test_not_root_is_a_note_not_an_error() -> None:
-    marker = remote.new_marker()
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh",
-                        "-c", remote.script(marker)], capture_output=True, timeout=60,
-                       cwd="/", check=True)
-    facts = remote.parse(r.stdout, marker=marker, target="t")
+    server = shellchan.start_local(["setpriv", "--reuid=65534", "--regid=65534",
+                                    "--clear-groups", "sh"])
+    try:
+        facts = remote.collect(server, "t")
+    finally:
+        server.close()
+    assert "collected as uid 65534, not root" in facts.notes
     assert facts.firewall == {}
     failed = [n for n in facts.notes if "failed" in n]
     assert len(failed) == 3 and all("root" in n for n in failed), failed
@@ -585,9 +585,9 @@ def test_local_command_failure_and_timeout_are_notes(tmp_path: Path,
     for p in tmp_path.iterdir():
         p.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(local, "FIREWALL_TIMEOUT", 1)
+    monkeypatch.setattr(collect, "FIREWALL_TIMEOUT", 1)
     facts = Facts("t", "local", True)
-    local._run_firewall(facts)
+    collect._run_firewall(local.LocalSource(), facts)
     assert facts.firewall == {"ip6tables-save": "*filter\nCOMMIT\n"}
     assert facts.notes == ["iptables-save timed out after 1 s",
                            "nft -a list ruleset failed (exit 1): nft: no nf_tables here"]

@@ -138,11 +138,22 @@ def test_patched_sshd_and_a_key_owned_by_another_user_is_not_judged() -> None:
     assert sshdserve.finding(facts, None).evidence.checks["host_keys"].status == "ok"
 
 
-def test_remote_script_reports_the_keyperm_string() -> None:
+def test_over_ssh_the_targets_grep_finds_the_keyperm_string(tmp_path: Path) -> None:
+    """The --host source asks the target's grep (the request server, here under this
+    machine's sh): 0 it names ssh_keys, 1 it does not, an unreadable binary is unknown."""
     from tui.core.facts import remote
+    from tui.core.targets import shellchan
 
-    mk = remote.new_marker()
-    for rc, want in ((b"0", True), (b"1", False), (b"2", None)):
-        out = b"\n%s keyperm /usr/sbin/sshd\n%s\n\n%s end\n" % (mk.encode(), rc, mk.encode())
-        assert remote.parse(out, marker=mk, target="t").sshd_keyperm is want
-    assert "grep -qaF ssh_keys" in remote.script(mk)
+    patched, plain = tmp_path / "patched", tmp_path / "plain"
+    patched.write_bytes(b"\x7fELF\0OpenSSH_7.4\0ssh_keys\0")
+    plain.write_bytes(b"\x7fELF\0OpenSSH_9.2\0")
+    server = shellchan.start_local(["sh"])
+    try:
+        src = remote.RemoteSource(server, "t")
+        paths = (patched, plain, tmp_path / "absent")
+        for p in paths:
+            src.keyperm(str(p))  # asked: answered with the next round trip
+        src.fetch()
+        assert [src.keyperm(str(p)) for p in paths] == [True, False, None]
+    finally:
+        server.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 MAX_LINK_HOPS = 40  # the kernel's MAXSYMLINKS
 _O_PATH = getattr(os, "O_PATH", 0)
@@ -43,6 +44,15 @@ def resolve_in_root(root: str, path: str, *, follow_last: bool = True) -> str:
     Raises ``OSError(ELOOP)`` after more than 40 link hops.
     """
     base = _norm_root(root)
+    return base + walk(path, lambda p: os.lstat(base + p).st_mode, lambda p: os.readlink(base + p),
+                       follow_last=follow_last)
+
+
+def walk(path: str, mode_of: Callable[[str], int], readlink: Callable[[str], str], *,
+         follow_last: bool = True) -> str:
+    """The physical path `path` names, walked one component at a time as resolve_in_root
+    describes, on any file system given by `mode_of` (lstat()'s st_mode, OSError when there
+    is nothing) and `readlink` of physical paths ("/usr/lib", never under a host root)."""
     done: list[str] = []  # physical target components resolved so far
     todo = _parts(path)
     todo.reverse()  # a stack: link targets are pushed in front of what remains
@@ -56,26 +66,26 @@ def resolve_in_root(root: str, path: str, *, follow_last: bool = True) -> str:
         if not follow_last and not todo:
             done.append(part)
             break
-        host = base + "/" + "/".join([*done, part])
+        here = "/" + "/".join([*done, part])
         try:
-            st = os.lstat(host)
+            mode = mode_of(here)
         except OSError:
             # Missing, or a parent that is not a directory: nothing further can exist.
             done.append(part)
             done.extend(p for p in reversed(todo) if p != "..")
             break
-        if not stat.S_ISLNK(st.st_mode):
+        if not stat.S_ISLNK(mode):
             done.append(part)
             continue
         hops += 1
         if hops > MAX_LINK_HOPS:
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
-        link = os.readlink(host)
+        link = readlink(here)
         if link.startswith("/"):
             done = []
         for p in reversed(_parts(link)):
             todo.append(p)
-    return base + "/" + "/".join(done)
+    return "/" + "/".join(done)
 
 
 def to_target(root: str, host_path: str) -> str:

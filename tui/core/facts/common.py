@@ -14,6 +14,7 @@ from tui.core.facts.model import (
     SSHD_PATHS,
     Facts,
 )
+from tui.core.facts.sshdconf import directives
 from tui.core.tcpwrappers.clib import strtok
 from tui.core.tcpwrappers.table import is_skipped, records, split_rule
 
@@ -78,8 +79,6 @@ def sshd_T(facts: Facts) -> dict[str, list[str]] | None:
 def stat_paths(facts: Facts) -> list[str]:
     """What findings stat(): privsep dirs, sshd, sshd-session/-auth, the host keys, and the
     Security Center agent's install (Method 3)."""
-    from tui.core.diagnosis.sshdconfig import directives
-
     conf = sshd_T(facts)
     keys = (conf or {}).get("hostkey") or [
         d.args[0] for d in directives(facts) if d.key == "hostkey" and d.args

@@ -1,8 +1,9 @@
-"""Collecting facts from this machine (console mode) or from a disk mounted at --root.
+"""Facts of this machine (console mode) or of a disk mounted at --root.
 
-Both read files directly and resolve sshd's libraries by reading ELF headers; only the live
-machine adds what needs a running system (process list, the journal). Nothing under --root
-is ever executed.
+Files are read directly, confined to the root (rootpath), and sshd's libraries resolved by
+reading ELF headers; only the live machine adds what needs a running system (process list,
+the journal, commands). Nothing under --root is ever executed. What is collected is
+tui.core.facts.collect's, the same for every target.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import contextlib
 import errno
 import itertools
 import os
-import re
 import selectors
 import shutil
 import socket
@@ -19,46 +19,23 @@ import stat
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.core import selinux
 from tui.core.facts import pkgowner
-from tui.core.facts.common import (
-    denyhosts_work_dir,
-    fail2ban_db,
-    keyperm_patched,
-    nested_files,
-    openssh_version,
-    referenced_files,
-    stat_paths,
+from tui.core.facts.collect import (
+    BINARY_LIMIT,
+    JOURNAL_ARGV,
+    JOURNAL_MATCH,
+    JOURNAL_OUTPUT,
+    Ran,
+    journal_lines,
 )
-from tui.core.facts.model import (
-    ALLOW,
-    CONFIG_DIRS,
-    CONFIG_FILES,
-    DENY,
-    DENYHOSTS_FILES,
-    FAIL2BAN_FILES,
-    FIREWALL_COMMANDS,
-    FIREWALL_FILES,
-    FIREWALL_TIMEOUT,
-    JOURNAL_DIR,
-    JOURNALS_READ,
-    LIVE_COMMANDS,
-    LIVE_TIMEOUT,
-    LOG_FILES,
-    LOG_LINES,
-    LOG_PATTERN,
-    SFTP_SERVERS,
-    SSHD_CONFIG,
-    SSHD_PATHS,
-    CommandOutput,
-    Facts,
-    FileBlob,
-    LogLine,
-    PathInfo,
+from tui.core.facts.collect import (
+    collect as collect_from,
 )
-from tui.core.libs import offline
+from tui.core.facts.common import keyperm_patched, openssh_version
+from tui.core.facts.model import Facts, FileBlob, PathInfo
 from tui.core.procenv import child_env
 from tui.core.rootpath import (
     NotRegularFile,
@@ -70,64 +47,118 @@ from tui.core.rootpath import (
 )
 from tui.core.targets.localops import LocalOps
 
-_LOG_TAIL = 4 << 20  # bytes of each log file read from its end
-_JOURNAL_NAME = re.compile(r"[0-9]{1,9}-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\Z", re.ASCII)
+if TYPE_CHECKING:
+    from tui.core.libs.fs import FS
+    from tui.core.libs.model import BinaryLibs
+
 _JOURNAL_FILES = 64  # newest journal files of a mounted root handed to journalctl
 _JOURNAL_SCAN = 10000  # directory entries looked at per journal directory
-_JOURNAL_OUTPUT = 16 << 20  # bytes of journalctl's output read
-_COMMAND_OUTPUT = 16 << 20  # bytes of each live command's stdout (and stderr) read
-_FIREWALL_OUTPUT = 64 << 20  # a ruleset with big sets is large; one cut short is not used
+
+__all__ = ["LocalSource", "Ran", "collect", "read_blob", "run_bounded"]
 
 
 def collect(root: str = "/", *, label: str | None = None) -> Facts:
-    ops = LocalOps(root)
-    live = ops.root == "/"
-    facts = Facts(
-        target=label or (f"this machine ({socket.gethostname()})" if live else ops.root),
-        kind="local" if live else "root",
-        live=live,
-        hostname=socket.gethostname() if live else _read_text(ops, "/etc/hostname"),
-    )
-    _collect_files(ops, facts)
-    _collect_binaries(ops, facts)
-    facts.package_manager = (
-        "dpkg" if _exists(ops, "/var/lib/dpkg/status")
-        else "rpm" if _exists(ops, "/var/lib/rpm") else None
-    )
-    facts.sftp_server = next((p for p in SFTP_SERVERS if _exists(ops, p)), None)
-    facts.logs = _collect_logs(ops, live, facts.notes)
-    if live:
-        facts.processes = _process_names()
-        _run_firewall(facts)
-        _run_live(facts)
-    else:
-        _read_firewall(ops, facts)
-    _collect_deny_lists(ops, facts)
-    _note_unread(ops, facts)
-    labelled = _collect_selinux(ops, facts)
-    for path in stat_paths(facts) + ([SSHD_CONFIG] if labelled else []):
-        facts.paths[path] = _stat(ops, path)
-    _collect_journals(ops, facts)
-    return facts
+    return collect_from(LocalSource(root, label))
 
 
-def _collect_journals(ops: LocalOps, facts: Facts) -> None:
-    """The newest change sets' journal.json of this tool (see tui.core.changes.journal)."""
-    try:
-        names = [n for n in ops.listdir(JOURNAL_DIR) if _JOURNAL_NAME.match(n)]
-    except OSError:
-        return
-    names.sort(key=lambda n: int(n.split("-", 1)[0]))
-    for name in names[-JOURNALS_READ:]:
-        path = f"{JOURNAL_DIR}/{name}/journal.json"
-        facts.files[path] = read_blob(ops, path, limit=1 << 20)
+class LocalSource:
+    """This machine, or the system mounted at `root` (its files only: nothing runs there)."""
+
+    def __init__(self, root: str = "/", label: str | None = None) -> None:
+        self.ops = LocalOps(root)
+        self.root = self.ops.root
+        self.live = self.root == "/"
+        self.kind = "local" if self.live else "root"
+        self.label = label or (f"this machine ({socket.gethostname()})" if self.live
+                               else self.root)
+
+    def hostname(self) -> str | None:
+        return socket.gethostname() if self.live else _read_text(self.ops, "/etc/hostname")
+
+    def first_notes(self) -> list[str]:
+        return []
+
+    def read(self, path: str, limit: int) -> FileBlob:
+        blob = read_blob(self.ops, path, limit)
+        if blob.errno != errno.EFBIG:
+            return blob
+        try:  # too large to read: its size, for 'too large to read (N bytes)'
+            size = os.stat(self.ops.host_path(to_target(self.root,
+                                                        resolve_in_root(self.root, path))))
+        except OSError:
+            return blob
+        return FileBlob(None, errno.EFBIG, size.st_size)
+
+    def read_tail(self, path: str, limit: int, words: tuple[str, ...] = ()) -> bytes:
+        return read_regular(self.root, path, limit, tail=True)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.ops.lstat(path)
+            return True
+        except OSError:
+            return False
+
+    def stat(self, path: str) -> PathInfo:
+        try:
+            real = to_target(self.root, resolve_in_root(self.root, path))
+            host = self.ops.host_path(real)
+            st = os.stat(host)
+            return PathInfo(st.st_mode, st.st_uid, st.st_gid, label=selinux.get_label(host))
+        except OSError as e:
+            return PathInfo(None, errno=e.errno or errno.EIO)
+
+    def kind_of(self, path: str) -> str | None:
+        try:
+            return file_kind(os.lstat(resolve_in_root(self.root, path)).st_mode)
+        except OSError:
+            return None
+
+    def listdir(self, path: str) -> list[str]:
+        return self.ops.listdir(path)
+
+    def run(self, argv: Sequence[str], timeout: float, limit: int) -> Ran | None:
+        path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+        exe = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=path)
+        if exe is None or not os.access(exe, os.X_OK):
+            return None
+        return run_bounded([exe, *argv[1:]], timeout=timeout, limit=limit,
+                           env=child_env(LC_ALL="C"))
+
+    def journal(self, notes: list[str]) -> list[str]:
+        journalctl = shutil.which("journalctl")
+        return _journal(self.ops, self.live, journalctl, notes) if journalctl else []
+
+    def processes(self) -> list[str]:
+        return _process_names()
+
+    def misses(self) -> int:
+        return 0
+
+    def version(self, path: str) -> str | None:
+        blob = self.read(path, BINARY_LIMIT)
+        return openssh_version(blob.data) if blob.data else None
+
+    def keyperm(self, path: str) -> bool | None:
+        blob = self.read(path, BINARY_LIMIT)
+        return keyperm_patched(blob.data) if blob.data else None
+
+    def add_owner(self, fs: FS, libs: BinaryLibs, soname: str, facts: Facts) -> None:
+        # dpkg's lists, or the disk's own RPM database (read here, bounded): the package and
+        # how to reinstall it with the target's own tools
+        pkgowner.add(self.root, libs, soname, facts)
+
+    def libfs(self) -> FS:
+        from tui.core.libs.fs import RootFS
+
+        return RootFS(self.root)
 
 
 def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
     """A file as fopen() would see it: symlinks followed (inside the root), errors kept.
 
     Only a regular file is read, at most `limit` bytes; anything else (a FIFO, a device, a
-    socket) is not even opened: EINVAL, which _note_unread() explains.
+    socket) is not even opened: EINVAL, which the collector explains in a note.
     """
     try:
         return FileBlob(read_regular(ops.root, path, limit))
@@ -137,91 +168,11 @@ def read_blob(ops: LocalOps, path: str, limit: int = 64 << 20) -> FileBlob:
         return FileBlob(None, e.errno or errno.EIO)
 
 
-# hosts.allow/deny and fail2ban's database are read whole: libwrap reads any size, and a
-# file past the limit is reported as too large (no verdict), never as unreadable.
-RULES_LIMIT = 256 << 20
-FAIL2BAN_DB_LIMIT = 256 << 20
-
-
-def _sized(ops: LocalOps, path: str, blob: FileBlob) -> FileBlob:
-    """A blob too large to read, with its size (for 'too large to read (N bytes)')."""
-    if blob.errno != errno.EFBIG:
-        return blob
-    try:
-        size = os.stat(ops.host_path(to_target(ops.root, resolve_in_root(ops.root, path))))
-    except OSError:
-        return blob
-    return FileBlob(None, errno.EFBIG, size.st_size)
-
-
-def _collect_files(ops: LocalOps, facts: Facts) -> None:
-    paths = list(CONFIG_FILES) + list(FAIL2BAN_FILES)
-    for d in CONFIG_DIRS:
-        with contextlib.suppress(OSError):
-            paths += [f"{d}/{n}" for n in sorted(ops.listdir(d)) if n.endswith((".conf", ".local"))]
-    for p in paths:
-        facts.files[p] = _sized(ops, p, read_blob(ops, p, limit=RULES_LIMIT if p in (ALLOW, DENY)
-                                                  else 1 << 20))
-    # /file patterns, and the files those name, a few levels deep (libwrap allows nesting).
-    todo: list[str] = []
-    for p in (ALLOW, DENY):
-        data = facts.files[p].data
-        if data:
-            todo += referenced_files(data)
-    for _ in range(4):
-        nxt = []
-        for p in todo:
-            if p not in facts.files:
-                blob = facts.files[p] = read_blob(ops, p, limit=1 << 20)
-                nxt += nested_files(blob.data or b"")
-        todo = nxt
-
-
-def _collect_binaries(ops: LocalOps, facts: Facts) -> None:
-    for path in SSHD_PATHS:
-        if path != SSHD_PATHS[0] and not _exists(ops, path):
-            continue  # sshd-session only exists on OpenSSH >= 9.8
-        libs = offline.resolve_offline(ops.root, path)
-        facts.binaries.append(libs)
-        if facts.sshd_version is None and libs.exists:
-            with contextlib.suppress(OSError):
-                data = read_regular(ops.root, path, 64 << 20)
-                facts.sshd_version = openssh_version(data)
-                if path == SSHD_PATHS[0]:  # the listener loads the host keys
-                    facts.sshd_keyperm = keyperm_patched(data)
-        for soname in libs.missing:
-            if soname in facts.candidates:
-                continue
-            facts.candidates[soname] = offline.candidates_for(ops.root, libs, soname)
-            pkgowner.add(ops.root, libs, soname, facts)  # dpkg's lists or the RPM database
-
-
-def _collect_logs(ops: LocalOps, live: bool, notes: list[str]) -> list[LogLine]:
-    wanted = re.compile(LOG_PATTERN)
-    lines: list[LogLine] = []
-    journalctl = shutil.which("journalctl")
-    if journalctl:
-        lines += [LogLine("journal", t) for t in _journal(ops, live, journalctl, notes)
-                  if wanted.search(t)]
-    for path in LOG_FILES:
-        try:
-            data = read_regular(ops.root, path, _LOG_TAIL, tail=True)
-        except NotRegularFile as e:
-            notes.append(f"{path} not read: {e.kind}, not a regular file")
-            continue
-        except OSError as e:
-            if e.errno not in (errno.ENOENT, errno.ENOTDIR):
-                notes.append(f"{path} not read: {e.strerror}")
-            continue
-        lines += [LogLine(path, t) for t in _decode_lines(data) if wanted.search(t)]
-    return lines[-LOG_LINES:]
-
-
 def _journal(ops: LocalOps, live: bool, journalctl: str, notes: list[str]) -> list[str]:
     """sshd's journal lines, newest last. The journalctl of *this* machine reads the files;
     under --root it is handed only regular files inside the root, as open descriptors."""
     # Newest first, so a flood cut at the output bound loses the oldest lines, not the newest.
-    cmd = [journalctl, "-q", "--no-pager", "-o", "short-iso", "-n", "20000", "--reverse"]
+    cmd = [journalctl, *JOURNAL_ARGV[1:]]
     fds: list[int] = []
     if not live:
         fds = _journal_fds(ops, notes)
@@ -230,20 +181,16 @@ def _journal(ops: LocalOps, live: bool, journalctl: str, notes: list[str]) -> li
         # /proc/self/fd/N: journalctl opens exactly the file checked here, and no glob
         # character in a name on the disk can widen --file to something else.
         cmd += [f"--file=/proc/self/fd/{fd}" for fd in fds]
-    cmd += ["_COMM=sshd", "+", "_COMM=sshd-session"]
+    cmd += JOURNAL_MATCH
     try:
-        ran = run_bounded(cmd, timeout=10, limit=_JOURNAL_OUTPUT, pass_fds=fds)
+        ran = run_bounded(cmd, timeout=10, limit=JOURNAL_OUTPUT, pass_fds=fds)
     except (OSError, subprocess.TimeoutExpired) as e:
         notes.append(f"journal not read: {e}")
         return []
     finally:
         for fd in fds:
             os.close(fd)
-    lines = _decode_lines(ran.stdout)
-    if ran.truncated:
-        notes.append(f"journal: only the newest {_JOURNAL_OUTPUT >> 20} MiB of sshd's lines read")
-        lines = lines[:-1]  # cut mid-line
-    return lines[::-1]
+    return journal_lines(ran, notes)
 
 
 def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
@@ -296,18 +243,6 @@ def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
     return fds
 
 
-def _decode_lines(data: bytes) -> list[str]:
-    return data.decode("utf-8", "replace").splitlines()
-
-
-@dataclass(frozen=True)
-class Ran:
-    rc: int
-    stdout: bytes
-    stderr: bytes
-    truncated: bool  # killed after `limit` bytes of output
-
-
 def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequence[int] = (),
                 env: dict[str, str] | None = None) -> Ran:
     """Run a command of this machine, keeping at most `limit` bytes of each output stream.
@@ -353,127 +288,6 @@ def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequen
     return Ran(rc, bytes(out), bytes(err), truncated)
 
 
-def _run_firewall(facts: Facts) -> None:
-    """The live rules: only root may read them; a failure is a note, never an error."""
-    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-    for label, argv in FIREWALL_COMMANDS:
-        exe = shutil.which(argv[0], path=path)
-        if exe is None:
-            continue
-        try:
-            r = run_bounded([exe, *argv[1:]], timeout=FIREWALL_TIMEOUT, limit=_FIREWALL_OUTPUT,
-                            env=child_env(LC_ALL="C"))
-        except subprocess.TimeoutExpired:
-            facts.notes.append(f"{label} timed out after {FIREWALL_TIMEOUT} s")
-            continue
-        except OSError as e:
-            facts.notes.append(f"{label} not run: {e}")
-            continue
-        if r.truncated:
-            facts.notes.append(f"{label} not read: more than {_FIREWALL_OUTPUT >> 20} MiB")
-            continue
-        if r.rc != 0:
-            err = r.stderr.decode("utf-8", "replace").strip().splitlines()
-            facts.notes.append(f"{label} failed (exit {r.rc}): "
-                               f"{err[0][:200] if err else 'no message'}")
-            continue
-        facts.firewall[label] = r.stdout.decode("utf-8", "replace")
-
-
-def _run_live(facts: Facts) -> None:
-    """sshd's own view (-T, -t), the listening sockets, fail2ban's bans: data even on failure."""
-    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-    for label, argv in LIVE_COMMANDS:
-        exe = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=path)
-        if exe is None or not os.access(exe, os.X_OK):
-            continue
-        try:
-            r = run_bounded([exe, *argv[1:]], timeout=LIVE_TIMEOUT, limit=_COMMAND_OUTPUT,
-                            env=child_env(LC_ALL="C"))
-            facts.commands[label] = CommandOutput(r.rc, _text(r.stdout), _text(r.stderr))
-            if r.truncated:
-                facts.notes.append(f"{label}: output cut at {_COMMAND_OUTPUT >> 20} MiB")
-        except subprocess.TimeoutExpired:
-            facts.commands[label] = CommandOutput(124, "", f"timed out after {LIVE_TIMEOUT} s")
-        except OSError as e:
-            facts.notes.append(f"{label} not run: {e}")
-
-
-def _collect_deny_lists(ops: LocalOps, facts: Facts) -> None:
-    db = fail2ban_db(facts)
-    if db:
-        facts.files[db] = _sized(ops, db, read_blob(ops, db, limit=FAIL2BAN_DB_LIMIT))
-    work = denyhosts_work_dir(facts)
-    for name in DENYHOSTS_FILES:
-        facts.files[f"{work}/{name}"] = read_blob(ops, f"{work}/{name}", limit=1 << 20)
-
-
-def _collect_selinux(ops: LocalOps, facts: Facts) -> bool:
-    """SELinux's own files, only where it is configured: the mode and policy type, the
-    policy's file_contexts, the local port labels; live, the kernel's mode. True when it
-    is in use (then the labels of sshd_config too are worth collecting)."""
-    if facts.live and os.path.exists(selinux.ENFORCE):
-        facts.files[selinux.ENFORCE] = read_blob(ops, selinux.ENFORCE, limit=64)
-    config = read_blob(ops, selinux.CONFIG, limit=1 << 16)
-    if config.errno in (errno.ENOENT, errno.ENOTDIR):
-        return selinux.ENFORCE in facts.files
-    facts.files[selinux.CONFIG] = config
-    mode, kind = selinux.parse_config(config.data or b"")
-    if kind is None or mode not in ("enforcing", "permissive"):
-        return selinux.ENFORCE in facts.files
-    for path in selinux.file_contexts_paths(kind):
-        facts.files[path] = read_blob(ops, path, limit=selinux.CONTEXTS_LIMIT)
-    for path in selinux.subs_paths(kind):
-        facts.files[path] = read_blob(ops, path, limit=1 << 20)
-    for path in selinux.ports_local_paths(kind):
-        if _exists(ops, path):
-            facts.files[path] = read_blob(ops, path, limit=1 << 20)
-            break
-        if _exists(ops, os.path.dirname(path)):  # the policy store, with no local port labels
-            facts.files[path] = FileBlob(None, errno.ENOENT)
-            break
-    return True
-
-
-def _stat(ops: LocalOps, path: str) -> PathInfo:
-    try:
-        real = to_target(ops.root, resolve_in_root(ops.root, path))
-        host = ops.host_path(real)
-        st = os.stat(host)
-        return PathInfo(st.st_mode, st.st_uid, st.st_gid, label=selinux.get_label(host))
-    except OSError as e:
-        return PathInfo(None, errno=e.errno or errno.EIO)
-
-
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
-
-
-def _read_firewall(ops: LocalOps, facts: Facts) -> None:
-    """A mounted disk: the saved rules that load at boot. Nothing under the root is run."""
-    for path in FIREWALL_FILES:
-        blob = read_blob(ops, path, limit=16 << 20)
-        if blob.data is not None and not blob.errno:
-            facts.firewall[path] = blob.data.decode("utf-8", "replace")
-        elif blob.errno not in (None, errno.ENOENT):
-            facts.notes.append(_unread(ops, path, blob.errno))
-
-
-def _note_unread(ops: LocalOps, facts: Facts) -> None:
-    """Say which collected files were not read because they are not regular files."""
-    for path, blob in facts.files.items():
-        if blob.errno == errno.EINVAL:
-            facts.notes.append(_unread(ops, path, blob.errno))
-
-
-def _unread(ops: LocalOps, path: str, code: int | None) -> str:
-    if code == errno.EINVAL:
-        with contextlib.suppress(OSError):
-            kind = file_kind(os.lstat(resolve_in_root(ops.root, path)).st_mode)
-            return f"{path} not read: {kind}, not a regular file"
-    return f"{path} not read: {os.strerror(code or errno.EIO)}"
-
-
 def _process_names() -> list[str]:
     names = []
     for pid in os.listdir("/proc"):
@@ -483,18 +297,9 @@ def _process_names() -> list[str]:
     return sorted(set(names))
 
 
-def _exists(ops: LocalOps, path: str) -> bool:
-    try:
-        ops.lstat(path)
-        return True
-    except OSError:
-        return False
-
-
 def _read_text(ops: LocalOps, path: str) -> str | None:
     try:
         data = read_regular(ops.root, path, 4096, tail=False)
     except OSError:
         return None
     return data.decode("utf-8", "replace").strip() or None
-

@@ -1,4 +1,4 @@
-"""What every target offers: file operations on its file system, and running the facts script.
+"""What every target offers: file operations on its file system, and collecting its facts.
 
 Paths given to a FileOps are always the paths *as the target sees them* (``/etc/hosts.deny``),
 whether the target is this machine, a system mounted under a directory, or a host over SSH.

@@ -108,15 +108,16 @@ class RemoteTarget(Target):
 
     def collect(self) -> Facts:
         from tui.core.facts import remote
+        from tui.core.targets import shellchan
 
-        marker = remote.new_marker()
-        # Through sh explicitly: the login shell may be csh or fish, the script is POSIX sh.
-        res = self.conn.run("sh -c " + shlex.quote(remote.script(marker)), sudo=self.sudo)
+        # One session channel: a small request server in sh answers each round of reads.
+        server = shellchan.start_ssh(self.conn, self.sudo, remote.first_batches(self.label))
         try:
-            facts = remote.parse(res.stdout, marker=marker, target=self.label)
-        except remote.FactsError as e:
-            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise TargetError(f"{self.label}: {e}" + (f" ({err[-1]})" if err else "")) from e
+            facts = remote.collect(server, self.label)
+        except shellchan.TransportError as e:
+            raise TargetError(f"{self.label}: facts not collected: {e}") from e
+        finally:
+            server.close()
         self._sftp_server = facts.sftp_server
         return facts
 

@@ -73,10 +73,12 @@ def exec_on(
 
 
 def start_on(
-    chan: paramiko.Channel, command: str, stdin: bytes, ready: str, timeout: float, label: str
+    chan: paramiko.Channel, command: str, stdin: bytes, ready: str, timeout: float, label: str,
+    rest: bytearray | None = None,
 ) -> paramiko.Channel | CommandResult:
     """Exec `command` on `chan` and leave it running: the channel once the command printed
-    the line `ready`, or its result (the channel closed) when it ended first."""
+    the line `ready`, or its result (the channel closed) when it ended first. What it printed
+    after `ready` and was already read goes to `rest`."""
     deadline = time.monotonic() + timeout
     want = ready.encode() + b"\n"
     try:
@@ -96,11 +98,13 @@ def start_on(
             if remaining <= 0:
                 raise TargetError(f"{label} did not answer within {timeout:g} s")
             select.select([chan], [], [], min(remaining, 0.5))
-            if not drain(chan, out, err, HOLD_OUTPUT):
+            if not drain(chan, out, err, HOLD_OUTPUT, want):
                 raise TargetError(f"{label}: the lock command said too much")
     except BaseException:
         chan.close()
         raise
+    if rest is not None:
+        rest += out[out.index(want) + len(want):]
     return chan
 
 
@@ -112,9 +116,11 @@ def _feed(chan: paramiko.Channel, data: bytes) -> None:
         pass  # the command exited without reading all of stdin, or we timed out and closed
 
 
-def drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int) -> bool:
-    """Read what has arrived; False once both streams together pass `limit` bytes."""
-    while chan.recv_ready():
+def drain(chan: paramiko.Channel, out: bytearray, err: bytearray, limit: int,
+          stop: bytes | None = None) -> bool:
+    """Read what has arrived (stdout up to `stop` and the chunk it ends in); False once both
+    streams together pass `limit` bytes."""
+    while chan.recv_ready() and not (stop and stop in out):
         out += chan.recv(1 << 16)
         if len(out) + len(err) > limit:
             return False

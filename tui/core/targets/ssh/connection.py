@@ -135,10 +135,11 @@ class SSHConnection:
         return exec_on(self.open_session(), command, stdin, timeout, label=self.label,
                        shown=shown, limit=limit, alive=self._transport)
 
-    def start(self, command: str, stdin: bytes, ready: str) -> paramiko.Channel | CommandResult:
+    def start(self, command: str, stdin: bytes, ready: str, rest: bytearray | None = None
+              ) -> paramiko.Channel | CommandResult:
         """`command` exactly as given, left running once it printed `ready` (channel.start_on)."""
         return start_on(self.open_session(), command, stdin, ready,
-                        self.options.command_timeout, self.label)
+                        self.options.command_timeout, self.label, rest)
 
     def _use_sudo(self, sudo: bool | None) -> bool:
         return (self.options.sudo if sudo is None else sudo) and not self.is_root
@@ -158,14 +159,15 @@ class SSHConnection:
             return self.sudo_session.run(command, stdin, limit, output_limit)
         return self.exec(command, stdin, limit, limit=output_limit)
 
-    def hold(self, command: str, ready: str, *, sudo: bool | None = None
-             ) -> paramiko.Channel | CommandResult:
+    def hold(self, command: str, ready: str, *, sudo: bool | None = None,
+             rest: bytearray | None = None) -> paramiko.Channel | CommandResult:
         """Start `command` (as root under sudo) and leave it running: the open channel once
         it printed the line `ready` (closing the channel sends it EOF), or its result when
-        it ended first. For a lock that must not outlive this connection."""
+        it ended first. For a lock that must not outlive this connection, and the facts'
+        request server. What it printed after `ready` and was already read goes to `rest`."""
         if self._use_sudo(sudo):
-            return self.sudo_session.hold(command, ready)
-        return self.start(command, b"", ready)
+            return self.sudo_session.hold(command, ready, rest)
+        return self.start(command, b"", ready, rest)
 
     def sync(self, paths: list[str]) -> None:
         # `sync FILE...` fsyncs each path (coreutils >= 8.24); plain sync elsewhere.

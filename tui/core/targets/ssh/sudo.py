@@ -58,11 +58,12 @@ class Sudo:
         self.check_refused(res)
         return res
 
-    def hold(self, command: str, ready: str) -> paramiko.Channel | CommandResult:
+    def hold(self, command: str, ready: str, rest: bytearray | None = None
+             ) -> paramiko.Channel | CommandResult:
         conn = self.conn
         inner = f"sh -c {shlex.quote(command)}"
         if self.password is None and self.needs_password is not True:
-            got = conn.start(self.prefix(False) + inner, b"", ready)
+            got = conn.start(self.prefix(False) + inner, b"", ready, rest)
             if not isinstance(got, CommandResult):
                 return got
             if not (got.rc == 1 and any(m in got.stderr for m in NEEDS_PW)):
@@ -70,7 +71,7 @@ class Sudo:
                 return got
             self.needs_password = True
         password = self.get_password()
-        got = conn.start(self.prefix(True) + inner, password.encode() + b"\n", ready)
+        got = conn.start(self.prefix(True) + inner, password.encode() + b"\n", ready, rest)
         if isinstance(got, CommandResult):
             self.check_refused(got)
         return got

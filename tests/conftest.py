@@ -4,7 +4,7 @@ Tiers: a test that needs root, namespaces, a real sshd, tmux, the network, heavy
 real tcpdmatch or the built binary is marked `integration` (`pytest -m integration`); the
 rest is the unit tier (`pytest -m "not integration"`), which runs unprivileged and offline in
 under a minute. A unit-tier test that reaches for a namespace or an sshd fails at once with
-"mark the test integration" (tests/mountns.py: needs_integration), and one that fails on a
+"mark the test integration" (tests/helpers/mountns.py: needs_integration), and one that fails on a
 permission error says it probably needs root.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import hostguard
-from tests.mountns import TIER_ENV, MountNamespace
+from tests.helpers import hostguard
+from tests.helpers.mountns import TIER_ENV, MountNamespace
 
 # The tool turns a bug of its own into one line for operators; the tests want the traceback.
 os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
@@ -27,7 +27,7 @@ os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
 @pytest.fixture(scope="session", autouse=True)
 def host_guard() -> Iterator[None]:
     """Fail the run if it changed the machine's users, sudo rights, TCP wrappers or ssh
-    configuration (tests/hostguard.py says what is watched)."""
+    configuration (tests/helpers/hostguard.py says what is watched)."""
     before = hostguard.state()
     yield
     changed = hostguard.changes(before, hostguard.state())

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 # fail2ban: a real fail2ban-server bans the test client (managed deny lists).
 # curl: fetches the single file the way the README's install line does (from a local server).
 # rpm/db5.3-util: rpmbuild, rpm and db_load make the real RPM databases of the RHEL-family
-# disks (tests/rpmfixture.py).
+# disks (tests/helpers/rpmfixture.py).
 # busybox: a target whose sh and core tools are busybox's (the facts transport runs there).
 # strace: kills a change with SIGKILL at every system call (crash-consistency tests), and
 # shows which libraries the commands the built binary runs load.
@@ -42,7 +42,7 @@ fi
 
 # OpenSSH >= 9.8 (per-source penalties, sshd-session) from bookworm-backports, unpacked
 # beside the system's 9.2 for the tests that need it; nothing is installed.
-sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bpo
+sh tests/helpers/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bpo
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check '.[test]'

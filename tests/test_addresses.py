@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_root import build_root
-from tests.mountns import run_tool
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import run_tool
 from tui.core.clientip import AddressError, parse_address
 
 HOSTILE = [

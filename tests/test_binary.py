@@ -2,10 +2,11 @@
 
 Each test runs the real file. Most run it in an empty chroot holding only the binary, /proc,
 /dev/null and /tmp (no libc, no Python, no shell), inside a private mount namespace: the
-CentOS 7 disk of tests/centos7_root.py is placed there for `check --root` and `match`, and the
-wizard's --demo runs in tmux at 80x24 with TERM=linux. The rest: hostile places to unpack to
-(read-only, full, noexec /tmp; a planted or damaged cache), the environment commands see
-(`sshd -t` loads the system's libcrypto, traced with strace), and --host over a real sshd.
+CentOS 7 disk of tests/helpers/centos7_root.py is placed there for `check --root` and
+`match`, and the wizard's --demo runs in tmux at 80x24 with TERM=linux. The rest: hostile
+places to unpack to (read-only, full, noexec /tmp; a planted or damaged cache), the
+environment commands see (`sshd -t` loads the system's libcrypto, traced with strace), and
+--host over a real sshd.
 
 Without the binary these tests fail (they never skip): build it with .ci/build-binary.
 """
@@ -29,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import centos7_root
-from tests.mountns import REPO, MountNamespace
-from tests.sshlab import SshLab
+from tests.helpers import centos7_root
+from tests.helpers.mountns import REPO, MountNamespace
+from tests.helpers.sshlab import SshLab
 from tests.test_wizard_tmux import Terminal
 
 # The integration tier: the built single file, chroots, namespaces and a real sshd.

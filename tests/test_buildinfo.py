@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.mountns import REPO
+from tests.helpers.mountns import REPO
 from tui import buildinfo
 
 A = "0123456789abcdef0123456789abcdef01234567"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_root import break_library, build_root
-from tests.mountns import run_tool
+from tests.helpers.fixture_root import break_library, build_root
+from tests.helpers.mountns import run_tool
 
 CLIENT = "203.0.113.9"
 

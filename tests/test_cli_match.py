@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle import write_pair
+from tests.helpers.oracle import write_pair
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import REPO, MountNamespace
-from tests.sshlab import SshLab
+from tests.helpers.mountns import REPO, MountNamespace
+from tests.helpers.sshlab import SshLab
 from tests.test_integration_console import LIBDIR
 from tui.core.facts import local
 from tui.core.facts.model import Facts

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.wizard_kit import broken_root
+from tests.helpers.wizard_kit import broken_root
 
 CODE = """
 import importlib, pkgutil, sys

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.fixture_root import build_root
-from tests.mountns import run_tool
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import run_tool
 
 DEB = "/var/cache/apt/archives/liblz4-1_1.9.4-1_amd64.deb"
 STATUS = b"""Package: liblz4-1

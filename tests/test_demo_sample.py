@@ -17,8 +17,8 @@ import pytest
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 
-from tests.mountns import REPO, run_tool
-from tests.oracle import tcpdmatch_path
+from tests.helpers.mountns import REPO, run_tool
+from tests.helpers.oracle import tcpdmatch_path
 from tui.core.demo import SampleError, build_sample
 from tui.core.demo import system as S
 from tui.core.libs.offline import resolve_offline

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fail2banlab import Fail2banLab, require_fail2ban
-from tests.mountns import REPO, MountNamespace, run_tool
-from tests.sshlab import SshLab
+from tests.helpers.fail2banlab import Fail2banLab, require_fail2ban
+from tests.helpers.mountns import REPO, MountNamespace, run_tool
+from tests.helpers.sshlab import SshLab
 from tui.core.diagnosis import denylists
 from tui.core.diagnosis.denylists import fail2ban_state
 from tui.core.facts.local import collect

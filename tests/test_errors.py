@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.wizard_kit import app_for
-from tests.wizard_kit import until as wait_until
+from tests.helpers.wizard_kit import app_for
+from tests.helpers.wizard_kit import until as wait_until
 from tui import cli
 from tui.core.changes.apply import ChangeError, ConflictError, StaleError, VerifyError
 from tui.core.changes.checks import CheckFailed
@@ -116,7 +116,7 @@ def _exception_classes() -> list[tuple[str, str, list[str]]]:
 
 
 # Errors the code catches and turns into a UserError (or a finding) before anyone sees them.
-INTERNAL = {"FactsError", "JournalError", "FileLoopError"}
+INTERNAL = {"FactsError", "JournalError", "FileLoopError", "TransportError"}
 
 
 def test_every_error_class_is_a_user_error_or_known_internal() -> None:

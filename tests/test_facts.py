@@ -48,7 +48,7 @@ def test_server_and_local_collector_agree_on_this_machine(shell: list[str],
 @pytest.mark.integration  # a mount namespace
 def test_a_broken_sshd_config_is_data(tmp_path) -> None:
     """`sshd -t` failing is what the sshd-serve finding reads: rc and message survive."""
-    from tests.mountns import MountNamespace
+    from tests.helpers.mountns import MountNamespace
 
     ns = MountNamespace(tmp_path)
     try:

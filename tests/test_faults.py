@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.faultkit import REPO, strace
-from tests.fixture_root import build_root
-from tests.mountns import MountNamespace, run_tool
+from tests.helpers.faultkit import REPO, strace
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import MountNamespace, run_tool
 from tui.core.changes import journal
 from tui.core.changes.apply import ChangeError, apply_plan
 from tui.core.changes.plan import FileEdit, Plan
@@ -241,7 +241,7 @@ def test_a_concurrent_appender_never_loses_a_line(tmp_path: Path, delay_us: int)
     writer = subprocess.Popen([sys.executable, "-c", _APPENDER, str(deny), str(stop)],
                               stdout=subprocess.PIPE, text=True)
     try:
-        cmd = [sys.executable, "-m", "tests.fault_driver", "race", str(tmp_path), "120"]
+        cmd = [sys.executable, "-m", "tests.helpers.fault_driver", "race", str(tmp_path), "120"]
         if delay_us:
             cmd = [strace(), "-qq", "-o", "/dev/null", "-e", "trace=rename",
                    "-e", f"inject=rename:delay_enter={delay_us}", *cmd]
@@ -321,6 +321,7 @@ def _traced_fix(root: Path, path: Path, syscall: str, signal: str) -> subprocess
         env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"})
 
 
+@pytest.mark.integration  # a second each: the change is held open while the signal lands
 @pytest.mark.parametrize("signal", ["INT", "HUP", "TERM"])
 def test_a_signal_during_the_change_waits_for_it_to_finish(tmp_path: Path, signal: str) -> None:
     root = _root(tmp_path, RULE)

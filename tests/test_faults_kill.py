@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fault_driver import LIB, files, make_root, plan
-from tests.faultkit import REPO, kill_points, run_driver
+from tests.helpers.fault_driver import LIB, files, make_root, plan
+from tests.helpers.faultkit import REPO, kill_points, run_driver
 from tui.core.changes import journal
 from tui.core.changes.apply import ChangeError, apply_plan
 from tui.core.changes.undo import undo

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace, run_tool
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace, run_tool
+from tests.helpers.sshlab import SshLab
 from tests.test_integration_remote import home_for
 from tui.core.changes.apply import ChangeError, apply_plan
 from tui.core.changes.plan import FileEdit, Plan

@@ -2,7 +2,7 @@
 into the facts, and the check-level finding. The kernel's side is in test_firewall_kernel.py.
 
 The captured texts below were printed by iptables-save v1.8.9 (nf_tables) and nft v1.0.6
-(Debian 12) after loading the rules in a private network namespace (tests/netns.py).
+(Debian 12) after loading the rules in a private network namespace (tests/helpers/netns.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fixture_root import build_root
-from tests.mountns import REPO, run_tool
-from tests.netns import ipt
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import REPO, run_tool
+from tests.helpers.netns import ipt
 from tui.core.diagnosis import sshdports
 from tui.core.facts import collect, local, remote
 from tui.core.facts.model import FIREWALL_COMMANDS, SSHD_CONFIG, Facts, FileBlob

@@ -2,7 +2,7 @@
 
 Each test loads real rules (iptables-restore, nft -f), reads them back the way the tool does
 on a live machine (iptables-save, nft -a list ruleset), asks evaluate() what a connection from
-each client address meets, and then makes that connection for real (tests/netns.py): a
+each client address meets, and then makes that connection for real (tests/helpers/netns.py): a
 reset or ICMP port-unreachable is "refused", admin/host-prohibited "unreachable", DROP a
 timeout, and a reset of established packets the seed's "reset after connect".
 These need the kernel's nf_tables support and the iptables/nftables packages; without them
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.netns import NetnsResult, ipt, run
+from tests.helpers.netns import NetnsResult, ipt, run
 from tui.core.firewall import FirewallReport, evaluate
 
 # The integration tier: real firewall rules in network namespaces.

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixture_root import break_library, build_root
-from tests.mountns import REPO, run_tool
+from tests.helpers.fixture_root import break_library, build_root
+from tests.helpers.mountns import REPO, run_tool
 
 CLIENT = "203.0.113.45"
 

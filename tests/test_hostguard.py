@@ -1,4 +1,4 @@
-"""The host guard (tests/hostguard.py, run around every session by tests/conftest.py) sees a
+"""The host guard (tests/helpers/hostguard.py, run around every session by tests/conftest.py) sees a
 change to users, sudo rights and TCP wrappers, and the lab users exist only in their
 namespace. The changes are made in a namespace: the machine itself must not change."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import hostguard
-from tests.mountns import MountNamespace
-from tests.sshlab import ensure_user
+from tests.helpers import hostguard
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.sshlab import ensure_user
 
 
 def test_changes_names_each_path() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_root import build_root
-from tests.mountns import run_tool
-from tests.wizard_kit import CLIENT, app_for, checked, screen_text
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import run_tool
+from tests.helpers.wizard_kit import CLIENT, app_for, checked, screen_text
 from tui.core import export, instructions, reportmd
 from tui.core.diagnosis import maxstartups, penalties, sshdports, sshdserve
 from tui.core.diagnosis.denylists import fail2ban_config

@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
-from tests import centos7_root
-from tests.fixture_root import build_root
-from tests.mountns import run_tool
+from tests.helpers import centos7_root
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import run_tool
 from tui.core.demo import elf
 from tui.core.diagnosis import sshdserve
 from tui.core.facts import local

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests import rulegen
+from tests.helpers import rulegen
 from tui.core.tcpwrappers.table import BUFLEN, HostsFile, records
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.sshlab import SshLab
 
 # The integration tier: a real sshd in mount namespaces.
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace, run_tool
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace, run_tool
+from tests.helpers.sshlab import SshLab
 from tests.test_integration_console import LIBDIR, assert_login, assert_reset, finding
 
 # The integration tier: a real sshd in mount namespaces.
@@ -113,7 +113,7 @@ def test_unknown_host_key_is_refused_with_its_fingerprint(tmp_path: Path) -> Non
 
 
 def test_unreachable_host_is_one_line_exit_2(tmp_path: Path) -> None:
-    from tests.sshlab import free_port
+    from tests.helpers.sshlab import free_port
 
     r = run_tool("check", "--host", f"root@127.0.0.1:{free_port()}", "--timeout", "3",
                  env={"HOME": str(tmp_path)})
@@ -123,7 +123,7 @@ def test_unreachable_host_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_method1_remote_as_a_sudo_user(tmp_path: Path) -> None:
     """Not root: facts and the edit go through `sudo -n` (and a root sftp-server under sudo)."""
-    from tests.sshlab import ensure_user
+    from tests.helpers.sshlab import ensure_user
 
     (tmp_path / "ns").mkdir()
     ns = MountNamespace(tmp_path / "ns")
@@ -154,7 +154,7 @@ def test_full_diagnosis_with_a_sudo_password_opens_at_most_3_channels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Worst case: sudo -n fails, the password is checked, the facts script runs."""
-    from tests.sshlab import ensure_user
+    from tests.helpers.sshlab import ensure_user
     from tui.core.diagnosis.report import run_checks
     from tui.core.targets.target import TargetSpec, open_target
 

@@ -1,8 +1,8 @@
 """`check` and `fix` print exactly what they printed when tests/recorded/ was written.
 
 The cases and what is normalised (only what varies from run to run: the temporary root, the
-time, the tool's version, change-set ids) are in tests/recorded_cases.py; regenerate with
-`python -m tests.record_outputs` after an intended change of output. Cases built from this
+time, the tool's version, change-set ids) are in tests/helpers/recorded_cases.py; regenerate with
+`python -m tests.helpers.record_outputs` after an intended change of output. Cases built from this
 machine's sshd (`host-*`) are compared only on a machine whose sshd and libraries are the
 ones recorded (tests/recorded/HOST).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
+from tests.helpers.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

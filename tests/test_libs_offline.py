@@ -1,7 +1,7 @@
 """Offline library resolution against real binaries, with the live ldd / ld.so / dpkg as oracles.
 
 Nothing here is mocked: the roots are copies of this machine's sshd and its libraries
-(tests/fixture_root.py), and the RUNPATH/RPATH cases are compiled with gcc on the spot.
+(tests/helpers/fixture_root.py), and the RUNPATH/RPATH cases are compiled with gcc on the spot.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fixture_root import break_library, build_root, ldd
+from tests.helpers.fixture_root import break_library, build_root, ldd
 from tui.core.libs import (
     BinaryLibs,
     Library,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.newsshd import b64, diagnose, run_check
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.newsshd import b64, diagnose, run_check
+from tests.helpers.sshlab import SshLab
 from tui.core.diagnosis import maxstartups
 from tui.core.facts.model import SSHD_CONFIG, Facts, FileBlob, LogLine
 

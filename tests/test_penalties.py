@@ -1,5 +1,5 @@
 """PerSourcePenalties for real, on OpenSSH 10.0 (bookworm-backports, unpacked by
-tests/fetch_openssh_backports.sh): a client that disconnects without authenticating is
+tests/helpers/fetch_openssh_backports.sh): a client that disconnects without authenticating is
 refused for a while with "Not allowed at this time"; the finding names it, the exempt plan's
 sshd -t check passes on 10.0 and fails on 9.2, and after the edit and a reload the operator
 gets in even after doing the same again.
@@ -25,9 +25,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.newsshd import BPO_LIBEXEC, BPO_SSHD, NewSshLab, b64, diagnose, require_bpo, run_check
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.newsshd import (
+    BPO_LIBEXEC,
+    BPO_SSHD,
+    NewSshLab,
+    b64,
+    diagnose,
+    require_bpo,
+    run_check,
+)
+from tests.helpers.sshlab import SshLab
 from tui.core.diagnosis import maxstartups, penalties
 from tui.core.facts.model import SSHD_CONFIG, CommandOutput, Facts, FileBlob, LogLine
 

@@ -1,4 +1,4 @@
-"""tui.core.pkgdb on real RPM databases (built by rpmbuild/rpm/db_load: tests/rpmfixture.py)
+"""tui.core.pkgdb on real RPM databases (built by rpmbuild/rpm/db_load: tests/helpers/rpmfixture.py)
 and on damaged ones: a bad page or record is skipped and reported, never a traceback or an
 endless loop."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import rpmfixture
+from tests.helpers import rpmfixture
 from tui.core import pkgdb
 from tui.core.pkgdb import bdb, header
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import rulegen
-from tests.oracle import judge_plan, oracle, write_pair
+from tests.helpers import rulegen
+from tests.helpers.oracle import judge_plan, oracle, write_pair
 from tests.test_remedies_tcpwrappers import apply_to_pair, facts
 from tui.core.changes.plan import FileEdit, Plan
 from tui.core.diagnosis import tcpwrappers

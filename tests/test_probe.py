@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.sshlab import SshLab, free_port
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.sshlab import SshLab, free_port
 from tui.core.probe import IDENT, SPACING, ProbeResult, probe, validate_host, validate_port
 
 # The integration tier: a real sshd in a mount namespace.

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.mountns import REPO
+from tests.helpers.mountns import REPO
 from tui.core import procenv
 
 TUI = REPO / "tui"

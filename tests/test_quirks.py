@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle import oracle, ours, write_pair
+from tests.helpers.oracle import oracle, ours, write_pair
 
 LONG = b"sshd: " + b"10.9.9.9 " * 300 + b"\n"  # one logical line over 2047 bytes
 

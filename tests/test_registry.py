@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import REPO
+from tests.helpers.mountns import REPO
 from tui.core.demo import build_sample
 from tui.core.demo import system as S
 from tui.core.diagnosis import libraries, maxstartups, penalties, registry, tcpwrappers
@@ -128,7 +128,7 @@ def test_fix_yes_collects_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_each_checks_plans_carry_its_remedy_ids(tmp_path: Path) -> None:
     """The plans the demo's faults and the MaxStartups/penalties cases give are named as
     the registry says (`fix --remedy` takes exactly those)."""
-    from tests.recorded_cases import healthy_demo, maxstartups_drops, penalties_recent
+    from tests.helpers.recorded_cases import healthy_demo, maxstartups_drops, penalties_recent
 
     build_sample(tmp_path / "a")
     build_sample(tmp_path / "b")
@@ -136,7 +136,7 @@ def test_each_checks_plans_carry_its_remedy_ids(tmp_path: Path) -> None:
     maxstartups_drops(tmp_path / "b")
     penalties_recent(tmp_path / "b")
     seen: dict[str, set[str]] = {}
-    from tests.recorded_cases import fixed_clock
+    from tests.helpers.recorded_cases import fixed_clock
 
     for root in ("a", "b"):
         s = Session(TargetSpec(root=str(tmp_path / root)), S.CLIENT_IP)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle import oracle, write_pair
+from tests.helpers.oracle import oracle, write_pair
 from tui.core.diagnosis import tcpwrappers
 from tui.core.facts.model import ALLOW, DENY, Facts, FileBlob
 from tui.core.libs.offline import BinaryLibs, Library

@@ -1,4 +1,4 @@
-"""`check --root` on RHEL-family disks whose RPM databases are real (tests/rpmfixture.py):
+"""`check --root` on RHEL-family disks whose RPM databases are real (tests/helpers/rpmfixture.py):
 CentOS 7 with a Berkeley DB Packages file, Alibaba Cloud Linux 3 with rpmdb.sqlite or
 Packages. The libraries finding names the owning package from the disk's own database and
 advises the disk's own tools, run under chroot so they act on the disk."""
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import al3_root, centos7_root
-from tests.mountns import run_tool
+from tests.helpers import al3_root, centos7_root
+from tests.helpers.mountns import run_tool
 from tui.core.diagnosis import libraries
 from tui.core.facts.model import Facts, PackageInfo
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import recorded_cases as rc
+from tests.helpers import recorded_cases as rc
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.commands import P, on_target, target_path
 from tui.core.facts.model import Facts

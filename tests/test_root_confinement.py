@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixture_root import break_library, build_root
-from tests.mountns import REPO, MountNamespace
+from tests.helpers.fixture_root import break_library, build_root
+from tests.helpers.mountns import REPO, MountNamespace
 from tui.core.facts import local
 from tui.core.libs import offline
 from tui.core.rootpath import NotRegularFile, read_regular

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fixture_root import build_root
-from tests.recorded_cases import live_facts
+from tests.helpers.fixture_root import build_root
+from tests.helpers.recorded_cases import live_facts
 from tui.core.clientip import ClientAddress
 from tui.core.diagnosis import firewall
 from tui.core.facts.local import collect

@@ -275,7 +275,7 @@ def _selinux_disk(root: Path) -> None:
 
 @pytest.mark.integration
 def test_collect_and_find_wrong_labels_on_a_root(tmp_path: Path) -> None:
-    from tests.fixture_root import build_root
+    from tests.helpers.fixture_root import build_root
     from tui.core.facts import local
 
     if not _xattrs_allowed(tmp_path):
@@ -380,7 +380,7 @@ print("\\n".join(cs.notes))
 @pytest.mark.integration
 def test_a_file_system_without_xattrs_for_real(tmp_path: Path) -> None:
     """ramfs keeps no extended attributes (EOPNOTSUPP): mounted in a private namespace."""
-    from tests.mountns import MountNamespace
+    from tests.helpers.mountns import MountNamespace
 
     (tmp_path / "ns").mkdir()
     ns = MountNamespace(tmp_path / "ns")

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import rulegen
-from tests.oracle import oracle, write_pair
+from tests.helpers import rulegen
+from tests.helpers.oracle import oracle, write_pair
 from tui.core.tcpwrappers import Evaluator, HostInfo, Request, load_table
 from tui.core.tcpwrappers.hostmatch import read_file_under
 from tui.core.tcpwrappers.table import STREAM_OVER, WINDOW, Window, records
@@ -71,6 +71,7 @@ def _streamed(path: Path, window: int):
 # -- windows against bytes in memory ------------------------------------------------------
 
 
+@pytest.mark.integration  # a long generated run (hypothesis)
 @SETTINGS
 @given(data=st.one_of(mixed_file(), rulegen.rules_file(), st.binary(max_size=300)))
 def test_windowed_records_equal_records_in_memory(data: bytes) -> None:
@@ -190,6 +191,7 @@ BIG_CASES = [
 ]
 
 
+@pytest.mark.integration  # 16 MiB files judged by the real tcpdmatch
 @pytest.mark.parametrize(("name", "change", "client", "where"), BIG_CASES,
                          ids=[c[0] for c in BIG_CASES])
 def test_big_file_agrees_with_tcpdmatch(tmp_path: Path, big_body: bytes, name, change, client,
@@ -244,7 +246,7 @@ def test_io_error_mid_file_is_exit_2_not_a_verdict(tmp_path: Path) -> None:
     """A real EIO halfway through a big hosts.deny (an ext4 image whose loop device shrinks
     under the mounted file system). libwrap takes the error for the end of the file and
     grants; `match` cannot judge the rest, so it says so and exits 2."""
-    from tests.mountns import REPO, MountNamespace
+    from tests.helpers.mountns import REPO, MountNamespace
 
     (tmp_path / "ns").mkdir()
     img, mnt = tmp_path / "img", tmp_path / "mnt"
@@ -395,14 +397,15 @@ def _tcp_finding(r: subprocess.CompletedProcess[str]) -> dict:
 
 @pytest.fixture(scope="module")
 def sysimage(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.fixture_root import build_root
+    from tests.helpers.fixture_root import build_root
 
     return build_root(tmp_path_factory.mktemp("root") / "sysimage")
 
 
+@pytest.mark.integration  # a 16 MiB hosts.deny through the whole check
 def test_check_root_judges_a_hosts_deny_over_16_mib(sysimage: Path) -> None:
     """It was 'cannot open /etc/hosts.deny: EFBIG: libwrap denies' for everyone."""
-    from tests.mountns import run_tool
+    from tests.helpers.mountns import run_tool
 
     deny, line = _big_deny(20)
     (sysimage / "etc/hosts.deny").write_bytes(deny)
@@ -416,7 +419,7 @@ def test_check_root_judges_a_hosts_deny_over_16_mib(sysimage: Path) -> None:
 
 
 def test_check_root_hosts_deny_too_big_is_unknown_not_denied(sysimage: Path) -> None:
-    from tests.mountns import run_tool
+    from tests.helpers.mountns import run_tool
 
     deny = sysimage / "etc/hosts.deny"
     deny.write_bytes(b"")
@@ -441,8 +444,8 @@ def _lab_env(lab, tmp_path: Path) -> dict[str, str]:
 def test_remote_check_reads_big_rules_and_names_too_big_ones(ns, tmp_path: Path) -> None:
     """Over SSH: 20 MiB is judged (the script's limit was 16 MiB); past its 48 MiB limit the
     file is 'too large to read (N bytes)', never a denial."""
-    from tests.mountns import run_tool
-    from tests.sshlab import SshLab
+    from tests.helpers.mountns import run_tool
+    from tests.helpers.sshlab import SshLab
 
     with SshLab(tmp_path / "lab", prefix=ns.prefix) as lab:
         env = _lab_env(lab, tmp_path)
@@ -472,7 +475,7 @@ def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
     """A compromised target (its sshd answers every command with 3 GB of zeros, as a
     ForceCommand) pushed the operator's side to gigabytes. Now: one line, exit 2, and the
     process's peak memory stays near the 256 MiB read limit."""
-    from tests.sshlab import SshLab
+    from tests.helpers.sshlab import SshLab
 
     with SshLab(tmp_path / "lab", extra_config="ForceCommand head -c 3G /dev/zero\n") as lab:
         env = {**os.environ, **_lab_env(lab, tmp_path)}
@@ -490,7 +493,7 @@ def test_flooding_target_is_cut_at_the_limit(tmp_path: Path) -> None:
 
 @pytest.mark.integration  # a real sshd
 def test_over_the_limit_closes_that_channel_only(tmp_path: Path) -> None:
-    from tests.sshlab import SshLab
+    from tests.helpers.sshlab import SshLab
     from tui.core.targets.base import TargetError
     from tui.core.targets.hostspec import parse_host
     from tui.core.targets.ssh.connection import SSHConnection

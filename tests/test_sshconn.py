@@ -1,4 +1,5 @@
-"""SSHConnection and SftpOps against a real sshd on 127.0.0.1 (tests/sshlab.py): no mocks."""
+"""SSHConnection and SftpOps against a real sshd on 127.0.0.1 (tests/helpers/sshlab.py): no
+mocks."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.sshlab import SshLab, ensure_user, free_port
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.sshlab import SshLab, ensure_user, free_port
 from tui.core.targets.base import TargetError
 from tui.core.targets.hostspec import HostSpec, parse_host, split_host
 from tui.core.targets.ssh.connection import SSHConnection
@@ -637,7 +638,7 @@ def test_fileops_via_sudo_sftp_server(lab: SshLab, tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_errno_behind_sftp_failure(tmp_path: Path) -> None:
     """SFTP says only "Failure" for EBUSY/EROFS/EXDEV: the real errno is worked out."""
-    from tests.mountns import MountNamespace
+    from tests.helpers.mountns import MountNamespace
 
     (tmp_path / "ns").mkdir()
     ns = MountNamespace(tmp_path / "ns")

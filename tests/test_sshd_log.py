@@ -13,9 +13,9 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests import centos7_root
-from tests.fixture_root import build_root
-from tests.mountns import run_tool
+from tests.helpers import centos7_root
+from tests.helpers.fixture_root import build_root
+from tests.helpers.mountns import run_tool
 from tui.core.diagnosis import registry, sshdlog
 from tui.core.facts import local
 from tui.core.facts.model import LOG_PATTERN, Facts, LogLine

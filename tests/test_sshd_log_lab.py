@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
+from tests.helpers.mountns import MountNamespace
 from tests.test_sshd_serve import assert_login, box, by_id, check, lab_in
 
 pytestmark = pytest.mark.integration

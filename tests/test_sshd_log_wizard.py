@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wizard_kit import app_for, broken_root, checked, screen_text
+from tests.helpers.wizard_kit import app_for, broken_root, checked, screen_text
 from tui.core import reportmd
 
 pytestmark = pytest.mark.integration

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import REPO, MountNamespace
-from tests.sshlab import SshLab
+from tests.helpers.mountns import REPO, MountNamespace
+from tests.helpers.sshlab import SshLab
 from tui.core.diagnosis import sshdserve
 from tui.core.facts.model import CommandOutput, Facts, LogLine, PathInfo
 
@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 RESET = "kex_exchange_identification: read: Connection reset by peer"
 CLOSED = "kex_exchange_identification: Connection closed by remote host"
 REFUSED = "port 22: Connection refused"
-BPO = Path("/var/cache/ssh-reset-doctor-tests/openssh-bpo")  # tests/fetch_openssh_backports.sh
+# unpacked by tests/helpers/fetch_openssh_backports.sh
+BPO = Path("/var/cache/ssh-reset-doctor-tests/openssh-bpo")
 
 
 @pytest.fixture
@@ -321,7 +322,7 @@ def test_openssh_10_missing_sshd_session_privsep_and_host_keys(box: MountNamespa
                                                                tmp_path: Path) -> None:
     if not all((BPO / p).is_file() for p in ("usr/sbin/sshd", "usr/lib/openssh/sshd-session")):
         pytest.fail(f"OpenSSH >= 9.8 is not unpacked in {BPO}: run "
-                    f"sh tests/fetch_openssh_backports.sh {BPO}")
+                    f"sh tests/helpers/fetch_openssh_backports.sh {BPO}")
     up, work = tmp_path / "openssh.upper", tmp_path / "openssh.work"
     up.mkdir()
     work.mkdir()

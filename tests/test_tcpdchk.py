@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle import oracle, write_pair
+from tests.helpers.oracle import oracle, write_pair
 from tui.core.tcpwrappers.table import Table, load_table
 from tui.core.tcpwrappers.tcpdchk import diagnose
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import rulegen
-from tests.oracle import oracle, ours, write_pair
+from tests.helpers import rulegen
+from tests.helpers.oracle import oracle, ours, write_pair
 
 # The integration tier: heavy differential runs of the real tcpdmatch.
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList
 
-from tests.oracle import oracle
-from tests.wizard_kit import (
+from tests.helpers.oracle import oracle
+from tests.helpers.wizard_kit import (
     AUTH_LOG_TWO,
     CLIENT,
     DENY,
@@ -20,7 +20,7 @@ from tests.wizard_kit import (
     checked,
     screen_text,
 )
-from tests.wizard_kit import until as wait_until
+from tests.helpers.wizard_kit import until as wait_until
 from tui.wizard.screens.address import AddressScreen
 from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.screens.help import HelpScreen

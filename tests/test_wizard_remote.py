@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.mountns import MountNamespace
-from tests.sshlab import SshLab
+from tests.helpers.mountns import MountNamespace
+from tests.helpers.sshlab import SshLab
+from tests.helpers.wizard_kit import app_for, checked, screen_text
+from tests.helpers.wizard_kit import until as wait_until
 from tests.test_integration_console import assert_login, assert_reset
 from tests.test_probe import Listener
-from tests.wizard_kit import app_for, checked, screen_text
-from tests.wizard_kit import until as wait_until
 from tui.wizard.screens.help import HelpScreen
 from tui.wizard.screens.hostkey import HostKeyScreen
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.wizard_kit import app_for, checked
+from tests.helpers.wizard_kit import app_for, checked
 from tui.core.changes import journal
 from tui.core.demo import build_sample
 

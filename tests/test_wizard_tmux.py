@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle import oracle
-from tests.wizard_kit import CLIENT, broken_root
+from tests.helpers.oracle import oracle
+from tests.helpers.wizard_kit import CLIENT, broken_root
 
 # The integration tier: tmux and a real sshd in namespaces.
 pytestmark = pytest.mark.integration

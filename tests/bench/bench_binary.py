@@ -80,7 +80,7 @@ def main() -> int:
     if not BINARY.is_file():
         raise SystemExit(f"{BINARY} missing: run .ci/build-binary first")
 
-    from tests.wizard_kit import broken_root
+    from tests.helpers.wizard_kit import broken_root
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

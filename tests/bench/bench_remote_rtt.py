@@ -172,8 +172,8 @@ def main() -> None:
         inner(args)
         return
 
-    from tests.mountns import MountNamespace
-    from tests.sshlab import SshLab
+    from tests.helpers.mountns import MountNamespace
+    from tests.helpers.sshlab import SshLab
 
     with tempfile.TemporaryDirectory(prefix="srd-rtt-") as tmp:
         tmpdir = Path(tmp)

@@ -84,7 +84,7 @@ def main() -> int:
     ap.add_argument("--verdicts-goal", type=float, default=1.0)
     args = ap.parse_args()
 
-    from tests.wizard_kit import broken_root
+    from tests.helpers.wizard_kit import broken_root
 
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:

@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
-from tests import rulegen  # noqa: E402
-from tests.oracle import judge_plan  # noqa: E402
+from tests.helpers import rulegen  # noqa: E402
+from tests.helpers.oracle import judge_plan  # noqa: E402
 from tests.test_remedies_tcpwrappers import facts  # noqa: E402
 from tui.core.diagnosis import tcpwrappers  # noqa: E402
 from tui.core.facts.model import ALLOW, DENY  # noqa: E402

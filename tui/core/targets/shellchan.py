@@ -310,7 +310,8 @@ def new_marker() -> str:
 
 
 class TransportError(Exception):
-    """The server's answers are not what it prints (cut off, too big, not a POSIX shell)."""
+    """The server's answers are not what it prints (cut off, too big, not a POSIX shell).
+    Internal: the SSH target turns it into a TargetError the operator sees."""
 
 
 class Pipe(Protocol):
@@ -501,8 +502,10 @@ class ProcessPipe:
     """A local process (sh -c SERVER) as a Pipe: for tests and for measuring."""
 
     def __init__(self, argv: Sequence[str]) -> None:
+        from tui.core.procenv import child_env
+
         self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, env=child_env())
 
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None

@@ -17,7 +17,7 @@ Normalised (nothing else):
 The clock the checks judge log lines by (recent drops, penalties, bans) is fixed at NOW and
 the time zone is UTC, so a case gives the same verdicts on any day.
 
-Regenerate after an intended change of output: `python -m tests.record_outputs`.
+Regenerate after an intended change of output: `python -m tests.helpers.record_outputs`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-RECORDED = Path(__file__).parent / "recorded"
+RECORDED = Path(__file__).resolve().parent.parent / "recorded"
 NOW = datetime(2024, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
 IP = "203.0.113.45"  # the demo's operator
 C7_IP = "203.0.113.7"  # the CentOS 7 disk's operator
@@ -56,31 +56,31 @@ def demo(dest: Path) -> Path:
 
 
 def centos7(dest: Path) -> Path:
-    from tests.centos7_root import build
+    from tests.helpers.centos7_root import build
 
     return build(dest)
 
 
 def centos7_lz4_gone(dest: Path) -> Path:
-    from tests.centos7_root import build
+    from tests.helpers.centos7_root import build
 
     return build(dest, lz4_gone=True)
 
 
 def al3(dest: Path) -> Path:
-    from tests.al3_root import build
+    from tests.helpers.al3_root import build
 
     return build(dest)
 
 
 def al3_dnf_broken(dest: Path) -> Path:
-    from tests.al3_root import build
+    from tests.helpers.al3_root import build
 
     return build(dest, lz4_gone=True, rpmdb="bdb", dnf_needs_lz4=True, dnf_cache=True)
 
 
 def host(dest: Path) -> Path:
-    from tests.fixture_root import build_root
+    from tests.helpers.fixture_root import build_root
 
     r = build_root(dest)
     (r / "etc/hosts.allow").write_bytes(b"# allow\n")
@@ -91,7 +91,7 @@ def host(dest: Path) -> Path:
 
 def host_fingerprint() -> str:
     """What the host-built cases depend on: this machine's sshd and its libraries."""
-    from tests.fixture_root import ldd
+    from tests.helpers.fixture_root import ldd
 
     libs, interp = ldd("/usr/sbin/sshd")
     h = hashlib.sha256()
@@ -384,7 +384,7 @@ def host_deny_all(root: Path) -> None:
 
 
 def host_break_library(root: Path) -> None:
-    from tests.fixture_root import break_library
+    from tests.helpers.fixture_root import break_library
 
     break_library(root)
 

@@ -3,7 +3,7 @@
 OpenSSH 8.0p1 without libwrap (RHEL 8 dropped tcp wrappers, so the article's
 `all:all:deny` cannot matter here), glibc 2.32, AL3's lz4-libs (liblz4.so.1.9.3) without its
 soname link liblz4.so.1, which libsystemd.so.0 needs; dnf (a platform-python script with rpm's
-and libdnf's modules) and rpm. The RPM database is real (tests/rpmfixture.py) and comes in
+and libdnf's modules) and rpm. The RPM database is real (tests/helpers/rpmfixture.py) and comes in
 either layout: ``rpmdb.sqlite`` as RHEL 9 / rpm >= 4.16 with the sqlite backend write it, or
 the Berkeley DB ``Packages`` file that RHEL 8-family rpm 4.16 still uses by default.
 
@@ -20,8 +20,8 @@ import os
 import shutil
 from pathlib import Path
 
-from tests import rpmfixture
-from tests.centos7_root import HOSTS_DENY, SSH_KEYS_GID
+from tests.helpers import rpmfixture
+from tests.helpers.centos7_root import HOSTS_DENY, SSH_KEYS_GID
 from tui.core.demo import elf
 
 CLIENT = "203.0.113.8"

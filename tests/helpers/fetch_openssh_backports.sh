@@ -4,7 +4,7 @@
 # a private sources list and keeps its lists and cache in a private directory under DEST.
 # Idempotent: a second run with the same DEST does nothing once the binaries are there.
 #
-#   sh tests/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bpo
+#   sh tests/helpers/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/openssh-bpo
 set -eu
 
 dest=${1:?usage: fetch_openssh_backports.sh DEST}

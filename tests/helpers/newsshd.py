@@ -1,4 +1,4 @@
-"""OpenSSH 10.0 (bookworm-backports, unpacked by tests/fetch_openssh_backports.sh, never
+"""OpenSSH 10.0 (bookworm-backports, unpacked by tests/helpers/fetch_openssh_backports.sh, never
 installed) as a lab sshd, and running the real collector plus one finding inside a namespace.
 """
 
@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tests.sshlab as sshlab
-from tests.mountns import REPO, MountNamespace
-from tests.sshlab import SshLab
+import tests.helpers.sshlab as sshlab
+from tests.helpers.mountns import REPO, MountNamespace
+from tests.helpers.sshlab import SshLab
 
 BPO = Path(os.environ.get("SRD_OPENSSH_BPO", "/var/cache/ssh-reset-doctor-tests/openssh-bpo"))
 BPO_SSHD = BPO / "usr/sbin/sshd"
@@ -26,7 +26,7 @@ def require_bpo() -> Path:
                if not p.is_file()]
     if missing:
         raise RuntimeError(f"OpenSSH >= 9.8 is missing ({missing[0]}): run "
-                           f"sh tests/fetch_openssh_backports.sh {BPO} (tests/run.sh does)")
+                           f"sh tests/helpers/fetch_openssh_backports.sh {BPO} (tests/run.sh does)")
     return BPO
 
 

@@ -1,4 +1,5 @@
-"""Write tests/recorded/ from the current code: `python -m tests.record_outputs [CASE...]`.
+"""Write tests/recorded/ from the current code:
+`python -m tests.helpers.record_outputs [CASE...]`.
 
 Only after an intended change of output: the recordings are what test_json_recorded holds
 the code to, byte for byte.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
+from tests.helpers.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
 
 
 def main(names: list[str]) -> int:

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 # "unit" while a test of the unit tier runs (tests/conftest.py sets it).
 TIER_ENV = "SRD_TEST_TIER"
 

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.mountns import MountNamespace
+from tests.helpers.mountns import MountNamespace
 
 F2B_SERVER = "/usr/bin/fail2ban-server"
 F2B_CLIENT = "/usr/bin/fail2ban-client"

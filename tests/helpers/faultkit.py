@@ -1,5 +1,6 @@
 """kill -9 at a chosen system call of a running change: strace attaches to the fault driver
-(tests/fault_driver.py) once it is ready and injects SIGKILL at the Nth call of a syscall."""
+(tests/helpers/fault_driver.py) once it is ready and injects SIGKILL at the Nth call of a
+syscall."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 # Every system call that can change a file or directory. A kill "between two system calls"
 # is a kill at the entry of one of these (reads change nothing, so a kill before a read is
@@ -48,7 +49,7 @@ def run_driver(mode: str, root: Path, *, kill_at: tuple[str, int] | None = None,
 
     `wrap` runs the driver inside something (e.g. `unshare -m sh -c 'mount ...; exec "$@"'`)
     that exec()s it, so the pid strace attaches to is the driver's."""
-    cmd = [*(wrap or []), sys.executable, "-m", "tests.fault_driver", mode, str(root)]
+    cmd = [*(wrap or []), sys.executable, "-m", "tests.helpers.fault_driver", mode, str(root)]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=REPO, env=env, text=True)

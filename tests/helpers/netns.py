@@ -95,7 +95,7 @@ def run(tmp: Path, *, iptables: str | None = None, ip6tables: str | None = None,
         nft: str | None = None, clients: list[str] = (), ports: tuple[int, ...] = (22,),
         ) -> NetnsResult:
     """Load the rules in a fresh netns, dump them back, and probe `clients` ("addr:port")."""
-    from tests.mountns import needs_integration
+    from tests.helpers.mountns import needs_integration
 
     needs_integration("a network namespace")
     for tool in ("unshare", "ip", "iptables-restore", "nft"):

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fixture_root import break_library, build_root
+from tests.helpers.fixture_root import break_library, build_root
 from tui.wizard.app import WizardApp, WizardConfig
 
 CLIENT = "203.0.113.45"

@@ -1,6 +1,6 @@
 """A process the fault tests kill: it applies (or undoes) one fixed plan on a root when told.
 
-    python -m tests.fault_driver {apply,undo} ROOT
+    python -m tests.helpers.fault_driver {apply,undo} ROOT
 
 It sets everything up, prints READY, and waits for a line on stdin before it starts, so a
 tracer (strace -p) can attach first and count only the system calls of the change itself.

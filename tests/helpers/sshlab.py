@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from tests.mountns import MountNamespace, needs_integration
+from tests.helpers.mountns import MountNamespace, needs_integration
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"

@@ -8,7 +8,7 @@ files (tui.core.demo.elf): read, never run.
 
 What makes it RHEL: /etc/redhat-release, /var/log/secure, host keys 0640 root:ssh_keys (RHEL's
 sshd-keygen and keyperm patch), yum (a python 2 script, and rpm's python module) and rpm, and a
-real Berkeley DB ``Packages`` file listing the packages (tests/rpmfixture.py), plus lz4's
+real Berkeley DB ``Packages`` file listing the packages (tests/helpers/rpmfixture.py), plus lz4's
 package file in yum's cache. ``lz4_gone`` removes every file of liblz4 (only a reinstall or a
 copy helps); ``faults=False`` gives the healthy disk.
 """
@@ -20,7 +20,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests import rpmfixture
+from tests.helpers import rpmfixture
 from tui.core.demo import elf
 
 CLIENT = "203.0.113.7"

@@ -11,7 +11,7 @@ the target's files.
 What the resolver reads is fetched ahead, whatever the depth of sshd's dependencies: the
 target's `ldd` names the files (a hint only: nothing is decided on its text), their first
 and last bytes come at once, and the program and section headers in those say where the
-dynamic table and its strings are (_elf_wants); only those ranges are fetched next. On a
+dynamic table and its strings are (elf_wants); only those ranges are fetched next. On a
 server started with first_batches(), that second request goes out while the first run's
 batch is still running, so a normal host costs two round trips of the channel.
 """
@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import shlex
 import stat
-import struct
 import subprocess
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import BinaryIO, cast
+from collections.abc import Sequence
+from typing import cast
 
 from tui.core.facts.collect import (
     JOURNAL_ARGV,
@@ -48,6 +45,14 @@ from tui.core.facts.model import (
     FileBlob,
     PathInfo,
 )
+from tui.core.facts.remotefs import (
+    RANGE_MAX,
+    Meta,
+    Missing,
+    RemoteFS,
+    elf_wants,
+    sendable,
+)
 from tui.core.libs.elf import Reject, parse_header
 from tui.core.libs.fs import FS
 from tui.core.libs.ldpaths import listed_dirs
@@ -60,11 +65,9 @@ from tui.core.targets.shellchan import Answer, Request, ShellServer
 WHOLE_MAX = 128 << 10
 # A library's ELF reading needs its headers, dynamic table and a few strings, not its code:
 # it comes as its first (ELF and program headers) and last bytes (section headers: where
-# the strings are), then the exact ranges those name (_elf_wants), the rest of what the
-# reader touches on request, BLOCK-aligned.
+# the strings are), then the exact ranges those name (remotefs.elf_wants), the rest of what
+# the reader touches on request, BLOCK-aligned (remotefs).
 HEAD, TAIL = 4 << 10, 4 << 10
-BLOCK = 4 << 10
-RANGE_MAX = 64 << 10  # one prefetched range at most
 # Where a library ldd names may also be looked for: their stats come before the resolver
 # asks (besides the directories of the paths ldd gave).
 _LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
@@ -84,21 +87,6 @@ class FactsError(ValueError):
     """The target's answers do not add up (cut off, garbled, or never complete)."""
 
 
-@dataclass(frozen=True)
-class _Meta:
-    st_mode: int
-    st_dev: int
-    st_ino: int
-    st_size: int
-    st_uid: int
-    st_gid: int
-    st_rdev: tuple[int, int]  # (major, minor)
-
-
-class _Missing(FileNotFoundError):
-    """Not fetched yet: asked for, and the collection runs again once it arrived."""
-
-
 def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p and p != "."]
 
@@ -111,11 +99,6 @@ def _prefixes(path: str) -> list[str]:
     return out or ["/"]
 
 
-def _sendable(path: str) -> bool:
-    # a request is one line of sh; a C library would stop at a NUL anyway
-    return path.startswith("/") and "\n" not in path and "\0" not in path and "\r" not in path
-
-
 class RemoteSource:
     """A host over SSH, as the collector's Source; also the library resolver's FS."""
 
@@ -125,7 +108,7 @@ class RemoteSource:
     def __init__(self, server: ShellServer, label: str) -> None:
         self.server = server
         self.label = label
-        self.lst: dict[str, _Meta | None] = {}  # lstat() by path as sent; None: nothing there
+        self.lst: dict[str, Meta | None] = {}  # lstat() by path as sent; None: nothing there
         self.links: dict[str, str] = {}  # readlink()
         self.data: dict[str, tuple[int, bytes | None]] = {}  # key -> (limit asked, bytes)
         self.ranges: dict[str, dict[int, bytes]] = {}  # key -> offset -> bytes
@@ -152,23 +135,23 @@ class RemoteSource:
         self._dirs_done = False
         self._planned: set[str] = set()  # keys planned for the next batch
         for path in _HINTS:  # what the library resolver reads first, asked for at once
-            self._need(path)
-        self._ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
+            self.need(path)
+        self.ask(("l", _LDSO_DIR), ("l", [_LDSO_DIR]))
         # Drop-in directories' files come with the first batch, not after their listing.
         for d, suffix in [(_LDSO_DIR, ".conf"), *((d, x) for d in CONFIG_DIRS
                                                    for x in (".conf", ".local"))]:
-            self._ask(("G", d, suffix), ("G", [str(WHOLE_MAX), d, suffix, *_prefixes(d)]))
+            self.ask(("G", d, suffix), ("G", [str(WHOLE_MAX), d, suffix, *_prefixes(d)]))
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             self.version(SSHD_PATHS[0])  # asked before sshd is known to be there
             self.keyperm(SSHD_PATHS[0])
         # ldd's word on sshd's libraries, and their heads and tails: a hint of what to
         # fetch (the resolver decides on the bytes), so that the whole closure comes in
         # two round trips whatever its depth.
-        self._ask(("L",), ("L", [str(HEAD), str(TAIL), *SSHD_PATHS]))
+        self.ask(("L",), ("L", [str(HEAD), str(TAIL), *SSHD_PATHS]))
 
     # -- fetching ---------------------------------------------------------------------------
 
-    def _ask(self, key: tuple, request: Request) -> None:
+    def ask(self, key: tuple, request: Request) -> None:
         self.asked += 1
         self.want.setdefault(key, request)
 
@@ -215,7 +198,7 @@ class RemoteSource:
 
     def _plan(self) -> None:
         for key in list(self.ranges):
-            self._plan_key(key)
+            self.plan_key(key)
         if self.ldd_names and not self._dirs_done:
             # Where the resolver will look for each name ldd gave: stats asked at once.
             dirs = set(_LIB_DIRS) | self.ldd_dirs
@@ -224,7 +207,7 @@ class RemoteSource:
                     t = d.rsplit("/", 1)[1]
                     dirs.update((f"/lib/{t}", f"/usr/lib/{t}", f"/usr/local/lib/{t}"))
             asked = self.asked
-            head = next((h for h in (self._have(p, 0, 64) for p in self.ldd_bins) if h), None)
+            head = next((h for h in (self.have(p, 0, 64) for p in self.ldd_bins) if h), None)
             with contextlib.suppress(Reject, OSError):
                 header = parse_header(head or b"")
                 dirs.update(listed_dirs(self.libfs(), header.elfclass, header.machine))
@@ -233,15 +216,15 @@ class RemoteSource:
             for d in sorted(dirs - self._planned_dirs)[:_MAX_DIRS - len(self._planned_dirs)]:
                 self._planned_dirs.add(d)
                 for name in sorted(self.ldd_names)[:_MAX_NAMES]:
-                    self._need(f"{d}/{name}", -1)
+                    self.need(f"{d}/{name}", -1)
 
-    def _plan_key(self, key: str) -> None:
+    def plan_key(self, key: str) -> None:
         """Ask for what the ELF reader will touch in `key`, by what came of it so far."""
         meta = self.lst.get(key)
         if meta is None or not self.ranges.get(key) or key in self._planned:
             return
         self._planned.add(key)
-        wants = sorted(_elf_wants(lambda o, n: self._have(key, o, n), meta.st_size))
+        wants = sorted(elf_wants(lambda o, n: self.have(key, o, n), meta.st_size))
         merged: list[list[int]] = []
         for off, length in wants:  # near ones in one read
             if merged and off <= merged[-1][1] + 1024:
@@ -249,9 +232,9 @@ class RemoteSource:
             else:
                 merged.append([off, off + length])
         for off, end in merged:
-            self._want_range(key, off, min(end - off, RANGE_MAX), meta.st_size)
+            self.want_range(key, off, min(end - off, RANGE_MAX), meta.st_size)
 
-    def _have(self, key: str, offset: int, length: int) -> bytes | None:
+    def have(self, key: str, offset: int, length: int) -> bytes | None:
         """Bytes [offset, offset + length) of `key` if fetched (whole or as ranges)."""
         got = self.data.get(key)
         if got is not None and got[1] is not None:
@@ -266,18 +249,18 @@ class RemoteSource:
                     return out
         return out if pos >= end else None
 
-    def _want_range(self, key: str, offset: int, length: int, size: int,
+    def want_range(self, key: str, offset: int, length: int, size: int,
                     need: tuple[int, int] | None = None) -> bool:
         """Ask for a range of `key` unless fetched or asked already (or `need`, the part
         that matters, is); False when there is nothing to ask."""
         offset, end = max(0, offset), min(size, offset + length)
         lo, hi = need or (offset, end)
-        if end <= offset or not _sendable(key) or self._have(key, lo, hi - lo) is not None:
+        if end <= offset or not sendable(key) or self.have(key, lo, hi - lo) is not None:
             return False
         if any(o <= lo and hi <= o + n for o, n in self.pending.get(key, [])):
             return True
         self.pending.setdefault(key, []).append((offset, end - offset))
-        self._ask(("x", key, offset, end - offset),
+        self.ask(("x", key, offset, end - offset),
                   ("x", [key, str(offset), str(end - offset)]))
         return True
 
@@ -287,7 +270,7 @@ class RemoteSource:
         real = os.fsdecode(rp[1]) if rp and rp[1].startswith(b"/") else path
         want = dict(self.want)
         with contextlib.suppress(OSError):
-            real = walk(path, lambda p: self._meta_of(p).st_mode, self._readlink)
+            real = walk(path, lambda p: self.meta_of(p).st_mode, self._readlink)
         self.want = want
         return real
 
@@ -296,9 +279,9 @@ class RemoteSource:
         for line in os.fsdecode(text[1] if text else b"").splitlines()[:512]:
             name, arrow, rest = line.strip().partition(" => ")
             path = (rest if arrow else name).split(" (0x")[0].strip()
-            if arrow and name and "/" not in name and len(name) < 256 and _sendable("/" + name):
+            if arrow and name and "/" not in name and len(name) < 256 and sendable("/" + name):
                 self.ldd_names.add(name)
-            if path.startswith("/") and _sendable(path):
+            if path.startswith("/") and sendable(path):
                 self.ldd_dirs.add(os.path.dirname(path))
         self._take_hint(ans)
 
@@ -450,7 +433,7 @@ class RemoteSource:
                     continue
                 name = os.fsdecode(words[8])
                 seen.add(name)
-                self.lst[name] = _Meta(mode, dev, ino, size, uid, gid, (major, minor))
+                self.lst[name] = Meta(mode, dev, ino, size, uid, gid, (major, minor))
         for body in ans.all("ln"):
             fields = body.split(b"\0")
             for raw, target in zip(fields[0::2], fields[1::2]):
@@ -476,7 +459,7 @@ class RemoteSource:
             for name in [n for n in (asked or sorted(seen)) if n in self.lst]:
                 head, _, base = name.rpartition("/")
                 with contextlib.suppress(OSError):
-                    phys = walk(head or "/", lambda p: self._meta_of(p).st_mode,
+                    phys = walk(head or "/", lambda p: self.meta_of(p).st_mode,
                                 self._readlink).rstrip("/") + "/" + base
                     if phys != name:
                         self.lst.setdefault(phys, self.lst[name])
@@ -487,14 +470,14 @@ class RemoteSource:
 
     # -- paths ------------------------------------------------------------------------------
 
-    def _meta_of(self, path: str) -> _Meta:
+    def meta_of(self, path: str) -> Meta:
         """lstat() of a physical path (no link before its last component)."""
         if path == "/":
-            return self.lst.get("/") or _Meta(stat.S_IFDIR | 0o755, 0, 0, 0, 0, 0, (0, 0))
+            return self.lst.get("/") or Meta(stat.S_IFDIR | 0o755, 0, 0, 0, 0, 0, (0, 0))
         if path not in self.lst:
             self.missed = True
-            self._need(path, -1)  # resolve() asks for the whole path's bytes
-            raise _Missing(errno.ENOENT, "not fetched yet", path)
+            self.need(path, -1)  # resolve() asks for the whole path's bytes
+            raise Missing(errno.ENOENT, "not fetched yet", path)
         meta = self.lst[path]
         if meta is None:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
@@ -503,11 +486,11 @@ class RemoteSource:
     def _readlink(self, path: str) -> str:
         if path not in self.links:
             self.missed = True
-            self._need(path, -1)
-            raise _Missing(errno.ENOENT, "not fetched yet", path)
+            self.need(path, -1)
+            raise Missing(errno.ENOENT, "not fetched yet", path)
         return self.links[path]
 
-    def _need(self, path: str, limit: int | None = None) -> None:
+    def need(self, path: str, limit: int | None = None) -> None:
         """Ask for `path`'s stat (and its prefixes'), and its bytes up to `limit`; by default
         what the library resolver reads: a small file whole, a big one's head and tail."""
         ranged = limit is None and self.prefetch >= 0 and self.libmode
@@ -515,28 +498,28 @@ class RemoteSource:
             ranged, limit = False, -1  # ldd's hint, asked in this batch, brings them
         if limit is None:
             limit = HEAD + TAIL if ranged else self.prefetch
-        if _sendable(path):
+        if sendable(path):
             hd, tl = (HEAD, TAIL) if ranged else (0, 0)
-            self._ask(("g", path, limit, hd), ("g", [str(limit), str(hd), str(tl),
+            self.ask(("g", path, limit, hd), ("g", [str(limit), str(hd), str(tl),
                                                      *_prefixes(path)]))
 
     def resolve(self, target: str, follow_last: bool = True) -> str:
         """The physical path of `target` (links followed as the kernel would)."""
-        if not _sendable(target):
+        if not sendable(target):
             return "/nonexistent/unsendable"
         missed, self.missed = self.missed, False
         try:
-            return walk(target, lambda p: self._meta_of(p).st_mode, self._readlink,
+            return walk(target, lambda p: self.meta_of(p).st_mode, self._readlink,
                         follow_last=follow_last)
         finally:
             if self.missed:  # the whole path at once: its prefixes come with it
-                self._need(target)
+                self.need(target)
             self.missed = self.missed or missed
 
-    def _lookup(self, path: str, follow: bool = True) -> tuple[str, _Meta | None]:
+    def _lookup(self, path: str, follow: bool = True) -> tuple[str, Meta | None]:
         key = self.resolve(path, follow_last=follow)
         try:
-            return key, self._meta_of(key)
+            return key, self.meta_of(key)
         except FileNotFoundError:
             return key, None
 
@@ -552,7 +535,7 @@ class RemoteSource:
 
     def hostname(self) -> str | None:
         if self.ident is None:
-            self._ask(("i",), ("i", []))
+            self.ask(("i",), ("i", []))
             return None
         return self.ident[1] or None
 
@@ -580,13 +563,13 @@ class RemoteSource:
             return FileBlob(None, errno.EACCES)
         got = self.data.get(key)
         if got is None or got[1] is None and got[0] < limit:
-            self._need(path, limit)
+            self.need(path, limit)
             return FileBlob(None, errno.ENOENT)
         if got[1] is None or len(got[1]) > limit:
             return FileBlob(None, errno.EFBIG, meta.st_size)  # it grew meanwhile
         return FileBlob(got[1])
 
-    def _lookup_meta(self, path: str, follow: bool = True) -> tuple[str, _Meta | None]:
+    def _lookup_meta(self, path: str, follow: bool = True) -> tuple[str, Meta | None]:
         """_lookup for what only needs the stat (a log's tail, exists, stat): no bytes."""
         self.prefetch = -1
         try:
@@ -606,10 +589,10 @@ class RemoteSource:
         if key in self.denied:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
         if key not in self.tails:
-            if _sendable(path):
-                self._ask(("t", path), ("t", [str(limit), str(len(words)), *words,
+            if sendable(path):
+                self.ask(("t", path), ("t", [str(limit), str(len(words)), *words,
                                               *_prefixes(path)]))
-            raise _Missing(errno.ENOENT, "not fetched yet", path)
+            raise Missing(errno.ENOENT, "not fetched yet", path)
         data = self.tails[key]
         return data[-limit:] if data else b""
 
@@ -636,11 +619,11 @@ class RemoteSource:
         return None if meta is None else file_kind(meta.st_mode)
 
     def listdir(self, path: str) -> list[str]:
-        if not _sendable(path):
+        if not sendable(path):
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         if path not in self.dirs:
-            self._ask(("l", path), ("l", [path]))
-            raise _Missing(errno.ENOENT, "not fetched yet", path)
+            self.ask(("l", path), ("l", [path]))
+            raise Missing(errno.ENOENT, "not fetched yet", path)
         names = self.dirs[path]
         if names is None:
             code = errno.EACCES if path in self.denied else errno.ENOENT
@@ -651,7 +634,7 @@ class RemoteSource:
         key = tuple(argv)
         ans = self.runs.get(key)
         if ans is None:
-            self._ask(("r", key), ("r", [str(int(timeout)), str(limit), *argv]))
+            self.ask(("r", key), ("r", [str(int(timeout)), str(limit), *argv]))
             return None
         if ans.first("absent") is not None:
             return None
@@ -678,7 +661,7 @@ class RemoteSource:
 
     def processes(self) -> list[str]:
         if self.proc is None:
-            self._ask(("p",), ("p", []))
+            self.ask(("p",), ("p", []))
             return []
         return list(self.proc)
 
@@ -708,189 +691,8 @@ class RemoteSource:
         if owner:
             facts.owners[soname] = owner
 
-    def libfs(self) -> _RemoteFS:
-        return _RemoteFS(self)
-
-
-class _RemoteFS:
-    """The library resolver's FS on a RemoteSource; keys are physical paths."""
-
-    def __init__(self, src: RemoteSource) -> None:
-        self.src = src
-        self.elf_cache = src.elf_cache  # parsed ELF files, kept from run to run
-
-    @contextlib.contextmanager
-    def _lib(self) -> Iterator[None]:
-        """What is fetched for a path meanwhile is what the ELF reader needs."""
-        old, self.src.libmode = self.src.libmode, True
-        try:
-            yield
-        finally:
-            self.src.libmode = old
-
-    def resolve(self, target: str, follow_last: bool = True) -> str:
-        with self._lib():
-            return self.src.resolve(target, follow_last)
-
-    def stat(self, key: str) -> _Meta:
-        with self._lib():
-            return self.src._meta_of(self.src.resolve(key))
-
-    def listdir(self, key: str) -> list[str]:
-        return self.src.listdir(key)
-
-    def to_target(self, key: str) -> str:
-        return key
-
-    def lexists(self, key: str) -> bool:
-        try:
-            with self._lib():
-                self.src._meta_of(key)
-            return True
-        except FileNotFoundError:
-            return False
-
-    def islink(self, key: str) -> bool:
-        try:
-            with self._lib():
-                return stat.S_ISLNK(self.src._meta_of(key).st_mode)
-        except FileNotFoundError:
-            return False
-
-    def open(self, key: str) -> tuple[BinaryIO, int]:
-        with self._lib():
-            meta = self.src._meta_of(key)
-            if not stat.S_ISREG(meta.st_mode):
-                raise NotRegularFile(key, cast(os.stat_result, meta))
-            if key in self.src.denied:
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
-            got = self.src.data.get(key)
-            if got is not None and got[1] is not None:
-                return io.BytesIO(got[1]), len(got[1])
-            if key in self.src.ranges:
-                return cast(BinaryIO, _Sparse(self.src, key, meta.st_size)), meta.st_size
-            self.src._need(key)
-            raise _Missing(errno.ENOENT, "not fetched yet", key)
-
-    def prefilter(self, keys: list[str], needles: Iterable[bytes]) -> list[str]:
-        sendable = tuple(k for k in keys if _sendable(k))
-        out: set[str] = set()
-        for needle in needles:
-            if b"\n" in needle or b"\0" in needle:
-                return keys
-            got = self.src.hits.get((needle, sendable))
-            if got is None:
-                if sendable:
-                    self.src._ask(("f", needle, sendable),
-                              ("f", [os.fsdecode(needle), *sendable]))
-                continue
-            out.update(got)
-        return [k for k in keys if k in out]
-
-
-
-class _Sparse(io.RawIOBase):
-    """A big file of the target as the ranges fetched so far; reading elsewhere asks for
-    that range (the collection runs again once it arrived)."""
-
-    def __init__(self, src: RemoteSource, key: str, size: int) -> None:
-        super().__init__()
-        self.src, self.key, self.size, self.pos = src, key, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def read(self, n: int | None = -1) -> bytes:
-        start = min(self.pos, self.size)
-        end = self.size if n is None or n < 0 else min(self.size, start + n)
-        if end <= start:
-            return b""
-        data = self.src._have(self.key, start, end - start)
-        if data is not None:
-            self.pos = end
-            return data
-        if not _sendable(self.key):
-            raise OSError(errno.EIO, "not readable over the transport", self.key)
-        self.src._plan_key(self.key)
-        first = start - start % BLOCK
-        last = end + (-end) % BLOCK
-        self.src._want_range(self.key, first, last - first, self.size, (start, end))
-        raise _Missing(errno.ENOENT, "not fetched yet", self.key)
-
-    def readinto(self, b) -> int:
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-
-def _elf_wants(have: Callable[[int, int], bytes | None], size: int) -> list[tuple[int, int]]:
-    """The ranges of an ELF file the reader (libs.elf, through its program headers) will
-    touch, as far as the bytes fetched so far tell: a prefetch plan, never a decision.
-    Before the dynamic table came, the section headers (if fetched) point at the end of
-    its string table, where linkers put the library names."""
-    head = have(0, 64)
-    if head is None or head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
-        return []
-    wide, e = head[4] == 2, "<" if head[5] == 1 else ">"
-    phoff, shoff = struct.unpack_from(e + ("QQ" if wide else "II"), head, 32 if wide else 28)
-    phent, phnum, shent, shnum = struct.unpack_from(e + "HHHH", head, 54 if wide else 42)
-    if not 0 < phnum * phent <= RANGE_MAX or phent < (56 if wide else 32):
-        return []
-    out = [(phoff, phnum * phent)]
-    ph = have(phoff, phnum * phent)
-    if ph is None:
-        return out
-    loads, dyn = [], None
-    for i in range(phnum):
-        if wide:
-            typ, _, off, vaddr, _, filesz = struct.unpack_from(e + "IIQQQQ", ph, i * phent)
-        else:
-            typ, off, vaddr, _, filesz = struct.unpack_from(e + "IIIII", ph, i * phent)
-        if typ == 1:  # PT_LOAD
-            loads.append((vaddr, off, filesz))
-        elif typ == 3 and len(out) < 3:  # PT_INTERP
-            out.append((off, min(filesz, 4096)))
-        elif typ == 2 and dyn is None:  # PT_DYNAMIC
-            dyn = (off, min(filesz, RANGE_MAX))
-            out.append(dyn)
-    table = have(*dyn) if dyn else None
-    if table is not None:
-        size_of = 16 if wide else 8
-        strtab, names = None, []
-        for i in range(len(table) // size_of):
-            tag, val = struct.unpack_from(e + ("qQ" if wide else "iI"), table, i * size_of)
-            if tag == 0:
-                break
-            if tag == 5:  # DT_STRTAB
-                strtab = val
-            elif tag in (1, 14, 15, 29):  # DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH
-                names.append(val)
-        base = next((strtab - v + o for v, o, n in loads
-                     if strtab is not None and v <= strtab < v + n), None)
-        if base is not None:
-            return out + [(base + v, 256) for v in names[:64]]
-    if 0 < shnum * shent <= RANGE_MAX and shent >= (64 if wide else 40):
-        sh = have(shoff, shnum * shent)
-        if sh is not None:
-            form = e + ("IIQQQQI" if wide else "IIIIIII")
-            secs = [struct.unpack_from(form, sh, i * shent)[1:] for i in range(shnum)]
-            for typ, _, _, _, _, link in secs:
-                if typ == 6 and link < len(secs):  # SHT_DYNAMIC: sh_link is its strings
-                    off, sz = secs[link][3], secs[link][4]
-                    start = max(off, off + sz - 1024)
-                    out.append((start, min(off + sz + 64 - start, RANGE_MAX)))
-    return [(o, n) for o, n in out if 0 <= o < size and n > 0]
+    def libfs(self) -> RemoteFS:
+        return RemoteFS(self)
 
 
 def _first(src: RemoteSource) -> tuple[list[tuple], list[Request], list[tuple], list[Request]]:

@@ -278,8 +278,9 @@ def test_collect_and_find_wrong_labels_on_a_root(tmp_path: Path) -> None:
     from tests.helpers.fixture_root import build_root
     from tui.core.facts import local
 
-    if not _xattrs_allowed(tmp_path):
-        pytest.skip("this kernel or file system refuses security.selinux here (needs root)")
+    # the integration tier runs as root, where this kernel keeps security.selinux on ext4
+    # and tmpfs without an LSM: a refusal is a broken premise, never a skip
+    assert _xattrs_allowed(tmp_path), "security.selinux refused here (the tier needs root)"
     root = build_root(tmp_path / "sysimage")
     _selinux_disk(root)
     key = root / KEY.lstrip("/")
@@ -302,8 +303,9 @@ def test_collect_and_find_wrong_labels_on_a_root(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_fix_labels_what_it_creates_on_a_root(tmp_path: Path) -> None:
-    if not _xattrs_allowed(tmp_path):
-        pytest.skip("this kernel or file system refuses security.selinux here (needs root)")
+    # the integration tier runs as root, where this kernel keeps security.selinux on ext4
+    # and tmpfs without an LSM: a refusal is a broken premise, never a skip
+    assert _xattrs_allowed(tmp_path), "security.selinux refused here (the tier needs root)"
     root = tmp_path / "sysimage"
     (root / "usr/lib64").mkdir(parents=True)
     (root / "usr/lib64/liblz4.so.1.7.5").write_bytes(b"\x7fELF")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.helpers.recorded_cases import CASES, RECORDED, host_fingerprint, render_case
+from tests.helpers.recorded_cases import CASES, RECORDED, render_case
 
 
 def main(names: list[str]) -> int:
@@ -17,7 +17,6 @@ def main(names: list[str]) -> int:
     for name in names or sorted(CASES):
         (RECORDED / f"{name}.txt").write_text(render_case(CASES[name]))
         print(f"recorded {name}")
-    (RECORDED / "HOST").write_text(host_fingerprint() + "\n")
     return 0
 
 

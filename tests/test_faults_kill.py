@@ -66,13 +66,18 @@ def _sets(root: Path) -> list[journal.ChangeSet]:
     return journal.change_sets(LocalOps(str(root)))[0]
 
 
+@pytest.mark.parametrize("labels", [False, True], ids=["plain", "selinux"])
 @pytest.mark.parametrize("mode", ["apply", "undo"])
-def test_kill_at_every_system_call(tmp_path: Path, mode: str) -> None:
+def test_kill_at_every_system_call(tmp_path: Path, mode: str, labels: bool) -> None:
+    """labels: the disk has SELinux on, so what the change creates is labelled (setxattr
+    on the temp files and the symlink): those calls are kill points too."""
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    make_root(fresh)
+    make_root(fresh, selinux=labels)
     points = kill_points(run_driver(mode, _copy(fresh, tmp_path / "probe")).calls)
     assert len(points) > 40, points  # the run really was traced
+    labelled = [p for p in points if p[0].endswith("setxattr")]
+    assert bool(labelled) is labels, labelled
     survived = 0
     for n, point in enumerate(points):
         root = _copy(fresh, tmp_path / f"r{n}")

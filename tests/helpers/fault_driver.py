@@ -38,8 +38,19 @@ def plan() -> Plan:
     return Plan("test-plan", "a plan with every kind of operation", ops)
 
 
-def make_root(root: Path) -> None:
-    """The files as they are before the plan (nothing else is there)."""
+# A disk whose SELinux is on: what the change creates gets labels (setxattr calls to kill at).
+SELINUX_CONFIG = b"SELINUX=enforcing\nSELINUXTYPE=targeted\n"
+FILE_CONTEXTS = (b"/etc(/.*)?\tsystem_u:object_r:etc_t:s0\n"
+                 b"/usr/lib(/.*)?\tsystem_u:object_r:lib_t:s0\n")
+
+
+def make_root(root: Path, selinux: bool = False) -> None:
+    """The files as they are before the plan (nothing else is there); with `selinux`, the
+    disk's SELinux config and file_contexts too."""
+    if selinux:
+        (root / "etc/selinux/targeted/contexts/files").mkdir(parents=True)
+        (root / "etc/selinux/config").write_bytes(SELINUX_CONFIG)
+        (root / "etc/selinux/targeted/contexts/files/file_contexts").write_bytes(FILE_CONTEXTS)
     for path, (before, _) in files().items():
         (root / path[1:]).parent.mkdir(parents=True, exist_ok=True)
         if before is not None:

@@ -101,16 +101,7 @@ pr() {
 }
 g() {
   id=$1 n=$2 hd=$3 tl=$4; shift 4; info "$@"
-  if [ -f "$z" ]; then
-    if [ ! -r "$z" ]; then h "$id" eacces
-    elif s=$(stat -L -c %s -- "$z" 2>/dev/null) && [ "$s" -gt "$n" ]; then
-      h "$id" big
-      if [ "$hd" -gt 0 ]; then
-        h "$id" rg 0; head -c "$hd" < "$z" | base64
-        [ "$s" -gt "$tl" ] && { h "$id" rg "$((s - tl))"; tail -c "$tl" < "$z" | base64; }
-      fi
-    else h "$id" data; head -c "$((n + 1))" < "$z" | base64; fi
-  fi
+  d "$id" "$n" "$hd" "$tl" "$z"
 }
 s() {
   id=$1; shift

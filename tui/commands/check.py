@@ -10,7 +10,6 @@ from tui.commands import EXIT_OK, EXIT_PROBLEM
 from tui.commands.session import client_ip, open_from_args, target_options
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import SshdEvidence
-from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.report import Report, choose_client, run_checks
 from tui.core.facts.model import Facts
 from tui.core.text import printable
@@ -62,20 +61,11 @@ def print_report(report: Report, args: argparse.Namespace | None = None,
         check = registry.BY_ID.get(f.id)
         if f.status == "problem" and check is not None and check.fixable:
             ip = report.client.ip if report.client and check.needs_address else None
-            if not _fix_has_a_plan(check, facts, ip, f):
+            if facts is not None and not check.offers_fix(facts, ip, f):
                 continue  # `fix` would answer "no safe edit fixes this here"
             opts = target_options(args if args is not None else argparse.Namespace(), ip)
             print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{opts}")
     _notes(report)
-
-
-def _fix_has_a_plan(check: registry.Check, facts: Facts | None, ip: str | None,
-                    found: Finding) -> bool:
-    """Whether `fix` would offer an edit. Unknown (no facts, or a plan that needs the
-    operator's address not yet given) counts as yes: `fix` then asks for what it needs."""
-    if facts is None or check.plans is None or (check.needs_address and not ip):
-        return True
-    return bool(check.plans(facts, ip, found))
 
 
 def _notes(report: Report) -> None:

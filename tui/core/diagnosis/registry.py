@@ -98,6 +98,13 @@ class Check:
     def label(self) -> str:
         return self.long or self.short
 
+    def offers_fix(self, facts: Facts, ip: str | None, found: Finding) -> bool:
+        """Whether `fix` would offer an edit for `found`. Plans that need the operator's
+        address not yet given count as yes: `fix` then asks for it."""
+        if self.plans is None:
+            return False
+        return (self.needs_address and not ip) or bool(self.plans(facts, ip, found))
+
     def remedies(self, facts: Facts, ip: str | None) -> tuple[Finding, list[Plan]]:
         """The finding with the operator's address `ip` and its plans, default first."""
         found = self.finding(Context.for_ip(facts, ip))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from tui.core.changes.apply import StaleError
 from tui.core.changes.journal import JOURNAL, JOURNAL_DIR, ChangeSet, render
-from tui.core.changes.plan import Plan
-from tui.core.changes.undo import interrupted, recover, undo
+from tui.core.changes.plan import Plan, preview_op
+from tui.core.changes.undo import SetView, inspect, interrupted, recover, undo
 from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import ClientIpEvidence
@@ -179,6 +179,45 @@ class Session:
             self.check()
             return cs
 
+    def change_sets(self) -> tuple[list[SetView], list[str]]:
+        """Every change set on the target, newest first, with its files now, the diff an
+        undo would make and whether undo would refuse it; one line per unreadable journal."""
+        with self._lock:
+            return inspect(self._need_target().fileops())
+
+    def recommended(self) -> list[tuple[str, Plan]]:
+        """(check id, plan): the recommended fix of every problem found that a previewed
+        edit fixes, in the registry's order (the default plan, else the first)."""
+        out = []
+        for what, (found, plans) in self._plans.items():
+            if found.status == "problem" and plans:
+                out.append((what, next((p for p in plans if p.default), plans[0])))
+        return out
+
+    def same_fix(self, what: str, plan: Plan) -> Plan | None:
+        """The plan of the last check() that makes the edit `plan` made (the same remedy,
+        the same files, the same lines added and removed): a fix applied just before may
+        have changed the lines around it (two edits of sshd_config). None: no such plan."""
+        if what not in self._plans:
+            return None
+        for p in self._plans[what][1]:
+            if p.plan_id == plan.plan_id or (p.remedy == plan.remedy
+                                             and _edit_lines(p) == _edit_lines(plan)):
+                return p
+        return None
+
+    def local_endpoint(self) -> tuple[str, int] | None:
+        """Where sshd on this machine answers (console mode only): 127.0.0.1 on its first
+        configured port (22 by default). None for --root and --host targets."""
+        if self.kind != "local":
+            return None
+        port = 22
+        if self.facts is not None:
+            from tui.core.diagnosis.sshdports import ports
+
+            port = (ports(self.facts) or [22])[0]
+        return "127.0.0.1", port
+
     def candidates(self) -> list[ClientAddress]:
         """Addresses sshd logged (newest first, with counts): the operator picks theirs."""
         return all_from_logs(self.facts.logs) if self.facts else []
@@ -210,3 +249,13 @@ class Session:
         if self.target is None:
             raise RuntimeError("open() the target first")
         return self.target
+
+
+def _edit_lines(plan: Plan) -> list[tuple[str, list[str]]]:
+    """Per op: its path and the lines its diff adds and removes (no context, no offsets)."""
+    out = []
+    for op, text in ((op, preview_op(op)) for op in plan.ops):
+        lines = [ln for ln in text.splitlines()
+                 if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+        out.append((op.path, lines if not text.startswith("symlink:") else [text]))
+    return out

@@ -22,13 +22,23 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
-from tui.wizard.messages import ChangeDone, ProbeDone, Progress, TargetReady
+from tui.wizard.messages import (
+    AllApplied,
+    ChangeDone,
+    ChangeSetsRead,
+    ProbeDone,
+    Progress,
+    ProofDone,
+    TargetReady,
+)
 from tui.wizard.screens.overview import OverviewScreen
 
 if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
+    from tui.core.changes.journal import ChangeSet
     from tui.core.changes.plan import Plan
     from tui.core.probe import ProbeResult
     from tui.core.session import Session
+    from tui.wizard.screens.undo import UndoScreen
 
 T = TypeVar("T")
 
@@ -43,6 +53,8 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
 
     return make
 
+# journal.ACTIVE, without importing the core before the first frame
+_ACTIVE = ("applying", "applied", "rolling-back", "undoing")
 ORDER = ("overview", "m1", "m2", "m3", "m4", "others", "summary")
 _SCREENS = Binding.Group("go", compact=True)
 
@@ -62,6 +74,9 @@ class WizardConfig(TargetSpec):
     probe_port: int = 22
     banner_wait: float = 8.0  # > 5 s: Debian's libwrap sleeps 5 s before it resets
     auto_probe: bool = True  # probe --host once at start
+    # After a fix, where to prove that sshd answers again; None: 127.0.0.1 on sshd's port
+    # when the target is this machine (console mode), no probe for --root and --host.
+    proof_at: tuple[str, int] | None = None
 
 
 class WizardApp(App[int]):
@@ -84,6 +99,7 @@ class WizardApp(App[int]):
         Binding("n", "step(1)", "next"),
         Binding("b", "step(-1)", "back"),
         Binding("u", "undo", "undo"),
+        Binding("A", "apply_all", "apply all"),
         Binding("c", "copy", "copy"),
         Binding("s", "save", "save"),
         Binding("r", "recheck", "rerun"),
@@ -96,6 +112,8 @@ class WizardApp(App[int]):
     probe_result: var[ProbeResult | None] = var(None, always_update=True)
     status: var[str] = var("starting")
     busy: var[str | None] = var(None)  # what the target worker is doing
+    proof: var[ProbeResult | None] = var(None, always_update=True)  # sshd answers after a fix
+    proving: var[tuple[str, int] | None] = var(None)  # that probe, while it runs
 
     def __init__(self, config: WizardConfig | None = None) -> None:
         super().__init__()
@@ -140,9 +158,15 @@ class WizardApp(App[int]):
             return False
         if action in ("copy", "save"):
             return bool(getattr(self.screen, "export", None))  # False: not in the footer
-        if action == "undo":  # where changes are made and listed
-            return self.current_mode in ("m1", "m2", "others", "summary")
+        if action == "apply_all":  # in the footer of the overview and the summary
+            if self.current_mode not in ("overview", "summary"):
+                return False
+            s = self.session
+            return True if s is not None and s.report and s.recommended() else None
         return True
+
+    def watch_session(self) -> None:
+        self.refresh_bindings()  # `apply all` comes and goes with the problems found
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -155,7 +179,11 @@ class WizardApp(App[int]):
             yield SystemCommand(name, f"open the {name} screen",
                                 lambda m=mode: self.switch_mode(m))
         yield SystemCommand("Re-run checks", "collect the facts again", self.action_recheck)
+        yield SystemCommand("Apply all recommended fixes",
+                            "one confirmation for every recommended fix", self.action_apply_all)
         yield SystemCommand("Undo", "restore the newest change set", self.action_undo)
+        yield SystemCommand("Change sets", "list every change set; undo a chosen one",
+                            self.action_undo_list)
         yield SystemCommand("Copy", "copy what this screen offers", self.action_copy)
         yield SystemCommand("Save", "save it to a file", self.action_save)
         yield SystemCommand("Help", "keys and what the tool does", self.action_help)
@@ -259,28 +287,158 @@ class WizardApp(App[int]):
 
         self.start_target_job("applying", job)
 
-    def action_undo(self) -> None:
+    def action_apply_all(self) -> None:
+        """Every recommended fix, after one confirmation that lists them all."""
+        s = self._session
+        if s is None or s.report is None or self.busy:
+            self.say("wait for the checks to finish", severity="warning")
+            return
+        items = s.recommended()
+        if not items:
+            self.say("nothing to apply: no problem found that a previewed edit fixes",
+                     severity="warning")
+            return
+        from tui.wizard.screens.confirm import ConfirmScreen, plans_text
+
+        body = plans_text(items, s.target_label)
+        keys = "y apply all  ·  n/Esc cancel"
+        self.push_screen(ConfirmScreen(f"Apply all {len(items)} recommended fixes?", body, keys),
+                         lambda ok: self._apply_all(items) if ok else None)
+
+    def _apply_all(self, items: list[tuple[str, Plan]]) -> None:
+        s = self._session
+        assert s is not None
+
+        def job() -> None:
+            applied: list[tuple[str, ChangeSet]] = []
+            skipped: list[str] = []
+            for n, (what, confirmed) in enumerate(items):
+                rest = [p.title for _, p in items[n + 1:]]
+                plan: Plan | None = confirmed
+                if applied:  # the fixes before re-checked the target: the same edit still?
+                    found = s.finding(what)
+                    if found is None or found.status != "problem":
+                        skipped.append(f"{confirmed.title} (no longer needed)")
+                        continue
+                    plan = s.same_fix(what, confirmed)
+                if plan is None:
+                    error = UserError("its preview changed after the fixes before it; nothing "
+                                      "more was changed: look at the new preview")
+                    self.post_message(AllApplied(applied, (confirmed.title, error), skipped,
+                                                 rest))
+                    return
+                self.post_message(Progress(f"applying {n + 1} of {len(items)}: {plan.title}"))
+                try:
+                    cs = s.apply(what, plan)
+                except Exception as e:  # shown with what was applied before it
+                    self.post_message(AllApplied(applied, (plan.title, e), skipped, rest))
+                    return
+                applied.append((plan.title, cs))
+            self.post_message(AllApplied(applied, None, skipped, []))
+
+        self.start_target_job("applying all", job)
+
+    def on_all_applied(self, message: AllApplied) -> None:
+        assert self._session is not None
+        m = message
+        total = len(m.applied) + len(m.skipped) + len(m.not_tried) + (1 if m.failed else 0)
+        lines = [f"applied {len(m.applied)} of {total} recommended fixes"]
+        for title, cs in message.applied:
+            backups = ", ".join(cs.backups()) or "no backup needed (a new link)"
+            lines.append(f"applied: {title} (change set {cs.id}; backups: {backups})")
+        lines += [f"skipped: {t}" for t in message.skipped]
+        severity = "information"
+        if message.failed:
+            title, error = message.failed
+            details = error.details if isinstance(error, UserError) else []
+            lines.append(f"stopped at: {title}: {one_line(error)}")
+            lines += details
+            lines += [f"not tried: {t}" for t in message.not_tried]
+            severity = "error"
+        if message.applied:
+            lines.append("Undo each with u (the newest first)")
+        recovered, self._session.recovered = self._session.recovered, []
+        text = "\n".join([*recovered, *lines])
+        self.say(text, title="apply all", severity=severity, timeout=20)
+        self.status = "; ".join(lines[:1] + lines[-1:] if message.failed else lines[:1])
+        self.session = self._session
+        if message.applied:
+            self.prove()
+
+    def action_undo(self, set_id: str | None = None) -> None:
+        """The undo dialog: the newest change set in place (or `set_id`), its files and the
+        diff each would get; y undoes it, l lists every change set."""
+        self._read_change_sets(set_id, listing=False)
+
+    def action_undo_list(self) -> None:
+        self._read_change_sets(None, listing=True)
+
+    def _read_change_sets(self, set_id: str | None, listing: bool) -> None:
         s = self._session
         if s is None or s.target is None:
             self.say("nothing is open yet", severity="warning")
             return
-        from tui.wizard.screens.confirm import ConfirmScreen
 
-        where = s.target_label
-        body = (f"Restore the newest change set on {where} from its byte-exact backups? "
-                "Refused if a file was changed by someone else since.")
+        def job() -> None:
+            views, problems = s.change_sets()
+            self.post_message(ChangeSetsRead(views, problems, set_id, listing))
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
+        self.start_target_job("reading the change journal", job)
+
+    def on_change_sets_read(self, message: ChangeSetsRead) -> None:
+        s = self._session
+        assert s is not None
+        if isinstance(self.screen, ModalScreen):
+            return  # a dialog came up meanwhile: never stack the journal on top of it
+        from tui.wizard.screens.undo import UndoListScreen, UndoScreen
+
+        views = message.views
+        titles = {c.change_set.id: c.title for c in s.changes}
+        if message.listing:
+            if not views:
+                self.say("no change set on " + s.target_label + ": this tool changed nothing "
+                         "there", severity="warning")
+                return
+
+            def chosen(set_id: str | None) -> None:
+                view = next((v for v in views if v.change_set.id == set_id), None)
+                if view is not None:
+                    dialog = UndoScreen(view, s.target_label, titles)
+                    self.push_screen(dialog, self._undo_answer(dialog))
+
+            self.push_screen(UndoListScreen(views, titles), chosen)
+            return
+        if message.set_id is None:
+            view = next((v for v in views if v.change_set.state in _ACTIVE), None)
+        else:
+            view = next((v for v in views if v.change_set.id == message.set_id), None)
+        if view is None:
+            extra = f" ({len(message.problems)} unreadable: {message.problems[0]})" \
+                if message.problems else ""
+            self.say(f"nothing to undo on {s.target_label}: no change set in place{extra}",
+                     severity="warning")
+            return
+        dialog = UndoScreen(view, s.target_label, titles)
+        self.push_screen(dialog, self._undo_answer(dialog))
+
+    def _undo_answer(self, dialog: UndoScreen) -> Callable[[bool | None], None]:
+        s = self._session
+        assert s is not None
+        set_id = dialog.view.change_set.id
+
+        def answered(_: bool | None) -> None:
+            if dialog.choice == "list":
+                self.action_undo_list()
+            elif dialog.choice == "undo":
 
                 def job() -> None:
-                    self.post_message(Progress("undoing the newest change set"))
-                    cs = s.undo()
+                    self.post_message(Progress(f"undoing change set {set_id}"))
+                    cs = s.undo(set_id)
                     self.post_message(ChangeDone("undone", cs.remedy, cs))
 
                 self.start_target_job("undoing", job)
 
-        self.push_screen(ConfirmScreen("Undo", body, "y undo  ·  n/Esc keep"), confirmed)
+        return answered
 
     def on_change_done(self, message: ChangeDone) -> None:
         cs = message.change_set
@@ -296,6 +454,44 @@ class WizardApp(App[int]):
         self.say(text, title="done", timeout=15)
         self.status = text
         self.session = self._session
+        if message.verb == "applied":
+            self.prove()
+
+    # --- the finish: does sshd answer again? -------------------------------------------
+
+    def proof_target(self) -> tuple[str, int] | None:
+        if self.config.proof_at:
+            return self.config.proof_at
+        return self._session.local_endpoint() if self._session else None
+
+    def prove(self) -> None:
+        """After a fix on this machine: connect to sshd as a client would and show its
+        banner, or the exact failure (in a worker; the probe waits for the banner)."""
+        where = self.proof_target()
+        if where is None:
+            return
+        host, port = where
+        self.proving = where
+        wait, timeout = self.config.banner_wait, self.config.timeout
+
+        def job() -> None:
+            from tui.core.probe import probe
+
+            self.post_message(ProofDone(probe(host, port, timeout=timeout, banner_wait=wait)))
+
+        self.run_worker(job, name="proof", group="proof", thread=True, exit_on_error=False)
+
+    def on_proof_done(self, message: ProofDone) -> None:
+        r = message.result
+        self.proving = None
+        self.proof = r
+        if r.outcome == "banner":
+            text = f"sshd answers again on {r.host}:{r.port}: {r.banner}"
+            self.say(text, title="proof", timeout=10)
+        else:
+            text = f"sshd does not answer on {r.host}:{r.port} yet: {r.summary()}"
+            self.say(f"{text}\n{r.meaning()}", title="proof", severity="warning", timeout=20)
+        self.status = text
 
     # --- Method 4's probe -------------------------------------------------------------
 
@@ -389,6 +585,8 @@ class WizardApp(App[int]):
         if event.state == WorkerState.ERROR:
             if worker.group == "probe":
                 self.probing = None
+            if worker.group == "proof":
+                self.proving = None
             self.show_error(worker.name, worker.error)
         if worker.group == "target" and event.state in (
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED

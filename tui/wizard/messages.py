@@ -9,6 +9,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:  # heavy, and the core's: imported by the workers that send these
     from tui.core.changes.journal import ChangeSet
+    from tui.core.changes.undo import SetView
     from tui.core.probe import ProbeResult
     from tui.core.session import Session
 
@@ -38,4 +39,33 @@ class ChangeDone(Message):
 
 @dataclass
 class ProbeDone(Message):
+    result: ProbeResult
+
+
+@dataclass
+class ChangeSetsRead(Message):
+    """The change journal as undo would see it (tui.core.changes.undo.SetView each), for
+    the undo dialog (`set_id`: that set; None: the newest in place) or the list (`listing`)."""
+
+    views: list[SetView]
+    problems: list[str]
+    set_id: str | None = None
+    listing: bool = False
+
+
+@dataclass
+class AllApplied(Message):
+    """`apply all` stopped: what was applied (title, change set), where it stopped and why
+    (None: it did not), what was skipped and what was not tried."""
+
+    applied: list[tuple[str, ChangeSet]]
+    failed: tuple[str, BaseException] | None
+    skipped: list[str]
+    not_tried: list[str]
+
+
+@dataclass
+class ProofDone(Message):
+    """The probe of this machine's sshd after a fix: the proof that it answers again."""
+
     result: ProbeResult

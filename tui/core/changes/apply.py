@@ -599,3 +599,9 @@ def _quiet_unlink(ops: FileOps, path: str) -> None:
 def _oserror(e: OSError) -> str:
     where = f"{e.filename}: " if e.filename else ""
     return f"{where}{e.strerror or e}"
+
+
+# For undo's preview of what it would restore (tui.core.changes.undo.inspect).
+read_or_none = _read_or_none
+backup_bytes = _backup_bytes
+classify = _classify

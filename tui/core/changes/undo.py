@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tui.core.changes import journal
-from tui.core.changes.apply import ChangeError, file_state, restore, restore_command
+from tui.core.changes.apply import (
+    ChangeError,
+    backup_bytes,
+    classify,
+    file_state,
+    read_or_none,
+    restore,
+    restore_command,
+)
 from tui.core.changes.journal import (
     ACTIVE,
     APPLYING,
@@ -22,6 +30,7 @@ from tui.core.changes.journal import (
     ChangeSet,
     Entry,
 )
+from tui.core.changes.plan import FileEdit, preview_op
 from tui.core.targets.base import FileOps, TargetError
 
 
@@ -65,19 +74,7 @@ def undo(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: 
     if cs is None:
         extra = f" ({len(problems)} unreadable: {problems[0]})" if problems else ""
         raise ChangeError(f"nothing to undo: no applied change set in {journal_dir}{extra}")
-    steps = [Step(e, file_state(ops, e)) for e in cs.entries]
-    # Lines appended since (fail2ban, DenyHosts) are carried over when a run that stopped
-    # half-way is recovered; an applied set the operator undoes must be as we left it.
-    # A file torn by our own rewrite in place is ours to restore only when that run stopped.
-    foreign = ("other",) if cs.interrupted else ("other", "torn", "changed+", "original+")
-    changed = [s.entry.path for s in steps if s.state in foreign]
-    if changed:
-        raise ChangeError(
-            f"refusing to undo change set {cs.id}: changed by someone else since: "
-            + ", ".join(changed),
-            [f"{s.entry.path}: restore it by hand if you want its original: "
-             f"{restore_command(ops, s.entry)}" for s in steps if s.state in foreign],
-        )
+    steps = _steps(ops, cs, sets)
     result = UndoResult(cs, steps)
     if cs.interrupted:
         result.notes.append(f"change set {cs.id} was interrupted while {_doing(cs.state)}")
@@ -101,6 +98,113 @@ def undo(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: 
                             "for this set and marks it")
     result.done = True
     return result
+
+
+def _steps(ops: FileOps, cs: ChangeSet, sets: list[ChangeSet]) -> list[Step]:
+    """What undoing `cs` would do to each file; ChangeError when it must not be undone:
+    a newer change set still in place changed one of its files (undo that one first: its
+    backup holds this set's new version), or someone else changed a file since."""
+    paths = {e.path for e in cs.entries}
+    for newer in sets:  # newest first
+        if newer.seq > cs.seq and newer.state in ACTIVE:
+            both = sorted(paths & {e.path for e in newer.entries})
+            if both:
+                raise ChangeError(
+                    f"refusing to undo change set {cs.id}: the newer change set {newer.id} "
+                    f"({newer.remedy}) changed {', '.join(both)} after it and is still in "
+                    "place; undo that one first",
+                    [f"undoing {cs.id} now would throw away the change of {newer.id}"])
+    steps = [Step(e, file_state(ops, e)) for e in cs.entries]
+    # Lines appended since (fail2ban, DenyHosts) are carried over when a run that stopped
+    # half-way is recovered; an applied set the operator undoes must be as we left it.
+    # A file torn by our own rewrite in place is ours to restore only when that run stopped.
+    foreign = ("other",) if cs.interrupted else ("other", "torn", "changed+", "original+")
+    changed = [s.entry.path for s in steps if s.state in foreign]
+    if changed:
+        raise ChangeError(
+            f"refusing to undo change set {cs.id}: changed by someone else since: "
+            + ", ".join(changed),
+            [f"{s.entry.path}: restore it by hand if you want its original: "
+             f"{restore_command(ops, s.entry)}" for s in steps if s.state in foreign],
+        )
+    return steps
+
+
+# --- what the operator sees before choosing a change set to undo --------------------------
+
+
+@dataclass
+class FileView:
+    """One file of a change set as it is now, and what undo would make of it."""
+
+    entry: Entry
+    state: str  # as file_state(): original | changed | other ...
+    action: str  # one line: "restore /etc/hosts.deny from <backup>", "unchanged: ..."
+    diff: str = ""  # unified diff: the file now -> what undo writes ('' when none)
+
+
+@dataclass
+class SetView:
+    """A change set, its files, and whether undo would do it (refusal: why not)."""
+
+    change_set: ChangeSet
+    files: list[FileView] = field(default_factory=list)
+    refusal: str | None = None
+    refusal_details: list[str] = field(default_factory=list)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.refusal is None
+
+
+def inspect(ops: FileOps, journal_dir: str = JOURNAL_DIR) -> tuple[list[SetView], list[str]]:
+    """Every change set on the target, newest first, each with its files now, the diff undo
+    would make and whether undo would refuse it (the very checks undo() makes); and one
+    line per journal that could not be read. Reads only."""
+    sets, problems = journal.change_sets(ops, journal_dir)
+    views = []
+    for cs in sets:
+        view = SetView(cs, [_file_view(ops, e) for e in cs.entries])
+        if cs.state not in ACTIVE:
+            view.refusal = f"change set {cs.id} is {cs.state} already; nothing to undo"
+        else:
+            try:
+                _steps(ops, cs, sets)
+            except ChangeError as e:
+                view.refusal, view.refusal_details = e.message, list(e.details)
+        views.append(view)
+    return views, problems
+
+
+def _file_view(ops: FileOps, e: Entry) -> FileView:
+    state = file_state(ops, e)
+    if e.op == "symlink":
+        if state == "original":
+            return FileView(e, state, f"unchanged: symlink {e.path} is gone already")
+        return FileView(e, state, f"remove symlink {e.path} -> {e.target}",
+                        f"-symlink: {e.path} -> {e.target}")
+    if state.startswith("original"):
+        return FileView(e, state, f"unchanged: {e.path} already holds its original")
+    try:
+        cur = read_or_none(ops, e.path)
+        if e.created:
+            want: bytes | None = None
+            action = f"remove {e.path} (this change set created it)"
+        else:
+            want = backup_bytes(ops, e)
+            _, ours = classify(cur, e)
+            if state == "changed+" and cur is not None and ours is not None:
+                want += cur[ours:]  # lines others appended since are kept
+            action = f"restore {e.path} from {e.backup}"
+    except (OSError, ChangeError, TargetError) as err:
+        why = err.strerror or str(err) if isinstance(err, OSError) else str(err)
+        return FileView(e, state, f"cannot read {e.path} or its backup: {why}")
+    text = preview_op(FileEdit(e.path, cur, want or b""))
+    lines = text.split("\n")
+    if len(lines) >= 2 and lines[0].startswith("---") and lines[1].startswith("+++"):
+        after = "(removed)" if e.created else "(after undo: its backup)"
+        lines[:2] = [f"--- {e.path} (now)", f"+++ {e.path} {after}"]
+    return FileView(e, state, action, "\n".join(lines))
 
 
 def interrupted(ops: FileOps, journal_dir: str = JOURNAL_DIR) -> list[ChangeSet]:

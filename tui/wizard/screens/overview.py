@@ -27,6 +27,7 @@ class OverviewScreen(WizardScreen):
     def body(self) -> ComposeResult:
         # No text field here: digits must switch screens, not land in an input box.
         yield Static(self._target(None), id="target")
+        yield Static(diagnosis(None), id="diagnosis")
         yield OptionList(*self._options(None), id="rows")
 
     def on_mount(self) -> None:
@@ -41,6 +42,7 @@ class OverviewScreen(WizardScreen):
         if session is None and not self.app.probing:
             return  # composed in this state already; the first frame must come fast
         self.query_one("#target", Static).update(self._target(session))
+        self.query_one("#diagnosis", Static).update(diagnosis(session))
         rows = self.query_one("#rows", OptionList)
         keep = rows.highlighted
         rows.set_options(self._options(session))
@@ -95,18 +97,21 @@ class OverviewScreen(WizardScreen):
         if session and session.report:
             # Causes beyond the four methods: a row each when they have something to say,
             # one row for all the quiet ones (80x24 has no room for five "ok" rows).
+            # Key 5 opens the screen of them all: only the first of these rows shows it.
             beyond = [f for f in session.report.findings if f.id in _CAUSES]
             quiet = [f for f in beyond if f.status not in ("problem", "warning")]
+            key = "5"
             for f in beyond:
                 if f not in quiet:
-                    opts.append(Option(row("5", _CAUSES[f.id].short, f.status, f.summary),
+                    opts.append(Option(row(key, _CAUSES[f.id].short, f.status, f.summary),
                                        id=f"other:{f.id}"))
+                    key = " "
             if quiet:
                 names = ", ".join(t if t == "MaxStartups" else t.lower()
                                   for t in (_CAUSES[f.id].short for f in quiet))
                 status = "unknown" if any(f.status == "unknown" for f in quiet) else "ok"
-                opts.append(Option(row("5", "Other causes", status,
-                                       f"nothing found: {names}"), id="other:quiet"))
+                opts.append(Option(row(key, "Other causes", status, f"nothing found: {names}"),
+                                   id="other:quiet"))
         opts.append(Option(row(" ", "Summary", "", "findings, changes, backups, next steps"),
                            id="summary"))
         return opts
@@ -160,6 +165,46 @@ class OverviewScreen(WizardScreen):
 
         session.check()
         self.app.post_message(TargetReady(session))
+
+
+def key_of(fid: str) -> str:
+    """The key that opens the screen of finding `fid`."""
+    check = registry.get(fid)
+    return str(check.method) if check.method else "5"
+
+
+def diagnosis(session: Any) -> Text:
+    """One sentence: what is most likely wrong, and which key fixes it (or shows how)."""
+    if session is None or session.report is None:
+        return plain("Most likely: ...  (the checks are running)", "italic")
+    report = session.report
+    causes = [f for f in report.findings
+              if registry.get(f.id).method or f.id in _CAUSES]
+    text = Text("Most likely: ", style="bold")
+    problem = next((f for f in causes if f.status == "problem"), None)
+    if problem is None:
+        warning = next((f for f in causes if f.status == "warning"), None)
+        if warning is None:
+            text.append_text(plain("nothing on the target explains the reset; press 4 to "
+                                   "test from your side (another network, the security "
+                                   "group)."))
+            return text
+        text = Text("No sure cause; look first at ", style="bold")
+        text.append_text(plain(f"{registry.title(warning.id)}: {warning.summary} - press "
+                               f"{key_of(warning.id)}."))
+        return text
+    key = key_of(problem.id)
+    text.append_text(plain(f"{problem.summary} - ", "bold"))
+    check = registry.get(problem.id)
+    fixes = len(session.recommended())
+    if check.fixable and any(w == problem.id for w, _ in session.recommended()):
+        more = f" (or A to apply all {fixes} recommended fixes)" if fixes > 1 else ""
+        text.append_text(plain(f"press {key}, then a{more}."))
+    elif check.needs_address and session.client is None:
+        text.append_text(plain(f"pick your address (up, Enter), then press {key} and a."))
+    else:
+        text.append_text(plain(f"press {key} for what to do."))
+    return text
 
 
 def row(key: str, title: str, status: str | None, summary: str) -> Table | Text:

@@ -24,6 +24,8 @@ class SummaryScreen(WizardScreen):
         yield Static(id="findings")
         yield Static(Text("Changes", style="bold"), classes="heading")
         yield Static(id="changes")
+        yield Static(Text("Does sshd answer again?", style="bold"), classes="heading proof")
+        yield Static(id="proof", classes="proof")
         yield Static(Text("Next steps", style="bold"), classes="heading")
         yield Static(id="next")
         yield Static(Text("s saves this as a Markdown report; c copies it", style="italic"),
@@ -32,6 +34,26 @@ class SummaryScreen(WizardScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.watch(self.app, "probe_result", lambda _: self.show_session(self.app.session))
+        self.watch(self.app, "proof", lambda _: self.show_proof())
+        self.watch(self.app, "proving", lambda _: self.show_proof())
+
+    def show_proof(self) -> None:
+        """After a fix on this machine: the probe of its sshd, banner or exact failure."""
+        proof, proving = self.app.proof, self.app.proving
+        for w in self.query(".proof"):
+            w.display = bool(proof or proving)
+        if proving:
+            text = plain(f"probing {proving[0]}:{proving[1]} as a client would...", "italic")
+        elif proof is None:
+            return
+        elif proof.outcome == "banner":
+            text = Text("yes", style="bold")
+            text.append_text(plain(f": {proof.host}:{proof.port} answered {proof.banner} "
+                                   f"(TCP connect {proof.connect_ms or 0:.0f} ms)"))
+        else:
+            text = Text("not yet", style="bold reverse")
+            text.append_text(plain(f" {proof.summary()}\n{proof.meaning()}"))
+        self.query_one("#proof", Static).update(text)
 
     def show_session(self, session: Any) -> None:
         if session is None or session.report is None:

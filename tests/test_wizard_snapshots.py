@@ -41,6 +41,9 @@ SCREENS = {
     "summary-after-both-fixes": (*PICK, "1", "a", "y", "!wait", "2", "a", "y", "!wait",
                                  "n", "n", "n", "n"),
     "help": ("question_mark",),
+    "confirm-apply-all": (*PICK, "A"),
+    "undo": (*PICK, "A", "y", "!wait", "!clear", "u", "!wait"),
+    "undo-list": (*PICK, "A", "y", "!wait", "!clear", "u", "!wait", "l", "!wait"),
 }
 
 
@@ -79,6 +82,9 @@ def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, 
         for key in keys:
             if key == "!wait":
                 await checked(pilot)
+            elif key == "!clear":  # a notice would stay drawn under the dialog opened next
+                pilot.app.clear_notifications()
+                await pilot.pause()
             else:
                 await pilot.press(key)
         # Notifications vanish after a few seconds: how many are still up would depend on

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def what_it_changed(cs: ChangeSet, titles: dict[str, str]) -> str:
     """This run's title of the fix, else the check the remedy belongs to."""
     if cs.id in titles:
-        return f"{titles[cs.id]} ({cs.remedy})"
+        return titles[cs.id]
     from tui.core.diagnosis import registry
 
     check = next((c for c in registry.CHECKS if cs.remedy in c.remedy_ids), None)

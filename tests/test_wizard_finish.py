@@ -213,3 +213,40 @@ async def test_undo_everywhere_refuses_out_of_order_and_changed_files(
         assert "changed by someone else since" in app.status
     assert allow.read_bytes() == theirs
     assert os.path.exists(root / "etc/hosts.deny")
+
+
+def test_live_console_apply_all_then_sshd_answers_with_its_banner(
+    tmp_path: Path, system_sshd
+) -> None:
+    """This machine's own sshd in private namespaces, its tcp wrappers denying the operator
+    (127.0.0.1 here): the console script, run there as on the VNC console, names the deny
+    rule in one sentence, applies every recommended fix after one confirmation, then probes
+    127.0.0.1 on sshd's port and shows the banner: the proof that sshd answers again."""
+    from tests.test_wizard_tmux import Terminal, console_script
+
+    ns = system_sshd
+    ns.write("/etc/hosts.deny", b"# site policy\nsshd: 127.0.0.1\n")
+    (tmp_path / "cwd").mkdir()
+    term = Terminal(tmp_path / "cwd")
+    try:
+        term.start([*ns.prefix, console_script(), "--client-ip", "127.0.0.1"],
+                   {"TERM": "linux", "NO_COLOR": "1", "HOME": str(tmp_path / "home"),
+                    "XDG_STATE_HOME": str(tmp_path / "state")})
+        shown = term.wait_for("checks done", timeout=40)
+        flat = " ".join(shown.split())
+        assert "Most likely: denied for 127.0.0.1 by /etc/hosts.deny line 2" in flat, shown
+        assert "press 1, then a" in flat, shown
+        term.keys("A")
+        shown = term.wait_for("Apply the recommended fix?")
+        assert "edits (backup first) /etc/hosts.deny" in shown, shown
+        term.keys("y")
+        shown = term.wait_for("sshd answers again on 127.0.0.1:22", timeout=40)
+        assert ns.read("/etc/hosts.deny") == b"# site policy\n#sshd: 127.0.0.1\n"
+        term.keys(*["n"] * 6)
+        shown = term.wait_for("Does sshd answer again?")
+        flat = " ".join(shown.split())
+        assert "yes: 127.0.0.1:22 answered SSH-2.0-OpenSSH_" in flat, shown
+        term.keys("q")
+        assert term.exit_code() == 0
+    finally:
+        term.close()

@@ -302,7 +302,9 @@ class WizardApp(App[int]):
 
         body = plans_text(items, s.target_label)
         keys = "y apply all  ·  n/Esc cancel"
-        self.push_screen(ConfirmScreen(f"Apply all {len(items)} recommended fixes?", body, keys),
+        title = (f"Apply all {len(items)} recommended fixes?" if len(items) > 1
+                 else "Apply the recommended fix?")
+        self.push_screen(ConfirmScreen(title, body, keys),
                          lambda ok: self._apply_all(items) if ok else None)
 
     def _apply_all(self, items: list[tuple[str, Plan]]) -> None:
@@ -342,7 +344,7 @@ class WizardApp(App[int]):
         assert self._session is not None
         m = message
         total = len(m.applied) + len(m.skipped) + len(m.not_tried) + (1 if m.failed else 0)
-        lines = [f"applied {len(m.applied)} of {total} recommended fixes"]
+        lines = [f"applied {len(m.applied)} of {total} recommended fix{'es' if total > 1 else ''}"]
         for title, cs in message.applied:
             backups = ", ".join(cs.backups()) or "no backup needed (a new link)"
             lines.append(f"applied: {title} (change set {cs.id}; backups: {backups})")

@@ -20,12 +20,13 @@ class SummaryScreen(WizardScreen):
         self.report_md: str | None = None
 
     def body(self) -> ComposeResult:
-        yield Static(Text("Findings", style="bold"), classes="heading first")
+        # First when there is one: after a fix on this machine, the proof that sshd answers.
+        yield Static(Text("Does sshd answer again?", style="bold"), classes="heading first proof")
+        yield Static(id="proof", classes="proof")
+        yield Static(Text("Findings", style="bold"), classes="heading findings")
         yield Static(id="findings")
         yield Static(Text("Changes", style="bold"), classes="heading")
         yield Static(id="changes")
-        yield Static(Text("Does sshd answer again?", style="bold"), classes="heading proof")
-        yield Static(id="proof", classes="proof")
         yield Static(Text("Next steps", style="bold"), classes="heading")
         yield Static(id="next")
         yield Static(Text("s saves this as a Markdown report; c copies it", style="italic"),
@@ -42,6 +43,7 @@ class SummaryScreen(WizardScreen):
         proof, proving = self.app.proof, self.app.proving
         for w in self.query(".proof"):
             w.display = bool(proof or proving)
+        self.query_one(".findings").set_class(not (proof or proving), "first")
         if proving:
             text = plain(f"probing {proving[0]}:{proving[1]} as a client would...", "italic")
         elif proof is None:

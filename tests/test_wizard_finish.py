@@ -6,7 +6,6 @@ of change sets, with the core's refusals shown and nothing changed."""
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -64,6 +63,8 @@ async def test_apply_all_after_one_confirmation_proves_sshd_answers_and_undoes_a
                 "203.0.113.0/24 - press 1, then a (or A to apply all 2 recommended fixes)."
                 ) in " ".join(text.split())
         assert "A" in footer_keys(app)
+        palette = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Apply all recommended fixes", "Change sets", "Undo"} <= palette
         await pilot.press("A")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -139,6 +140,8 @@ async def test_undo_everywhere_refuses_out_of_order_and_changed_files(
     rule = f"-A INPUT -s {CLIENT}/32 -p tcp -m tcp --dport 22 -j REJECT --reject-with tcp-reset"
     (root / "etc/iptables").mkdir(parents=True)
     (root / "etc/iptables/rules.v4").write_text(f"*filter\n:INPUT ACCEPT [0:0]\n{rule}\nCOMMIT\n")
+    config = root / "etc/ssh/sshd_config"
+    config.write_bytes(b"Include /etc/ssh/sshd_config.d/*.conf\nMaxStartups 3:30:10\n")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime(time.time() - 60))
     with open(root / "var/log/auth.log", "a") as log:
         log.write("".join(
@@ -211,8 +214,24 @@ async def test_undo_everywhere_refuses_out_of_order_and_changed_files(
         await pilot.press("y")
         await wait_until(pilot, lambda: not app.busy and "failed" in app.status)
         assert "changed by someone else since" in app.status
+
+        # Apply all: two fixes; the second's file changes after the confirmation, so the
+        # first is applied, the second refused, and the notice says which is which.
+        await pilot.press("0", "A")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "Apply all 2 recommended fixes?" in shown
+        assert "2. MaxStartups: " in shown
+        edited = config.read_bytes() + b"# edited meanwhile\n"
+        config.write_bytes(edited)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.busy and "stopped at" in app.status)
+        assert app.status.startswith("applied 1 of 2 recommended fixes; stopped at: "), \
+            app.status
+        assert "changed since the preview" in app.status
     assert allow.read_bytes() == theirs
-    assert os.path.exists(root / "etc/hosts.deny")
+    assert (root / "etc/hosts.deny").read_bytes() == DENY.replace(b"\nsshd", b"\n#sshd")
+    assert config.read_bytes() == edited
 
 
 def test_live_console_apply_all_then_sshd_answers_with_its_banner(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tui.core.changes.apply import StaleError
 from tui.core.changes.journal import JOURNAL, JOURNAL_DIR, ChangeSet, render
-from tui.core.changes.plan import Plan, preview_op
+from tui.core.changes.plan import FileEdit, Plan, preview_op
 from tui.core.changes.undo import SetView, inspect, interrupted, recover, undo
 from tui.core.clientip import ClientAddress, all_from_logs, parse_address
 from tui.core.diagnosis import registry
@@ -194,15 +194,25 @@ class Session:
                 out.append((what, next((p for p in plans if p.default), plans[0])))
         return out
 
-    def same_fix(self, what: str, plan: Plan) -> Plan | None:
-        """The plan of the last check() that makes the edit `plan` made (the same remedy,
-        the same files, the same lines added and removed): a fix applied just before may
-        have changed the lines around it (two edits of sshd_config). None: no such plan."""
+    def same_fix(self, what: str, plan: Plan, written: dict[str, bytes]) -> Plan | None:
+        """The plan of the last check() that makes the edit the operator confirmed as `plan`,
+        after fixes applied since wrote `written` (path: the bytes now there). The same plan
+        when nothing it touches changed; else one with the same remedy and the same lines
+        added and removed, whose files hold exactly what those fixes wrote (two edits of
+        sshd_config move each other's lines). None when another writer changed a file or
+        the fix is another one now: the operator must look at the new preview."""
         if what not in self._plans:
             return None
+        before = {op.path: op.before for op in plan.ops if isinstance(op, FileEdit)}
         for p in self._plans[what][1]:
-            if p.plan_id == plan.plan_id or (p.remedy == plan.remedy
-                                             and _edit_lines(p) == _edit_lines(plan)):
+            if p.plan_id == plan.plan_id:
+                return p
+            if p.remedy != plan.remedy or _edit_lines(p) != _edit_lines(plan):
+                continue
+            edits = [op for op in p.ops if isinstance(op, FileEdit)]
+            if (any(op.path in written for op in edits)
+                    and all(op.before == written.get(op.path, before.get(op.path))
+                            for op in edits)):
                 return p
         return None
 

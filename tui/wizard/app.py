@@ -312,8 +312,11 @@ class WizardApp(App[int]):
         assert s is not None
 
         def job() -> None:
+            from tui.core.changes.plan import FileEdit
+
             applied: list[tuple[str, ChangeSet]] = []
             skipped: list[str] = []
+            written: dict[str, bytes] = {}  # what the fixes before wrote (read back)
             for n, (what, confirmed) in enumerate(items):
                 rest = [p.title for _, p in items[n + 1:]]
                 plan: Plan | None = confirmed
@@ -322,10 +325,11 @@ class WizardApp(App[int]):
                     if found is None or found.status != "problem":
                         skipped.append(f"{confirmed.title} (no longer needed)")
                         continue
-                    plan = s.same_fix(what, confirmed)
+                    plan = s.same_fix(what, confirmed, written)
                 if plan is None:
-                    error = UserError("its preview changed after the fixes before it; nothing "
-                                      "more was changed: look at the new preview")
+                    error = UserError("its files changed since the preview (not only by the "
+                                      "fixes before it); nothing more was changed: look at "
+                                      "the new preview")
                     self.post_message(AllApplied(applied, (confirmed.title, error), skipped,
                                                  rest))
                     return
@@ -336,6 +340,8 @@ class WizardApp(App[int]):
                     self.post_message(AllApplied(applied, (plan.title, e), skipped, rest))
                     return
                 applied.append((plan.title, cs))
+                written.update((op.path, op.after) for op in plan.ops
+                               if isinstance(op, FileEdit))
             self.post_message(AllApplied(applied, None, skipped, []))
 
         self.start_target_job("applying all", job)
@@ -362,7 +368,8 @@ class WizardApp(App[int]):
         recovered, self._session.recovered = self._session.recovered, []
         text = "\n".join([*recovered, *lines])
         self.say(text, title="apply all", severity=severity, timeout=20)
-        self.status = "; ".join(lines[:1] + lines[-1:] if message.failed else lines[:1])
+        stopped = [ln for ln in lines if ln.startswith("stopped at: ")]
+        self.status = "; ".join(lines[:1] + stopped)
         self.session = self._session
         if message.applied:
             self.prove()

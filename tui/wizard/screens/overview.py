@@ -66,8 +66,11 @@ class OverviewScreen(WizardScreen):
         text.append(client.ip, style="bold")
         text.append_text(plain(f"  from {client.source}; Enter to change", "italic"))
         if client.private:
+            # One line or two: the first screen also says what is most likely wrong.
+            # Method 3 explains what such an address means.
             text.append_text(plain(f"\n  WARNING: {client.private}", "bold"))
-            text.append_text(plain(f"\n  {client.meaning}", "italic"))
+            text.append_text(plain(f" ({client.where}), not your public address; see "
+                                   "Method 3", "italic"))
         return text
 
     def _target(self, session: Any) -> Text:

@@ -120,6 +120,11 @@ async def test_apply_all_after_one_confirmation_proves_sshd_answers_and_undoes_a
         assert "restore /etc/hosts.deny from /var/lib/ssh-reset-doctor/changes/" in shown
         assert "--- /etc/hosts.deny (now)" in shown
         assert "-#sshd: 203.0.113.0/24" in shown and "+sshd: 203.0.113.0/24" in shown
+        body = app.screen.query_one(".dialog-body")
+        assert body.max_scroll_y > 0  # longer than 80x24 shows: the dialog scrolls
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.scroll_y == body.max_scroll_y
         await pilot.press("y")
         await wait_until(pilot, lambda: app.session.changes[0].undone and not app.busy)
         assert deny.read_bytes() == DENY

@@ -99,3 +99,25 @@ def test_apply_all_takes_the_same_edit_when_an_earlier_fix_moved_its_lines() -> 
     s._plans = {"maxstartups": (found, [other])}
     assert s.same_fix("maxstartups", confirmed, by_the_fix_before) is None
     assert s.recommended() == [("maxstartups", other)]
+
+
+@pytest.mark.parametrize(("config", "sshd_t", "expected"), [
+    (b"", None, ("127.0.0.1", 22)),
+    (b"Port 2222\n", None, ("127.0.0.1", 2222)),
+    (b"", "port 22\nlistenaddress [::]:22\nlistenaddress 0.0.0.0:22\n", ("127.0.0.1", 22)),
+    (b"", "port 2022\nlistenaddress [::]:2022\n", ("::1", 2022)),
+    (b"", "port 22\nlistenaddress 10.0.0.5:22\n", ("10.0.0.5", 22)),
+])
+def test_the_proof_after_a_fix_probes_where_sshd_listens(
+    config: bytes, sshd_t: str | None, expected: tuple[str, int]
+) -> None:
+    from tui.core.facts.model import CommandOutput, Facts, FileBlob
+
+    facts = Facts("this machine", "local", True,
+                  files={"/etc/ssh/sshd_config": FileBlob(config)},
+                  commands={"sshd -T": CommandOutput(0, sshd_t, "")} if sshd_t else {})
+    s = Session(TargetSpec())
+    assert s.local_endpoint() == ("127.0.0.1", 22)  # before the facts are in
+    s.facts = facts
+    assert s.local_endpoint() == expected
+    assert Session(TargetSpec(root="/mnt/sysimage")).local_endpoint() is None  # a disk

@@ -218,15 +218,15 @@ class Session:
 
     def local_endpoint(self) -> tuple[str, int] | None:
         """Where sshd on this machine answers (console mode only): 127.0.0.1 on its first
-        configured port (22 by default). None for --root and --host targets."""
+        configured port (22 by default; see sshdports.local_endpoint). None for --root and
+        --host targets."""
         if self.kind != "local":
             return None
-        port = 22
-        if self.facts is not None:
-            from tui.core.diagnosis.sshdports import ports
+        if self.facts is None:
+            return "127.0.0.1", 22
+        from tui.core.diagnosis.sshdports import local_endpoint
 
-            port = (ports(self.facts) or [22])[0]
-        return "127.0.0.1", port
+        return local_endpoint(self.facts)
 
     def candidates(self) -> list[ClientAddress]:
         """Addresses sshd logged (newest first, with counts): the operator picks theirs."""

@@ -47,3 +47,25 @@ def ports(facts: Facts) -> list[int]:
     base = port_lines or [22]
     out = base if bare_listen or not listen_any else []
     return list(dict.fromkeys(out + listen_ports)) or [22]
+
+
+def local_endpoint(facts: Facts) -> tuple[str, int]:
+    """Where a client on the machine itself reaches sshd: 127.0.0.1 on its first port, or,
+    when `sshd -T` says it listens only on IPv6 or on other addresses, ::1 or the first of
+    those (the port of that address)."""
+    conf = sshd_T(facts)
+    v6 = other = None
+    for spec in (conf or {}).get("listenaddress", []):
+        addr = spec.split()[0] if spec.split() else ""
+        host, _, text = addr.rpartition(":")
+        p = port(text)
+        if p is None or not host:
+            continue
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if host in ("0.0.0.0", "127.0.0.1"):
+            return "127.0.0.1", p
+        if host in ("::", "::1"):
+            v6 = v6 or ("::1", p)
+        else:
+            other = other or (host, p)
+    return v6 or other or ("127.0.0.1", ports(facts)[0])

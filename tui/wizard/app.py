@@ -120,6 +120,7 @@ class WizardApp(App[int]):
         self.config = config or WizardConfig()
         self._session: Session | None = None
         self._probe_cancel: threading.Event | None = None
+        self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
         self.probing: tuple[str, int] | None = None
 
     # --- start and navigation ---------------------------------------------------------
@@ -483,10 +484,14 @@ class WizardApp(App[int]):
         self.proving = where
         wait, timeout = self.config.banner_wait, self.config.timeout
 
+        cancel = self._proof_cancel
+
         def job() -> None:
             from tui.core.probe import probe
 
-            self.post_message(ProofDone(probe(host, port, timeout=timeout, banner_wait=wait)))
+            result = probe(host, port, timeout=timeout, banner_wait=wait, cancel=cancel)
+            if not cancel.is_set():
+                self.post_message(ProofDone(result))
 
         self.run_worker(job, name="proof", group="proof", thread=True, exit_on_error=False)
 
@@ -613,6 +618,7 @@ class WizardApp(App[int]):
         self.say("\n".join([text, *details]), title=title, severity="error", timeout=20)
 
     def on_unmount(self) -> None:
+        self._proof_cancel.set()
         if self._probe_cancel:
             self._probe_cancel.set()
         if self._session is not None:

@@ -53,8 +53,6 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
 
     return make
 
-# journal.ACTIVE, without importing the core before the first frame
-_ACTIVE = ("applying", "applied", "rolling-back", "undoing")
 ORDER = ("overview", "m1", "m2", "m3", "m4", "others", "summary")
 _SCREENS = Binding.Group("go", compact=True)
 
@@ -400,6 +398,7 @@ class WizardApp(App[int]):
         assert s is not None
         if isinstance(self.screen, ModalScreen):
             return  # a dialog came up meanwhile: never stack the journal on top of it
+        from tui.core.changes.journal import ACTIVE
         from tui.wizard.screens.undo import UndoListScreen, UndoScreen
 
         views = message.views
@@ -419,7 +418,7 @@ class WizardApp(App[int]):
             self.push_screen(UndoListScreen(views, titles), chosen)
             return
         if message.set_id is None:
-            view = next((v for v in views if v.change_set.state in _ACTIVE), None)
+            view = next((v for v in views if v.change_set.state in ACTIVE), None)
         else:
             view = next((v for v in views if v.change_set.id == message.set_id), None)
         if view is None:

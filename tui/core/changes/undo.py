@@ -164,10 +164,12 @@ def inspect(ops: FileOps, journal_dir: str = JOURNAL_DIR) -> tuple[list[SetView]
     sets, problems = journal.change_sets(ops, journal_dir)
     views = []
     for cs in sets:
-        view = SetView(cs, [_file_view(ops, e) for e in cs.entries])
-        if cs.state not in ACTIVE:
+        if cs.state not in ACTIVE:  # its files are not read: nothing of it is in place
+            view = SetView(cs, [FileView(e, "", f"nothing to restore: {e.path}")
+                                for e in cs.entries])
             view.refusal = f"change set {cs.id} is {cs.state} already; nothing to undo"
         else:
+            view = SetView(cs, [_file_view(ops, e) for e in cs.entries])
             try:
                 _steps(ops, cs, sets)
             except ChangeError as e:

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.core.changes.journal import ACTIVE  # sets whose files may not be the originals
 from tui.wizard.screens.confirm import ConfirmScreen
 from tui.wizard.widgets.render import diff, plain
 
@@ -52,6 +53,9 @@ class UndoScreen(ConfirmScreen):
         if view.can_undo:
             title = f"Undo change set {cs.id}?"
             keys = "y undo  ·  l all change sets  ·  n/Esc keep"
+        elif cs.state not in ACTIVE:
+            title = f"Change set {cs.id} is {cs.state}"
+            keys = "l all change sets  ·  n/Esc close"
         else:
             title = f"Change set {cs.id} cannot be undone"
             keys = "l all change sets  ·  n/Esc close"
@@ -71,7 +75,9 @@ class UndoScreen(ConfirmScreen):
         body.append_text(plain(cs.state + (" (a run stopped half-way)" if cs.interrupted
                                            else "")))
         if view.refusal:
-            body.append("\n\nRefused: ", style="bold reverse")
+            active = cs.state in ACTIVE
+            body.append("\n\nRefused: " if active else "\n\nNothing to undo: ",
+                        style="bold reverse")
             body.append_text(plain(" " + view.refusal, "bold"))
             for line in view.refusal_details:
                 body.append_text(plain(f"\n  {line}"))
@@ -126,12 +132,10 @@ class UndoListScreen(ModalScreen[str]):
         cs = view.change_set
         text = Text()
         text.append_text(plain(f"{cs.id.split('-', 1)[0]} {when(cs)}  ", "bold"))
-        text.append_text(plain(cs.state, "bold" if cs.state in ("applied", "applying",
-                                                                "undoing", "rolling-back")
-                               else "italic"))
+        text.append_text(plain(cs.state, "bold" if cs.state in ACTIVE else "italic"))
         text.append_text(plain(f"\n  {what_it_changed(cs, self.titles)}"))
         text.append_text(plain("\n  " + ", ".join(e.path for e in cs.entries)))
-        if view.refusal and cs.state in ("applied", "applying", "undoing", "rolling-back"):
+        if view.refusal and cs.state in ACTIVE:
             text.append_text(plain("\n  cannot be undone now: see why with Enter", "italic"))
         return Option(text, id=cs.id)
 

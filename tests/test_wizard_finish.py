@@ -130,6 +130,20 @@ async def test_apply_all_after_one_confirmation_proves_sshd_answers_and_undoes_a
         assert deny.read_bytes() == DENY
         assert link.is_symlink()  # the newer set stays
         assert allow.read_bytes() == b"# /etc/hosts.allow\n"
+        # The list shows it undone; its dialog offers nothing to do.
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, UndoScreen))
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, UndoListScreen))
+        assert "undone" in screen_text(app)
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, UndoScreen))
+        shown = " ".join(screen_text(app).split())
+        assert f"Change set {older} is undone" in shown
+        assert "Nothing to undo: change set" in shown
+        await pilot.press("y", "escape")
+        await pilot.pause()
+        assert not app.busy and deny.read_bytes() == DENY and link.is_symlink()
 
 
 async def test_undo_everywhere_refuses_out_of_order_and_changed_files(

@@ -95,6 +95,12 @@ async def test_apply_all_after_one_confirmation_proves_sshd_answers_and_undoes_a
         summary = " ".join(screen_text(app).split())
         assert "Does sshd answer again?" in summary
         assert f"yes: 127.0.0.1:{sshd_stand_in.port} answered SSH-2.0-OpenSSH_9.2p1" in summary
+        await pilot.press("c")  # the report carries the proof
+        await pilot.pause()
+        (copy,) = (tmp_path / "copies").iterdir()
+        report = copy.read_text()
+        assert "## Does sshd answer again?" in report
+        assert "banner: SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" in report
         # A probe that fails is shown as the failure, exactly.
         app.config.proof_at = ("127.0.0.1", closed_port())
         app.prove()

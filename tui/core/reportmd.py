@@ -29,7 +29,9 @@ def next_steps(report: Report, changes: list[Change]) -> list[str]:
 
 def render(report: Report, changes: list[Change], *, whitelist: str | None = None,
            network: str | None = None, probe: str | None = None,
-           when: float | None = None) -> str:
+           proof: str | None = None, when: float | None = None) -> str:
+    """The Markdown report. `probe`: Method 4's probe from the operator's side; `proof`:
+    the probe of this machine's sshd after a fix (does it answer again?)."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when or time.time()))
     out = [
         "# ssh-reset-doctor report", "",
@@ -49,6 +51,8 @@ def render(report: Report, changes: list[Change], *, whitelist: str | None = Non
         state = "undone" if c.undone else "applied"
         out.append(f"- {state}: {c.title} (change set `{c.change_set.dir}`)")
         out += [f"  - backup `{b}`" for b in c.change_set.backups()]
+    if proof:
+        out += ["", "## Does sshd answer again?", "", "```", proof, "```"]
     if probe:
         out += ["", "## Probe from the operator's side", "", "```", probe, "```"]
     out += ["", "## Next steps", ""]

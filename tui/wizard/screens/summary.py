@@ -56,6 +56,8 @@ class SummaryScreen(WizardScreen):
             text = Text("not yet", style="bold reverse")
             text.append_text(plain(f" {proof.summary()}\n{proof.meaning()}"))
         self.query_one("#proof", Static).update(text)
+        if proof is not None and not proving:
+            self.show_session(self.app.session)  # the report (s, c) carries it too
 
     def show_session(self, session: Any) -> None:
         if session is None or session.report is None:
@@ -94,6 +96,7 @@ class SummaryScreen(WizardScreen):
             whitelist=whitelist(session.addresses()),
             network=network(host[0] if host else None, host[1] if host else 22),
             probe=probe.report() if probe else None,
+            proof=self.app.proof.report() if self.app.proof else None,
         )
 
     def export(self) -> tuple[str, str] | None:

@@ -62,6 +62,7 @@ class WizardConfig(TargetSpec):
     probe_port: int = 22
     banner_wait: float = 8.0  # > 5 s: Debian's libwrap sleeps 5 s before it resets
     auto_probe: bool = True  # probe --host once at start
+    console: bool | None = None  # the Linux console's look: True/False forced, None: by TERM
 
 
 class WizardApp(App[int]):

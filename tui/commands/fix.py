@@ -190,9 +190,12 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None,
                      else f"  created symlink {op.path} -> {op.target}")
     lines += [f"  backup  {b}" for b in cs.backups()]
     lines += [f"note: {n}" for n in cs.notes]
-    text = _prose("\n".join(lines)) + "\n" + layout.said_then_command(
-        printable(f"change set {cs.dir}; undo with:"),
-        printable(f"ssh-reset-doctor undo --yes{target_options(args, None)}"))
+    where = printable(f"change set {cs.dir};")
+    undo_cmd = printable(f"ssh-reset-doctor undo --yes{target_options(args, None)}")
+    last = f"{where} undo with: {undo_cmd}"
+    if len(last) > layout.width():  # the change set on its line, then how to undo it
+        last = _prose(where) + "\n" + layout.said_then_command("undo with:", undo_cmd)
+    text = _prose("\n".join(lines)) + "\n" + last
     return _done(args, out, text, EXIT_OK)
 
 

@@ -20,8 +20,10 @@ LABELS = ("target:", "note:", "PROBLEM", "warning", "ok", "unknown", "info")
 # one of each kind of output: findings with remedies and fix hints, previews with notes and
 # other remedies, apply, undo, a run that recovers an interrupted change set (the RHEL disks,
 # slower to build, are covered by their recordings below)
-SAMPLE = ("demo", "demo-fix-previews", "demo-fix-apply-tcp", "demo-journal-interrupted",
-          "demo-security-center", "demo-denyhosts")
+# (two in the unit tier, which has a minute for everything; the rest with the integration)
+SAMPLE = ["demo-fix-previews", "demo-fix-apply-tcp"] + [
+    pytest.param(n, marks=pytest.mark.integration)
+    for n in ("demo", "demo-journal-interrupted", "demo-security-center", "demo-denyhosts")]
 
 
 def _diff_lines(out: str) -> set[int]:

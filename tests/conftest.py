@@ -24,6 +24,49 @@ from tests.helpers.mountns import TIER_ENV, MountNamespace
 os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
 
 
+def _real_action_logs() -> list[Path]:
+    """The action logs the tool would write outside the tests (XDG_STATE_HOME as the session
+    found it, and the account's ~/.local/state)."""
+    import pwd
+
+    dirs = [Path(pwd.getpwuid(os.getuid()).pw_dir) / ".local/state"]
+    if os.environ.get("XDG_STATE_HOME", "").strip():
+        dirs.append(Path(os.environ["XDG_STATE_HOME"]))
+    return [d / "ssh-reset-doctor" / name for d in dirs for name in ("actions.log",
+                                                                      "actions.log.1")]
+
+
+def _stat_or_none(p: Path) -> tuple[int, int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test, and every program a test starts with this environment, keeps its state
+    (the action log, copies) in a directory of the session's, never the real
+    ~/.local/state; the session fails if the real action log changed anyway."""
+    real = _real_action_logs()
+    before = [_stat_or_none(p) for p in real]
+    state = tmp_path_factory.mktemp("xdg-state")
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(state)
+    try:
+        yield state
+    finally:
+        if old is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = old
+    changed = [str(p) for p, b in zip(real, before) if _stat_or_none(p) != b]
+    if changed:
+        pytest.fail("the tests wrote the real action log: " + ", ".join(changed),
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def host_guard() -> Iterator[None]:
     """Fail the run if it changed the machine's users, sudo rights, TCP wrappers or ssh

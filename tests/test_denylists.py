@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import re
 import shlex
 import shutil
@@ -58,7 +59,8 @@ def ns_finding(ns: MountNamespace, ip: str | None) -> dict:
     """The finding on the facts collected inside the namespace (console mode, live)."""
     r = subprocess.run([*ns.prefix, sys.executable, "-c", FINDING, *([ip] if ip else [])],
                        capture_output=True, text=True, timeout=60, cwd=REPO,
-                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(REPO)})
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(REPO),
+                            "XDG_STATE_HOME": os.environ["XDG_STATE_HOME"]})
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 

@@ -183,7 +183,7 @@ def test_printed_commands_act_on_the_disk(name: str) -> None:
                 seen += len(f.remedy)
                 bad += check_lines(f.remedy, root)
             out = io.StringIO()
-            with contextlib.redirect_stdout(out):
+            with contextlib.redirect_stdout(out), rc.unwrapped():  # the lines as a whole
                 print_report(report, argparse.Namespace(root=root))
             text = out.getvalue()
             assert "add your target options" not in text
@@ -195,7 +195,7 @@ def test_printed_commands_act_on_the_disk(name: str) -> None:
         # fix's previews: their notes and, where no edit is safe, the commands instead
         for f in report.findings:
             if f.status == "problem" and f.id in registry.FIXABLE:
-                _, out_text, _ = rc.run(root_path, ["fix", f.id])
+                _, out_text, _ = rc.run(root_path, ["fix", f.id], wide=True)
                 commands_follow = False  # after "no safe edit fixes this here:"
                 for raw in out_text.splitlines():
                     line = raw.strip()
@@ -249,7 +249,7 @@ def test_fix_hints_carry_the_target_options_of_the_run() -> None:
         args = argparse.Namespace(host="admin@web1:2222", identities=["/k/id ed"],
                                   jump="bastion", sudo=True)
         out = io.StringIO()
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), rc.unwrapped():
             print_report(report, args)
         hints = [ln.strip() for ln in out.getvalue().splitlines() if "fix: " in ln]
         assert hints == [

@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true",
                    help="the wizard on a built-in sample system with both faults of the "
                    "article (needs no root, touches nothing else)")
+    p.add_argument("--port", type=_port, metavar="N",
+                   help="the SSH port: for --host when HOST has no :PORT, and the port "
+                   "Method 4 probes (default 22)")
+    p.add_argument("--console", action=argparse.BooleanOptionalAction, default=None,
+                   help="force the look for the Linux VNC console (TERM=linux: its glyphs and "
+                   "8 colours), or with --no-console the usual one (default: by TERM)")
+    _verbose(p, top=True)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     m = sub.add_parser(
@@ -59,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="daemon process name (default: sshd)")
     m.add_argument("--json", action="store_true", help="one JSON object per client per line")
     m.add_argument("clients", nargs="+", metavar="CLIENT")
+    _verbose(m)  # accepted for symmetry: match runs and writes nothing
 
     from tui.commands.targetargs import add_target_arguments
 
@@ -74,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true",
                    help="one JSON object: target, client_ip, findings (id, method, status, "
                    "summary, evidence)")
+    _verbose(c)
 
     f = sub.add_parser(
         "fix", help="preview a remedy as a diff; apply it with --yes",
@@ -85,14 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     # fast, so the diagnosis package is not imported here
     f.add_argument("what", choices=("tcp-wrappers", "libraries", "maxstartups", "penalties"))
     add_target_arguments(f)
-    f.add_argument("--remedy", choices=("allow-client", "comment-out", "soname-symlink",
-                                        "raise-maxstartups", "exempt-client"),
-                   help="choose the remedy (default: the least-privilege one)")
+    remedies = ("allow-client", "comment-out", "soname-symlink", "raise-maxstartups",
+                "exempt-client")
+    f.add_argument("--remedy", choices=remedies, metavar="REMEDY",
+                   help="choose the remedy (default: the least-privilege one): "
+                   + ", ".join(remedies))
     f.add_argument("--yes", action="store_true", help="apply the plan")
     f.add_argument("--plan", metavar="ID", type=_plan_id,
                    help="with --yes: apply exactly the plan a preview printed under this id, "
                    "or nothing (when the files changed since)")
     f.add_argument("--json", action="store_true", help="one JSON object")
+    _verbose(f)
 
     u = sub.add_parser(
         "undo", help="restore the most recent change set from its backups",
@@ -101,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_target_arguments(u, client_ip=False)
     u.add_argument("--yes", action="store_true", help="restore")
+    _verbose(u)
 
     ins = sub.add_parser(
         "instructions", help="the steps for Method 3 (whitelist) or 4 (network), filled in",
@@ -114,7 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument("--host", metavar="[USER@]HOST", help="the instance's address or name")
     ins.add_argument("--port", type=int, default=22, metavar="N", help="sshd's port (22)")
     ins.add_argument("--user", metavar="USER", help="the user you log in as")
+    _verbose(ins)
     return p
+
+
+def _verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # On the subcommands without a default of their own: `-v check` and `check -v` both count.
+    p.add_argument("-v", "--verbose", action="store_true",
+                   default=False if top else argparse.SUPPRESS,
+                   help="also print the action log (what was run and written on the target) "
+                   "on stderr; the wizard prints it when it ends")
 
 
 def _plan_id(text: str) -> str:
@@ -173,13 +195,19 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if args.command and argv.index(args.command) > 0:
+    if args.command and any(a not in ("-v", "--verbose")
+                            for a in argv[:argv.index(args.command)]):
         # The wizard's options also exist before a command, where argparse would drop them.
         parser.error(f"options go after the command: ssh-reset-doctor {args.command} ...")
     if args.command == "match":
         from tui.commands import match
 
-        return match.run(args)
+        return match.run(args)  # runs nothing and writes nothing: no action log
+    from tui.core import actionlog
+
+    # The wizard's screen is the terminal: it prints its log lines when it ends.
+    actionlog.configure(mirror=sys.stderr if args.verbose else None,
+                        defer=args.command is None)
     if args.command in ("check", "fix", "undo", "instructions"):
         import importlib
 

@@ -17,6 +17,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 # "unit" while a test of the unit tier runs (tests/conftest.py sets it).
 TIER_ENV = "SRD_TEST_TIER"
+# The tool's text output as whole lines (not fitted to 80 columns): tests that look for a
+# sentence or a command in it; tests of the layout itself run the tool without this.
+WIDE = {"COLUMNS": "100000"}
 
 
 def needs_integration(what: str) -> None:
@@ -92,7 +95,7 @@ class MountNamespace:
         return subprocess.run(
             [*self.prefix, sys.executable, "-m", "tui", *args], capture_output=True,
             text=True, timeout=timeout, cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            env={**os.environ, "PYTHONPATH": str(REPO), **WIDE, **(env or {})},
         )
 
     def close(self) -> None:
@@ -105,5 +108,5 @@ def run_tool(*args: str, env: dict[str, str] | None = None,
     """ssh-reset-doctor (this checkout) on the host: remote mode."""
     return subprocess.run(
         [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=timeout,
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **WIDE, **(env or {})},
     )

@@ -13,6 +13,10 @@ from tests.helpers.recorded_cases import CASES, RECORDED, render_case
 
 
 def main(names: list[str]) -> int:
+    import os
+
+    # The cases' fixes and undos would go to the real action log otherwise (no conftest here).
+    os.environ["SSH_RESET_DOCTOR_ACTION_LOG"] = "off"
     RECORDED.mkdir(exist_ok=True)
     for name in names or sorted(CASES):
         (RECORDED / f"{name}.txt").write_text(render_case(CASES[name]))

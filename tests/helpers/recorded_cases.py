@@ -420,13 +420,31 @@ def fixed_clock() -> Iterator[None]:
         time.tzset()
 
 
-def run(root: Path, argv: list[str]) -> tuple[int, str, str]:
-    """One command on the system at `root`, in this process: (exit, stdout, stderr)."""
+@contextlib.contextmanager
+def unwrapped(on: bool = True) -> Iterator[None]:
+    """Text output not fitted to 80 columns (`on`): for the cases built from this machine's
+    sshd, whose OpenSSH release and library versions (normalised afterwards) would move the
+    line breaks from machine to machine. Otherwise fitted to exactly 80, whatever COLUMNS
+    says."""
+    from tui.commands import layout
+
+    saved = layout.width
+    layout.width = (lambda: 100_000) if on else (lambda: 80)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        layout.width = saved  # type: ignore[assignment]
+
+
+def run(root: Path, argv: list[str], wide: bool = False) -> tuple[int, str, str]:
+    """One command on the system at `root`, in this process: (exit, stdout, stderr).
+    `wide`: text output not wrapped (see unwrapped())."""
     from tui.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     full = [argv[0], *argv[1:], "--root", str(root)]
-    with fixed_clock(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with fixed_clock(), unwrapped(wide), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         try:
             code = main(full)
         except SystemExit as e:
@@ -483,7 +501,9 @@ def render_case(case: Case | FactsCase) -> str:
     """Everything the case prints, normalised: the text stored under tests/recorded/."""
     if isinstance(case, FactsCase):
         return render_facts_case(case)
-    tmp = Path(tempfile.mkdtemp(prefix="srd-rec-"))
+    # Under /tmp whatever TMPDIR says: text output wraps at 80 columns, so the length of the
+    # root's path (normalised to <ROOT> only afterwards) must be the same on every machine.
+    tmp = Path(tempfile.mkdtemp(prefix="srd-rec-", dir="/tmp"))
     try:
         root = case.system(tmp / "sys")
         for step in case.setup:
@@ -495,7 +515,7 @@ def render_case(case: Case | FactsCase) -> str:
                 parts.append(f"$ report{' --client-ip ' + ip if ip else ''}\n")
                 parts.append(_normalise(report_md(root, ip), root, sets, case.on_host))
         for argv in case.commands:
-            code, out, err = run(root, list(argv))
+            code, out, err = run(root, list(argv), wide=case.on_host)
             parts.append(f"$ {' '.join(argv)}\n[exit {code}]\n")
             parts.append(_normalise(out, root, sets, case.on_host))
             if err:
@@ -657,7 +677,7 @@ def render_facts_case(case: FactsCase) -> str:
             report = run_checks(case.facts(), ClientAddress(ip, "--client-ip") if ip else None,
                                 case.port)
         out = io.StringIO()
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), unwrapped(False):
             print(json.dumps(report.to_json()))
             print_report(report)
         parts.append(f"$ run_checks client={ip} port={case.port}\n{out.getvalue()}")

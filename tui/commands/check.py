@@ -6,7 +6,7 @@ import argparse
 import json
 import time
 
-from tui.commands import EXIT_OK, EXIT_PROBLEM
+from tui.commands import EXIT_OK, EXIT_PROBLEM, layout
 from tui.commands.session import client_ip, open_from_args, target_options
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import SshdEvidence
@@ -51,26 +51,34 @@ def print_report(report: Report, args: argparse.Namespace | None = None,
                  facts: Facts | None = None) -> None:
     """The findings for people; `args`: this run's, whose target options the fix hints
     carry (so they can be pasted as they are); `facts`: to offer `fix` only where it has
-    an edit to make."""
-    print(f"target:  {printable(report.target)}")
+    an edit to make. Lines fit the terminal (80 columns when not one): the text of each
+    finding wraps under its own column."""
+    cols = layout.width()
+
+    def out(lines: list[str]) -> None:
+        print("\n".join(lines))
+
+    out(layout.wrap("target:  ", printable(report.target), 9, cols))
     for f in report.findings:
         method = f"[{f.method}]" if f.method else "   "
-        print(f"{_LABEL[f.status]:<8} {method} {f.id:<16} {printable(f.summary)}")
+        head = f"{_LABEL[f.status]:<8} {method} {f.id:<16} "
+        out(layout.wrap(head, printable(f.summary), len(head), cols))
         for line in f.remedy:
-            print(f"{'':<29}- {printable(line)}")
+            out(layout.wrap(f"{'':<29}- ", printable(line), 31, cols))
         check = registry.BY_ID.get(f.id)
         if f.status == "problem" and check is not None and check.fixable:
             ip = report.client.ip if report.client and check.needs_address else None
             if facts is not None and not check.offers_fix(facts, ip, f):
                 continue  # `fix` would answer "no safe edit fixes this here"
             opts = target_options(args if args is not None else argparse.Namespace(), ip)
-            print(f"{'':<29}fix: ssh-reset-doctor fix {f.id}{opts}")
-    _notes(report)
+            out(layout.command(f"{'':<29}fix: ", printable(f"ssh-reset-doctor fix {f.id}{opts}"),
+                               36, cols))
+    _notes(report, cols)
 
 
-def _notes(report: Report) -> None:
+def _notes(report: Report, cols: int) -> None:
     # What could not be collected (a FIFO where a log should be, a command that timed out).
     sshd = report.finding(registry.SSHD)
     ev = sshd.evidence if sshd else None
     for note in ev.notes if isinstance(ev, SshdEvidence) else []:
-        print(f"note:    {printable(note)}")
+        print("\n".join(layout.wrap("note:    ", printable(note), 9, cols)))

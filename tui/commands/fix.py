@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
+from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, layout
 from tui.commands.session import client_ip, fail, open_from_args, shielded, target_options
 from tui.core.changes.apply import ChangeError, StaleError, VerifyError
 from tui.core.changes.plan import FileEdit, Plan
@@ -73,11 +73,11 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
     out.update(target=facts.target, client_ip=ip, what=args.what, status=finding.status,
                summary=finding.summary, applied=False)
     if finding.status != "problem":
-        raise _Done(_done(args, out, f"nothing to fix: {finding.summary}", EXIT_OK))
+        raise _Done(_done(args, out, _prose(f"nothing to fix: {finding.summary}"), EXIT_OK))
     if not plans:
         out["remedy_lines"] = finding.remedy
         lines = "\n".join(["no safe edit fixes this here:"] + [f"  {r}" for r in finding.remedy])
-        raise _Done(_done(args, out, lines, EXIT_PROBLEM))
+        raise _Done(_done(args, out, _prose(lines), EXIT_PROBLEM))
     if getattr(args, "plan", None):
         plan = next((p for p in plans if p.plan_id == args.plan), None)
         if plan is None:
@@ -101,10 +101,10 @@ def _plan(args: argparse.Namespace, target: Target, given: str | None,
 def _show(args: argparse.Namespace, out: dict[str, Any], plan: Plan) -> None:
     if args.json:
         return
-    print(f"{printable(out['summary'])}\n\nplan: {printable(plan.title)}")
+    print(_prose(f"{out['summary']}\n\nplan: {plan.title}"))
     for n in plan.notes:
-        print(f"note: {printable(n)}")
-    print(plan.preview())
+        print(_prose(f"note: {n}"))
+    print(plan.preview())  # diffs: byte-exact, never wrapped
     print(f"plan id: {plan.plan_id}")
 
 
@@ -114,13 +114,14 @@ def _preview(args: argparse.Namespace, target: Target, given: str | None) -> int
     plan, plans, ip, _ = _plan(args, target, given, out)
     _show(args, out, plan)
     opts = target_options(args, ip if registry.get(args.what).needs_address else None)
-    msg = ("nothing changed; apply exactly this plan with: ssh-reset-doctor fix "
-           f"{args.what} --yes --plan {plan.plan_id}{opts}")
+    msg = layout.said_then_command(
+        "nothing changed; apply exactly this plan with:",
+        printable(f"ssh-reset-doctor fix {args.what} --yes --plan {plan.plan_id}{opts}"))
     others = [p for p in plans if p is not plan]
     if others:
-        msg += "\nother remedies: " + ", ".join(f"--remedy {p.remedy} (plan {p.plan_id})"
-                                                for p in others)
-    msg += "".join(f"\nnote: {line}" for line in pending)
+        msg += "\n" + _prose("other remedies: " + ", ".join(
+            f"--remedy {p.remedy} (plan {p.plan_id})" for p in others))
+    msg += "".join(f"\n{_prose(f'note: {line}')}" for line in pending)
     out["interrupted"] = pending
     return _done(args, out, msg, EXIT_PROBLEM)
 
@@ -151,7 +152,7 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None,
         return fail(f"{e.filename or 'change journal'}: {e.strerror or e}; nothing was changed")
     for line in recovered:
         if not args.json:
-            print(printable(line))
+            print(_prose(line))
     out_recovered = recovered
     for attempt in range(_REPLANS):
         out = {"recovered": out_recovered}
@@ -170,7 +171,7 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None,
                 out["error"] = str(e)
                 return _failed(args, out, e, EXIT_ERROR)
             if not args.json:
-                print(f"note: {printable(str(e))}; planning again on the file as it is now")
+                print(_prose(f"note: {e}; planning again on the file as it is now"))
             continue
         except ChangeError as e:
             out["error"] = str(e)
@@ -189,9 +190,13 @@ def _apply(args: argparse.Namespace, target: Target, given: str | None,
                      else f"  created symlink {op.path} -> {op.target}")
     lines += [f"  backup  {b}" for b in cs.backups()]
     lines += [f"note: {n}" for n in cs.notes]
-    lines.append(f"change set {cs.dir}; undo with: ssh-reset-doctor undo --yes"
-                 f"{target_options(args, None)}")
-    return _done(args, out, "\n".join(lines), EXIT_OK)
+    where = printable(f"change set {cs.dir};")
+    undo_cmd = printable(f"ssh-reset-doctor undo --yes{target_options(args, None)}")
+    last = f"{where} undo with: {undo_cmd}"
+    if len(last) > layout.width():  # the change set on its line, then how to undo it
+        last = _prose(where) + "\n" + layout.said_then_command("undo with:", undo_cmd)
+    text = _prose("\n".join(lines)) + "\n" + last
+    return _done(args, out, text, EXIT_OK)
 
 
 def _failed(args: argparse.Namespace, out: dict[str, Any], e: ChangeError, code: int) -> int:
@@ -206,7 +211,13 @@ def _failed(args: argparse.Namespace, out: dict[str, Any], e: ChangeError, code:
     return code
 
 
+def _prose(text: str) -> str:
+    """Text for people: control characters shown as escapes, lines fitted to the terminal."""
+    return layout.prose(printable(text))
+
+
 def _done(args: argparse.Namespace, out: dict[str, Any], text: str, code: int) -> int:
+    """`text`: as printed (its callers fitted it to the terminal)."""
     if args.json:
         print(json.dumps(out))
     else:

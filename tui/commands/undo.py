@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
+from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM, layout
 from tui.commands.session import fail, open_from_args, shielded, target_options
 from tui.core.changes.apply import ChangeError
 from tui.core.changes.undo import UndoResult, undo
@@ -42,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
 def _print(res: UndoResult, args: argparse.Namespace) -> None:
     cs = res.change_set
     for note in res.notes:
-        print(f"note: {printable(note)}")
+        print(layout.prose(printable(f"note: {note}")))
     for step in res.steps:
-        print(printable(step.describe(res.done)))
+        print(layout.prose(printable(step.describe(res.done))))
     if res.done:
-        print(f"change set {printable(cs.id)} ({printable(cs.remedy)}): {cs.state}; every "
-              "restored file was read back and matches its backup")
+        print(layout.prose(printable(f"change set {cs.id} ({cs.remedy}): {cs.state}; every "
+                                     "restored file was read back and matches its backup")))
     else:
-        print(f"change set {printable(cs.dir)}: nothing changed; run again with --yes to undo "
-              f"it: ssh-reset-doctor undo --yes{target_options(args, None)}")
+        print(layout.said_then_command(
+            printable(f"change set {cs.dir}: nothing changed; run again with --yes to undo it:"),
+            printable(f"ssh-reset-doctor undo --yes{target_options(args, None)}")))

@@ -29,13 +29,15 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--demo brings its own sample system: drop --root/--host")
     if args.host is None and (args.identities or args.jump or args.sudo):
         return _fail("-i, -J and --sudo only make sense with --host")
+    host, probe_port = with_port(args.host, getattr(args, "port", None))
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return _fail("the wizard needs a terminal; use 'check', 'fix' and 'undo' in scripts")
     from tui.wizard.app import WizardApp, WizardConfig
 
-    config = WizardConfig(root=args.root, host=args.host, identities=args.identities,
+    config = WizardConfig(root=args.root, host=host, identities=args.identities,
                           jump=args.jump, sudo=args.sudo, timeout=args.timeout,
-                          client_ip=given)
+                          client_ip=given, probe_port=probe_port,
+                          console=getattr(args, "console", None))
     if not args.demo:
         return _leave(_run(WizardApp(config)))
     import shutil
@@ -55,8 +57,38 @@ def run(args: argparse.Namespace) -> int:
     return _leave(code)
 
 
+def with_port(host: str | None, port: int | None) -> tuple[str | None, int]:
+    """--host and --port as the wizard's target and Method 4's probe port: --port fills in
+    the port of a HOST given without one (like ssh -p); both given must agree."""
+    if port is None:
+        if host is None:
+            return None, 22
+        from tui.core.targets.hostspec import parse_host
+
+        try:
+            return host, parse_host(host).port or 22
+        except ValueError:
+            return host, 22  # the connection reports the bad --host
+    if host is None:
+        return None, port
+    from tui.core.targets.hostspec import parse_host
+
+    try:
+        spec = parse_host(host)
+    except ValueError:
+        return host, port  # reported when the target is opened
+    if spec.port is not None:
+        if spec.port != port:
+            _fail(f"--host {host} names port {spec.port} and --port says {port}: give one")
+        return host, port
+    name = f"[{spec.host}]" if ":" in spec.host else spec.host
+    return (f"{spec.user}@" if spec.user else "") + f"{name}:{port}", port
+
+
 def _run(app: WizardApp) -> int:
     import asyncio
+
+    from tui.core import actionlog
 
     # Our own loop, not asyncio.run(): that joins the executor's threads at the end, so a
     # worker waiting on a hung host would keep the process alive after `q`.
@@ -65,6 +97,8 @@ def _run(app: WizardApp) -> int:
         app.run(loop=loop)
     finally:
         loop.close()
+        # The screen is gone: the action log's warning, and with --verbose this run's lines.
+        actionlog.finish()
     return app.return_code or EXIT_OK
 
 

@@ -75,6 +75,7 @@ class WizardConfig(TargetSpec):
     # After a fix, where to prove that sshd answers again; None: 127.0.0.1 on sshd's port
     # when the target is this machine (console mode), no probe for --root and --host.
     proof_at: tuple[str, int] | None = None
+    console: bool | None = None  # the Linux console's look: True/False forced, None: by TERM
 
 
 class WizardApp(App[int]):

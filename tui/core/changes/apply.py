@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.core import selinux
+from tui.core import actionlog, selinux
 from tui.core.changes import journal
 from tui.core.changes.journal import (
     APPLIED,
@@ -125,6 +125,11 @@ def apply_plan(
         cs = journal.new_change_set(ops, journal_dir, plan.remedy, now(), plan.plan_id)
         cs.entries = _backup(ops, plan, stats, cs)
         journal.write(ops, cs, target, APPLYING)  # the write-ahead record
+        actionlog.record(target, "apply", f"plan {plan.plan_id} ({plan.remedy}), change set "
+                         f"{cs.dir}")
+        for entry in cs.entries:
+            if entry.backup:
+                actionlog.record(target, "backup", f"{entry.path} -> {entry.backup}")
     except (OSError, TargetError) as e:
         if cs is not None:
             _mark(ops, cs, target, ROLLED_BACK)  # nothing was touched: trivially rolled back
@@ -208,6 +213,7 @@ def _apply(
         raise _rolled_back(ops, cs, target, why, kind) from e
     if problem:
         raise _rolled_back(ops, cs, target, f"verification failed: {problem}", VerifyError)
+    actionlog.record(target, "applied", f"change set {cs.id}: written, read back, verified")
     try:
         journal.write(ops, cs, target, APPLIED)
     except (OSError, TargetError) as e:
@@ -402,6 +408,8 @@ def _rolled_back(ops: FileOps, cs: ChangeSet, target: str, why: str,
     """Roll back every entry of `cs` and say truthfully what came of it."""
     _mark(ops, cs, target, ROLLING_BACK)
     out = restore(ops, cs, target)
+    actionlog.record(target, "rolled back" if out.ok else "rollback NOT verified",
+                     f"change set {cs.id}: {why}")
     if out.ok:
         _mark(ops, cs, target, ROLLED_BACK)
         return kind(f"{why}; rolled back, the files are as they were (read back and compared)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tui.core import actionlog
 from tui.core.changes import journal
 from tui.core.changes.apply import (
     ChangeError,
@@ -84,7 +85,11 @@ def undo(ops: FileOps, *, target: str, journal_dir: str = JOURNAL_DIR, dry_run: 
     # Write-ahead: a run stopped from here on leaves the set 'undoing' (or 'rolling-back'),
     # and the next undo goes on with it.
     journal.write(ops, cs, target, ROLLING_BACK if finish == ROLLED_BACK else UNDOING)
+    actionlog.record(target, "undo", f"change set {cs.id} ({cs.remedy}): restoring "
+                     + ", ".join(e.path for e in cs.entries))
     out = restore(ops, cs, target)
+    actionlog.record(target, "undone" if out.ok else "undo NOT verified",
+                     f"change set {cs.id}" + ("" if out.ok else ": " + "; ".join(out.details)))
     if not out.ok:
         err = ChangeError(f"undo of change set {cs.id} could not be verified; see below",
                           out.details)

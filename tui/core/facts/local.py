@@ -250,6 +250,9 @@ def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequen
     A command that prints more is killed (a flood must not fill memory); one still running
     after `timeout` seconds is killed and TimeoutExpired raised, like subprocess.run.
     """
+    from tui.core import actionlog
+
+    actionlog.command("this machine", argv)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, pass_fds=pass_fds,
                             env=child_env() if env is None else env)

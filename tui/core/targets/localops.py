@@ -11,7 +11,7 @@ import os
 import shlex
 import time
 
-from tui.core import selinux
+from tui.core import actionlog, selinux
 from tui.core.rootpath import open_regular, read_fd, read_regular, resolve_in_root, to_target
 from tui.core.targets.base import FileStat
 
@@ -25,6 +25,7 @@ class LocalOps:
     def __init__(self, root: str = "/") -> None:
         self.root = os.path.abspath(root)
         self._policy: selinux.Policy | None = None
+        self.log_as = "this machine" if self.root == "/" else self.root  # the action log's
 
     def host_path(self, path: str, follow_last: bool = False) -> str:
         """Where a target path lives here; the last part is only followed when asked."""
@@ -58,6 +59,7 @@ class LocalOps:
                 os.unlink(host)  # no half-written temp or backup left behind (ENOSPC)
             raise
         os.close(fd)
+        actionlog.record(self.log_as, "write", f"{path} (new, {len(data)} bytes, mode {mode:04o})")
 
     def overwrite(self, path: str, data: bytes) -> None:
         fd = os.open(self.host_path(path), os.O_WRONLY | _O_NOFOLLOW | _O_CLOEXEC)
@@ -67,9 +69,11 @@ class LocalOps:
             os.fsync(fd)
         finally:
             os.close(fd)
+        actionlog.record(self.log_as, "rewrite in place", f"{path} ({len(data)} bytes)")
 
     def rename(self, src: str, dst: str) -> None:
         os.rename(self.host_path(src), self.host_path(dst))
+        actionlog.record(self.log_as, "rename", f"{src} -> {dst}")
 
     def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
                     settle: tuple[float, ...] = ()) -> bytes | None:
@@ -80,6 +84,7 @@ class LocalOps:
             fd = None
         try:
             os.rename(self.host_path(src), host)
+            actionlog.record(self.log_as, "rename", f"{src} -> {dst} (replacing it)")
             if fd is None:
                 return None
             old = read_fd(fd, os.fstat(fd).st_size, limit, name=dst)
@@ -95,9 +100,11 @@ class LocalOps:
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         os.chown(self.host_path(path), uid, gid, follow_symlinks=False)
+        actionlog.record(self.log_as, "chown", f"{path} {uid}:{gid}")
 
     def chmod(self, path: str, mode: int) -> None:
         os.chmod(self.host_path(path), mode)
+        actionlog.record(self.log_as, "chmod", f"{path} {mode:04o}")
 
     def selinux_policy(self) -> selinux.Policy:
         """The SELinux policy of the target (read once). On this machine it only counts
@@ -127,6 +134,7 @@ class LocalOps:
             if old:
                 try:
                     selinux.set_label(host, old)
+                    actionlog.record(self.log_as, "selinux label", f"{path} {old}")
                     return None
                 except OSError as e:
                     return self._unlabelled(final, old, selinux.why_not(e))
@@ -146,6 +154,7 @@ class LocalOps:
             selinux.set_label(host, want)
         except OSError as e:
             return self._unlabelled(final, want, selinux.why_not(e))
+        actionlog.record(self.log_as, "selinux label", f"{path} {want}")
         return None
 
     def _real(self, path: str) -> str:
@@ -167,20 +176,26 @@ class LocalOps:
 
     def symlink(self, target: str, path: str) -> None:
         os.symlink(target, self.host_path(path))
+        actionlog.record(self.log_as, "symlink", f"{path} -> {target}")
 
     def readlink(self, path: str) -> str:
         return os.readlink(self.host_path(path))
 
     def unlink(self, path: str) -> None:
         os.unlink(self.host_path(path))
+        actionlog.record(self.log_as, "remove", path)
 
     def makedirs(self, path: str, mode: int = 0o700) -> None:
-        os.makedirs(self.host_path(path, follow_last=True), mode=mode, exist_ok=True)
+        host = self.host_path(path, follow_last=True)
+        if not os.path.isdir(host):
+            os.makedirs(host, mode=mode, exist_ok=True)
+            actionlog.record(self.log_as, "mkdir -p", f"{path} (mode {mode:04o})")
 
     def mkdir(self, path: str, mode: int = 0o700) -> None:
         host = self.host_path(path)
         os.mkdir(host, mode)
         os.chmod(host, mode)  # umask must not change it
+        actionlog.record(self.log_as, "mkdir", f"{path} (mode {mode:04o})")
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(self.host_path(path, follow_last=True))

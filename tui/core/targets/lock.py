@@ -39,8 +39,10 @@ def owner_text() -> str:
 class LocalLock:
     """flock on `host_path` (the lock file as this machine sees it)."""
 
-    def __init__(self, host_path: str, shown: str, wait: float = WAIT) -> None:
+    def __init__(self, host_path: str, shown: str, wait: float = WAIT, *,
+                 target: str = "this machine") -> None:
         self.host_path, self.shown, self.wait = host_path, shown, wait
+        self.target = target  # for the action log
         self._fd: int | None = None
 
     def __enter__(self) -> LocalLock:
@@ -69,6 +71,7 @@ class LocalLock:
             os.ftruncate(fd, 0)
             os.pwrite(fd, (owner_text() + "\n").encode(), 0)
         self._fd = fd
+        _logged(self.target, self.shown)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,9 +127,11 @@ fi
 class RemoteLock:
     """Held by a command on the target for as long as our channel stays open."""
 
-    def __init__(self, start: Callable[[str], Held | CommandResult], shown: str) -> None:
+    def __init__(self, start: Callable[[str], Held | CommandResult], shown: str, *,
+                 target: str = "the target") -> None:
         self._start = start  # runs a script: the open channel once READY, or its result
         self.shown = shown
+        self.target = target  # for the action log
         self._held: Held | None = None
 
     def __enter__(self) -> RemoteLock:
@@ -138,6 +143,7 @@ class RemoteLock:
         got = self._start(script)
         if not isinstance(got, CommandResult):
             self._held = got
+            _logged(self.target, self.shown)
             return self
         out = got.stdout.decode("utf-8", "replace")
         err = got.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -158,3 +164,9 @@ class Held(Protocol):
     """A command kept running on the target (a paramiko Channel)."""
 
     def close(self) -> None: ...
+
+
+def _logged(target: str, shown: str) -> None:
+    from tui.core import actionlog
+
+    actionlog.record(target, "lock", f"{shown} (held until the change is verified)")

@@ -26,6 +26,8 @@ from typing import TypeVar
 
 import paramiko
 
+from tui.core import actionlog
+
 from .base import FileStat, TargetError
 
 T = TypeVar("T")
@@ -53,6 +55,7 @@ class SftpOps:
         self._sftp = sftp
         self._sync = sync  # runs `sync -- paths` on the target (see module docstring)
         self._label = label or "the target"
+        self.log_as = self._label  # the action log's name for the target
         self._dirty: list[str] = []  # files written since the last sync()
 
     # -- error mapping ---------------------------------------------------------------------
@@ -206,6 +209,7 @@ class SftpOps:
                 self._sftp.remove(path)  # no half-written file left behind
             raise
         self._dirty.append(path)
+        actionlog.record(self.log_as, "write", f"{path} (new, {len(data)} bytes, mode {mode:04o})")
 
     def overwrite(self, path: str, data: bytes) -> None:
         """In place (no O_CREAT: ENOENT if missing), write, then cut the old tail. Durable
@@ -219,11 +223,13 @@ class SftpOps:
 
         self._call("overwrite", write, path)
         self._dirty.append(path)
+        actionlog.record(self.log_as, "rewrite in place", f"{path} ({len(data)} bytes)")
 
     def rename(self, src: str, dst: str) -> None:
         """Atomic replace via posix-rename@openssh.com."""
         self._call("rename", lambda: self._sftp.posix_rename(src, dst), src, dst)
         self._dirty = [dst if p == src else p for p in self._dirty]
+        actionlog.record(self.log_as, "rename", f"{src} -> {dst}")
 
     def rename_over(self, src: str, dst: str, limit: int = 64 << 20,
                     settle: tuple[float, ...] = ()) -> bytes | None:
@@ -261,13 +267,16 @@ class SftpOps:
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         self._call("chown", lambda: self._sftp.chown(path, uid, gid), path)
+        actionlog.record(self.log_as, "chown", f"{path} {uid}:{gid}")
 
     def chmod(self, path: str, mode: int) -> None:
         self._call("chmod", lambda: self._sftp.chmod(path, mode), path)
+        actionlog.record(self.log_as, "chmod", f"{path} {mode:04o}")
 
     def symlink(self, target: str, path: str) -> None:
         # paramiko's symlink(source, dest) matches OpenSSH's (swapped) SSH_FXP_SYMLINK order.
         self._call("symlink", lambda: self._sftp.symlink(target, path), path)
+        actionlog.record(self.log_as, "symlink", f"{path} -> {target}")
 
     def readlink(self, path: str) -> str:
         target = self._call("readlink", lambda: self._sftp.readlink(path), path)
@@ -277,6 +286,7 @@ class SftpOps:
 
     def unlink(self, path: str) -> None:
         self._call("unlink", lambda: self._sftp.remove(path), path)
+        actionlog.record(self.log_as, "remove", path)
         self._dirty = [p for p in self._dirty if p != path]
 
     def makedirs(self, path: str, mode: int = 0o700) -> None:
@@ -305,10 +315,12 @@ class SftpOps:
                 except OSError:
                     pass
             raise err from e
+        actionlog.record(self.log_as, "mkdir", f"{path} (mode {mode:04o})")
         self.chmod(path, mode)  # sftp-server's umask applied to mkdir's mode
 
     def mkdir(self, path: str, mode: int = 0o700) -> None:
         self._call("mkdir", lambda: self._sftp.mkdir(path, mode), path)
+        actionlog.record(self.log_as, "mkdir", f"{path} (mode {mode:04o})")
         self.chmod(path, mode)  # sftp-server's umask applied to mkdir's mode
 
     def listdir(self, path: str) -> list[str]:

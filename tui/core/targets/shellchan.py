@@ -343,8 +343,12 @@ class ShellServer:
     # A batch runs at most the collector's commands one after another, each under its own
     # time limit (10 s or less, about a dozen): one not answered within 150 s is given up.
     def __init__(self, pipe: Pipe, marker: str, *, timeout: float = 150.0,
-                 limit: int = BATCH_OUTPUT, first: Sequence[Sequence[Request]] = ()) -> None:
+                 limit: int = BATCH_OUTPUT, first: Sequence[Sequence[Request]] = (),
+                 label: str | None = None) -> None:
         self.pipe = pipe
+        self.label = label  # the target's, for the action log (None: not logged)
+        for batch in first:
+            self._log(batch)
         # the batches the server was started with, by number, until their answers are read
         self.preloaded = {n: list(b) for n, b in enumerate(first, 1)}
         self.marker = marker
@@ -372,6 +376,7 @@ class ShellServer:
         """Send a batch without waiting for its answers (the server runs batches in
         order): its number, for receive()."""
         text = batch_text(requests)
+        self._log(requests)
         self._sent += 1
         self.preloaded[self._sent] = list(requests)
         data = (text + f"e {self._sent}\n").encode("utf-8", "surrogateescape")
@@ -382,6 +387,17 @@ class ShellServer:
         writer.start()
         self._writers.append((writer, failed))
         return self._sent
+
+    def _log(self, requests: Sequence[Request]) -> None:
+        """The commands of a batch ("r" requests: TIMEOUT LIMIT ARGV...) go to the action
+        log; the rest only read."""
+        if self.label is None:
+            return
+        from tui.core import actionlog
+
+        for op, args in requests:
+            if op == "r" and len(args) > 2:
+                actionlog.command(self.label, list(args[2:]), "run (facts reader)")
 
     def receive(self, n: int) -> list[Answer]:
         """The answers to batch `n`, the next one not read yet."""
@@ -571,10 +587,13 @@ def start_ssh(conn, sudo: bool,  # conn: ssh.connection.SSHConnection
               first: Sequence[Sequence[Request]] = ()) -> ShellServer:
     """The server over one session channel of `conn` (as root under sudo, as `run` is).
     `first`: the first batches, sent with the command (no round trip of their own)."""
+    from tui.core import actionlog
     from tui.core.targets.base import CommandResult, TargetError
 
     marker = new_marker()
     rest = bytearray()
+    actionlog.record(conn.label, "start facts reader",
+                     "a read-only sh request server on one channel" + (" (sudo)" if sudo else ""))
     # Through sh explicitly: the login shell may be csh or fish, the server is POSIX sh.
     try:
         got = conn.hold("sh -c " + shlex.quote(server_script(marker, first=first)), READY,
@@ -590,4 +609,5 @@ def start_ssh(conn, sudo: bool,  # conn: ssh.connection.SSHConnection
         raise TargetError(f"{conn.label}: the facts reader did not start (exit {got.rc})"
                           + (f": {err[-1][:200]}" if err else ""))
     got.settimeout(None)
-    return ShellServer(_Prefixed(ChannelPipe(got), bytes(rest)), marker, first=first)
+    return ShellServer(_Prefixed(ChannelPipe(got), bytes(rest)), marker, first=first,
+                       label=conn.label)

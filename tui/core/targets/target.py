@@ -77,15 +77,17 @@ class LocalTarget(Target):
 
         ops = LocalOps(self.root)
         shown = LOCK_FILE if self.root == "/" else os.path.join(self.root, LOCK_FILE[1:])
-        return LocalLock(ops.host_path(LOCK_FILE), shown)
+        return LocalLock(ops.host_path(LOCK_FILE), shown, target=ops.log_as)
 
     def run(self, argv: list[str], stdin: bytes = b"") -> CommandResult | None:
         if self.root != "/":
             return None  # a mounted disk: its binaries are never executed
         import subprocess
 
+        from tui.core import actionlog
         from tui.core.procenv import child_env
 
+        actionlog.command("this machine", argv)
         try:
             r = subprocess.run(argv, input=stdin, capture_output=True, check=False,
                                timeout=COMMAND_TIMEOUT, env=child_env(LC_ALL="C"))
@@ -135,7 +137,7 @@ class RemoteTarget(Target):
         from tui.core.targets.lock import LOCK_FILE, READY, RemoteLock
 
         return RemoteLock(lambda script: self.conn.hold(script, READY, sudo=self.sudo),
-                          f"{LOCK_FILE} on {self.label}")
+                          f"{LOCK_FILE} on {self.label}", target=self.label)
 
     def close(self) -> None:
         if self._ops is not None:
@@ -156,6 +158,9 @@ def open_target(
     from tui.core.targets.ssh.connection import SSHConnection
     from tui.core.targets.ssh.options import ConnectOptions
 
+    if password_provider is not None:
+        password_provider = _secret_kept(password_provider)
+
     try:
         host = parse_host(spec.host)
     except ValueError as e:
@@ -165,3 +170,17 @@ def open_target(
         timeout=spec.timeout, password_provider=password_provider,
     )
     return RemoteTarget(SSHConnection.connect(opts), spec.sudo)
+
+
+def _secret_kept(ask: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """`ask`, with every answer (a sudo password) registered as a secret the action log
+    never writes, whatever line it would turn up in."""
+
+    def asked(prompt: str) -> str | None:
+        from tui.core import actionlog
+
+        answer = ask(prompt)
+        actionlog.secret(answer)
+        return answer
+
+    return asked

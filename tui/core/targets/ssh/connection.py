@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import paramiko
 
+from tui.core import actionlog
 from tui.core.targets.base import CommandResult, TargetError
 from tui.core.targets.hostspec import hostport
 from tui.core.targets.ssh.channel import OUTPUT_LIMIT, exec_on, first_line, start_on
@@ -83,6 +84,9 @@ class SSHConnection:
             for j in reversed(jumps):
                 j.close()
             raise
+        via = f" (via {', '.join(_endpoint(h) for h in hops)})" if hops else ""
+        actionlog.record(target.label, "ssh connect",
+                         f"user {target.user}, host {target.host}, port {target.port}{via}")
         return cls(client, jumps, target, opts)
 
     @staticmethod
@@ -132,6 +136,10 @@ class SSHConnection:
         limit: int = OUTPUT_LIMIT,
     ) -> CommandResult:
         """`command` exactly as given, on a new session channel (see channel.exec_on)."""
+        # `shown`: the command without the sudo wrapper (the password goes on stdin, which
+        # is never logged)
+        actionlog.command(self.label, shown if shown is not None else command,
+                          "run" if shown is None or shown == command else "run as root (sudo)")
         return exec_on(self.open_session(), command, stdin, timeout, label=self.label,
                        shown=shown, limit=limit, alive=self._transport)
 
@@ -194,3 +202,10 @@ class SSHConnection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _endpoint(spec: object) -> str:
+    """A jump host as given ([USER@]HOST[:PORT]), for the action log."""
+    user, host, port = (getattr(spec, k, None) for k in ("user", "host", "port"))
+    text = f"{user}@{host}" if user else str(host)
+    return f"{text}:{port}" if port else text

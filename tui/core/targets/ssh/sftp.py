@@ -41,6 +41,11 @@ def open_fileops(conn: SSHConnection, sftp_server: str | None = None) -> SftpOps
             # No (working) Subsystem sftp line: run the server binary ourselves.
             sftp, chan = _sftp_exec(conn, sftp_server, sudo=False)
     chan.settimeout(opts.command_timeout)  # no SFTP call may hang forever
+    from tui.core import actionlog
+
+    actionlog.record(conn.label, "start sftp",
+                     "sftp-server as root (sudo)" if opts.sudo and not conn.is_root
+                     else "the sftp subsystem or sftp-server")
     return SftpOps(sftp, sync=conn.sync, label=conn.label)
 
 

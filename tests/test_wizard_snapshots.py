@@ -39,7 +39,7 @@ SCREENS = {
     "confirm-apply": (*PICK, "1", "a"),
     "method1-after-apply": (*PICK, "1", "a", "y", "!wait"),
     "summary-after-both-fixes": (*PICK, "1", "a", "y", "!wait", "2", "a", "y", "!wait",
-                                 "n", "n", "n", "n"),
+                                 "n", "n", "escape", "n", "n"),
     "help": ("question_mark",),
 }
 

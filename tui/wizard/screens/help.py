@@ -26,8 +26,10 @@ KEYS = (
     ("s", "save it (or the report) to a file"),
     ("r", "re-run the checks (on Method 4: the probe)"),
     ("Tab", "move between fields and lists; PgUp/PgDn scroll"),
+    ("Esc", "leave a field: its keys type, Esc gives the keys back (Method 4 opens in "
+            "its probe field); close a dialog"),
     ("ctrl+p", "command palette"),
-    ("?", "this help"),
+    ("?", "this help, and every message in full (the status line shows two lines)"),
     ("q", "quit (exit code 0)"),
 )
 

@@ -170,6 +170,21 @@ async def test_method4_field_footer_probe_notices_and_ctrl_c(tmp_path: Path) -> 
         assert app.status in help_text.replace("\n          ", "") or BACKUP in help_text
         assert "no clipboard tool" in help_text  # the copy's details, whole
         await pilot.press("escape")
+        # An error: one line with its word, the status keeps it, ? has every detail.
+        from tui.core.errors import UserError
+
+        detail = f"/etc/hosts.allow: the original; restore with cp -p {BACKUP} /etc/hosts.allow"
+        app.show_error("applying", UserError("the file changed since the preview",
+                                             details=[detail]))
+        await pilot.pause()
+        assert app.notice is not None and app.notice.severity == "error"
+        assert app.notice.text() == "applying failed: the file changed since the preview (? more)"
+        assert status.content.plain.startswith("error: applying failed: the file changed")
+        assert detail in app.status
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert detail in screen_text(app).replace("\n          ", " ")
+        await pilot.press("escape")
 
 
 @pytest.mark.integration

@@ -440,7 +440,10 @@ class WizardApp(App[int]):
         else as what it is, a failure of ours."""
         text = one_line(error)
         details = error.details if isinstance(error, UserError) else []
-        title = f"{doing}: {error.title}" if isinstance(error, UserError) else f"{doing} failed"
+        if isinstance(error, UserError) and error.title not in ("", "error"):
+            title = f"{doing}: {error.title}"
+        else:  # the generic title says nothing the notice's "error:" does not
+            title = f"{doing} failed"
         self.status = "; ".join([f"{doing} failed: {text}", *details])
         # The status line keeps the error (cut to two lines); `?` lists it whole.
         self.say("\n".join([text, *details]), title=title, severity="error", timeout=8)

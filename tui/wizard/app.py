@@ -135,7 +135,7 @@ class WizardApp(App[int]):
 
     def action_help_quit(self) -> None:
         """Ctrl+C (Textual's own text names ctrl+q): the wizard quits with q."""
-        self.say("press q to quit", severity="warning")
+        self.say("press q to quit")
 
     def action_help(self) -> None:
         from tui.wizard.screens.help import HelpScreen

@@ -20,7 +20,7 @@ from textual.widgets import Input, Label, Static
 
 from tui.core.text import printable
 from tui.wizard.screens.base import WizardScreen
-from tui.wizard.widgets.render import plain
+from tui.wizard.widgets.render import Wrapped, plain
 
 
 class ProbeField(Input):
@@ -155,10 +155,11 @@ def _valid(host: str | None) -> bool:
     return True
 
 
-def probe_text(r: Any) -> Text:
+def probe_text(r: Any) -> Wrapped:
+    """The probe's report; a long meaning wraps under its text."""
     from tui.core.instructions import plain as plain_text
 
     text = plain(plain_text(r.report()))
     bad = r.outcome not in ("banner",)
     text.stylize("bold" if bad else "green", 0, len(text.plain.split("\n", 1)[0]))
-    return text
+    return Wrapped(text, hang=2)

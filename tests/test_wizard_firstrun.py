@@ -229,6 +229,8 @@ async def test_address_dialog_lists_many_candidates_fits_and_keeps_bad_entries(
         await pilot.pause()
         assert isinstance(app.screen, AddressScreen)
         assert "not an IP address: '203.0.113.x'" in screen_text(app)
+        assert app.screen.query_one("#address-error").display
+        assert dialog.region.bottom <= 24 and dialog.region.contains_region(field.region)
         field.value = ""
         listing.focus()
         listing.highlighted = [o.id for o in listing.options].index("203.0.113.99")

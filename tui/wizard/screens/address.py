@@ -99,7 +99,9 @@ class AddressScreen(ModalScreen["Answer | None"]):
         try:
             parse_address(text)
         except AddressError as e:
-            self.query_one("#address-error", Static).update(Text(str(e), style="bold"))
+            error = self.query_one("#address-error", Static)
+            error.update(Text(printable(str(e)), style="bold"))
+            error.display = True  # hidden until there is something to say
             return
         self.dismiss((text, "typed in"))
 

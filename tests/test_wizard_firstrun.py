@@ -166,6 +166,10 @@ async def test_method4_field_footer_probe_notices_and_ctrl_c(tmp_path: Path) -> 
         assert isinstance(app.screen, HelpScreen)
         dialog = app.screen.query_one(".dialog")
         assert dialog.region.width == 80  # no stray columns of the screen behind
+        keys = app.screen.query_one("#keys", Static)
+        shown = lines(keys.content, keys.content_region.width)
+        wrapped = [s for s in shown if not s[:10].strip()]
+        assert wrapped and all(s[10] != " " for s in wrapped)  # under the text, not column 1
         help_text = screen_text(app)
         assert app.status in help_text.replace("\n          ", "") or BACKUP in help_text
         assert "no clipboard tool" in help_text  # the copy's details, whole

@@ -182,7 +182,8 @@ async def test_method4_field_footer_probe_notices_and_ctrl_c(tmp_path: Path) -> 
                                              details=[detail]))
         await pilot.pause()
         assert app.notice is not None and app.notice.severity == "error"
-        assert app.notice.text() == "applying failed: the file changed since the preview (? more)"
+        assert app.notice.text() == "applying failed: the file changed since the preview"
+        assert status.content.plain.endswith("preview (? more)")  # its details are in ?
         assert status.content.plain.startswith("error: applying failed: the file changed")
         assert detail in app.status
         await pilot.press("question_mark")

@@ -53,14 +53,14 @@ class WizardScreen(Screen):
         """The status line: a notice while it lasts, else what the wizard is doing or did.
         At most two lines; longer text ends in '...' and `?` shows it whole."""
         notice = self.app.notice
+        status_line = self.query_one("#status", Static)
         if notice is not None:
-            text = notice.styled()
+            text = notice.styled(status_line.content_region.width or self.app.size.width - 2)
         else:
             busy = self.app.busy
             status = "; ".join(line for line in status.splitlines() if line.strip())
             text = Text(f"{'working: ' if busy else ''}{printable(status)}", style="italic")
-        self.query_one("#status", Static).update(
-            Wrapped(text, hang=2, max_lines=2, more=" ... (? shows all)"))
+        status_line.update(Wrapped(text, hang=2, max_lines=2, more=" ... (? shows all)"))
 
     def show_session(self, session: Session | None) -> None:
         """Redraw from the session (None while the first check runs)."""

@@ -245,6 +245,8 @@ async def test_wizard_renders_markup_and_escapes_literally(template: Path,
         await checked(pilot)
         for key, mode in (("0", "overview"), ("1", "m1"), ("2", "m2"), ("3", "m3"),
                           ("4", "m4"), ("5", "others"), ("n", "summary")):
+            if app.current_mode == "m4":
+                await pilot.press("escape")  # out of the probe field, which has the keys
             await pilot.press(key)
             await pilot.pause()
             assert app.current_mode == mode

@@ -115,7 +115,8 @@ def test_closed_port_is_refused():
     r = probe("127.0.0.1", free_port())
     assert r.outcome == "refused" and r.error == "[Errno 111] Connection refused"
     assert r.connect_ms is None and r.address == "127.0.0.1"
-    assert "nothing listens" in r.meaning() and r.likely_methods() == [4]
+    assert "nothing listens" in r.meaning() and r.likely_methods() == []
+    assert "fits Method" not in r.report()  # not the operator's network, not the reset
 
 
 def test_close_before_banner_is_closed(listener):
@@ -232,7 +233,7 @@ def result(outcome: str, banner: str | None = None) -> ProbeResult:
 @pytest.mark.parametrize(("outcome", "methods", "phrase"), [
     ("reset", [1, 2, 3, 4], "Connection reset by peer"),
     ("closed", [1, 2, 3, 4], "MaxStartups"),
-    ("refused", [4], "REJECT"),
+    ("refused", [], "REJECT"),
     ("timeout", [3, 4], "security group"),
     ("unreachable", [4], "route"),
     ("dns", [], "resolved"),

@@ -35,11 +35,11 @@ SCREENS = {
     "method3": (*PICK, "3"),
     "method4": (*PICK, "4"),
     "others": (*PICK, "5"),
-    "summary": (*PICK, "n", "n", "n", "n", "n", "n"),
+    "summary": (*PICK, "n", "n", "n", "n", "escape", "n", "n"),  # Esc: Method 4's field
     "confirm-apply": (*PICK, "1", "a"),
     "method1-after-apply": (*PICK, "1", "a", "y", "!wait"),
     "summary-after-both-fixes": (*PICK, "1", "a", "y", "!wait", "2", "a", "y", "!wait",
-                                 "n", "n", "n", "n"),
+                                 "n", "n", "escape", "n", "n"),
     "help": ("question_mark",),
     "confirm-apply-all": (*PICK, "A"),
     "undo": (*PICK, "A", "y", "!wait", "!clear", "u", "!wait"),

@@ -28,8 +28,21 @@ class CopyResult:
     file: str | None = None
 
     def message(self) -> str:
-        done = "; ".join(self.ways) if self.ways else "nothing worked"
-        return f"copied: {done}" + (f" (not: {'; '.join(self.failed)})" if self.failed else "")
+        """One short line: where the text went. On a console without a clipboard that is
+        the file; why the clipboards failed is in details()."""
+        clip = [w for w in self.ways if not w.startswith("file ")]
+        where = _home(self.file) if self.file else None
+        if clip and where:
+            return f"copied to {' and '.join(clip)}; file {where}"
+        if clip:
+            return f"copied to {' and '.join(clip)}"
+        if where:
+            return f"saved to {where}"  # no clipboard here: the file is where it went
+        return "could not copy: " + "; ".join(self.failed)
+
+    def details(self) -> list[str]:
+        """What did not work, and why, one line each."""
+        return [f"not copied to {f}" for f in self.failed]
 
 
 def copies_dir() -> Path:
@@ -46,25 +59,27 @@ def copy_text(
     osc52: Callable[[str], None] | None = None,
     term: str | None = None,
     directory: Path | None = None,
+    suffix: str = ".txt",
 ) -> CopyResult:
-    """pyperclip if it has a backend, OSC 52 through the terminal, and always a file."""
+    """pyperclip if it has a backend, OSC 52 through the terminal, and always a file
+    (0600; `suffix` .md for Markdown)."""
     text = strip_controls(text)
     r = CopyResult()
     try:
         import pyperclip
 
         pyperclip.copy(text)
-        r.ways.append("system clipboard")
+        r.ways.append("the clipboard")
     except Exception as e:  # pyperclip raises its own error, or OSError from the helper tool
-        r.failed.append(f"system clipboard: {_one_line(e)}")
+        r.failed.append(f"the system clipboard: {_clipboard_error(e)}")
     if osc52 is not None:
         if (term or "") == "linux":
             r.failed.append("OSC 52: the Linux console has no clipboard")
         else:
             osc52(text)
-            r.ways.append("your terminal's clipboard via OSC 52 (if it allows that)")
+            r.ways.append("your terminal (OSC 52)")
     try:
-        path = _unique(directory or copies_dir(), name)
+        path = _unique(directory or copies_dir(), name, suffix)
         _write_new(path, text)
         r.file = str(path)
         r.ways.append(f"file {path}")
@@ -73,9 +88,12 @@ def copy_text(
     return r
 
 
-def save_text(path: str, text: str) -> str:
-    """Write `text` to a NEW file `path` (never overwrites); returns the absolute path."""
+def save_text(path: str, text: str, suffix: str | None = None) -> str:
+    """Write `text` to a NEW file `path` (never overwrites), mode 0600; returns the absolute
+    path. A name without an extension gets `suffix` (.md: the report is Markdown)."""
     p = Path(os.path.expanduser(path)).absolute()
+    if suffix and not p.suffix:
+        p = p.with_name(p.name + suffix)
     _write_new(p, strip_controls(text))
     return str(p)
 
@@ -88,6 +106,7 @@ def _write_new(path: Path, text: str) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
+        os.fchmod(fd, 0o600)  # whatever the umask: the operator's alone
         data = text.encode()
         view = memoryview(data)
         while view:
@@ -100,10 +119,10 @@ def _write_new(path: Path, text: str) -> None:
     os.close(fd)
 
 
-def _unique(directory: Path, name: str) -> Path:
+def _unique(directory: Path, name: str, suffix: str = ".txt") -> Path:
     base = f"{_slug(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
     for n in range(1000):
-        p = directory / (base + (f"-{n}" if n else "") + ".txt")
+        p = directory / (base + (f"-{n}" if n else "") + suffix)
         if not p.exists():
             return p
     raise FileExistsError(f"{directory}: too many copies named {base}")
@@ -111,6 +130,21 @@ def _unique(directory: Path, name: str) -> Path:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "text"
+
+
+def _home(path: str) -> str:
+    """`path` with the home directory as ~ (shorter: fits the 80-column status line)."""
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and path.startswith(home + os.sep):
+        return "~" + path[len(home):]
+    return path
+
+
+def _clipboard_error(e: BaseException) -> str:
+    """pyperclip's "could not find a copy/paste mechanism ... please visit URL" in words."""
+    if "copy/paste mechanism" in str(e):
+        return "no clipboard tool (xclip, xsel, wl-copy) or no display"
+    return _one_line(e)
 
 
 def _one_line(e: BaseException) -> str:

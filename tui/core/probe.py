@@ -152,7 +152,9 @@ _MEANINGS: dict[str, str] = {
 }
 
 _METHODS: dict[str, tuple[int, ...]] = {
-    "reset": (1, 2, 3, 4), "closed": (1, 2, 3, 4), "refused": (4,), "timeout": (3, 4),
+    # Refused: nothing listens there, or a REJECT rule answers for the port; not the
+    # operator's network (Method 4), and not the reset either.
+    "reset": (1, 2, 3, 4), "closed": (1, 2, 3, 4), "refused": (), "timeout": (3, 4),
     "unreachable": (4,), "dns": (), "no-banner": (4,), "cancelled": (),
 }
 

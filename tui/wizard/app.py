@@ -7,6 +7,7 @@ already painted. Screens watch `session` and `probe_result` and redraw from them
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ from tui.wizard.messages import (
     TargetReady,
 )
 from tui.wizard.screens.overview import OverviewScreen
+from tui.wizard.widgets.notice import KEEP, Notice, Said
 
 if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
     from tui.core.changes.journal import ChangeSet
@@ -113,6 +115,7 @@ class WizardApp(App[int]):
     busy: var[str | None] = var(None)  # what the target worker is doing
     proof: var[ProbeResult | None] = var(None, always_update=True)  # sshd answers after a fix
     proving: var[tuple[str, int] | None] = var(None)  # that probe, while it runs
+    notice: var[Notice | None] = var(None)  # shown in the status line until it times out
 
     def __init__(self, config: WizardConfig | None = None) -> None:
         super().__init__()
@@ -121,6 +124,7 @@ class WizardApp(App[int]):
         self._probe_cancel: threading.Event | None = None
         self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
         self.probing: tuple[str, int] | None = None
+        self.notices: list[Notice] = []  # newest last, whole: the help screen lists them
 
     # --- start and navigation ---------------------------------------------------------
 
@@ -146,6 +150,10 @@ class WizardApp(App[int]):
         if self._probe_cancel:
             self._probe_cancel.set()
         self.exit(0)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C (Textual's own text names ctrl+q): the wizard quits with q."""
+        self.say("press q to quit")
 
     def action_help(self) -> None:
         from tui.wizard.screens.help import HelpScreen
@@ -556,9 +564,10 @@ class WizardApp(App[int]):
 
         name, text = item
         r = copy_text(text, name, osc52=self.copy_to_clipboard, term=os.environ.get("TERM"),
-                      directory=self.config.copies_dir)
-        self.say(r.message(), title=f"copy {name}", timeout=15,
-                    severity="information" if r.ways else "error")
+                      directory=self.config.copies_dir, suffix=_suffix(name))
+        # One line; what did not work, and why, only in the help screen's list (`?`).
+        self.say("\n".join([r.message(), *r.details()]), timeout=10,
+                 severity="information" if r.ways else "error")
 
     def action_save(self) -> None:
         item = self._export()
@@ -569,13 +578,13 @@ class WizardApp(App[int]):
 
         name, text = item
         directory = self.config.save_dir or Path.cwd()
-        suffix = ".md" if name == "report" else ".txt"
+        suffix = _suffix(name)
 
         def chosen(path: str | None) -> None:
             if not path:
                 return
             try:
-                where = save_text(path, text)
+                where = save_text(path, text, suffix=suffix)
             except FileExistsError:
                 self.say(f"{path} exists; nothing was overwritten (press s again)",
                             severity="error")
@@ -583,16 +592,46 @@ class WizardApp(App[int]):
             except OSError as e:
                 self.say(f"could not save {path}: {e.strerror or e}", severity="error")
                 return
-            self.say(f"saved {name} to {where}", title="saved", timeout=15)
+            self.say(f"saved {name} to {where} (only you can read it)", timeout=10)
 
         default = str(directory / default_name(name, suffix))
         self.push_screen(SaveScreen(name, default), chosen)
 
     # --- notices and the one error handler ---------------------------------------------
 
-    def say(self, message: str, **kw: Any) -> None:
-        """A notice. Never markup: it often carries text from the target ('[/]' included)."""
-        self.notify(message, markup=False, **kw)
+    def say(self, message: str, title: str = "", severity: str = "information",
+            timeout: float | None = None) -> None:
+        """A notice. Never markup: it often carries text from the target ('[/]' included).
+        Its first line shows in the status line; every line is kept for the help screen."""
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notice (ours, the screens', Textual's own) goes to the status line, one
+        line above the footer: no toast ever covers the screen. Thread-safe, as Textual's."""
+        if markup:
+            from textual.content import Content
+
+            with contextlib.suppress(Exception):  # not valid markup: show it as it is
+                message = Content.from_markup(message).plain
+        notice = Notice(message, title, str(severity))
+        wait = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        self.post_message(Said(notice, wait))
+
+    def on_said(self, message: Said) -> None:
+        notice = message.notice
+        self.notices = [*self.notices[-(KEEP - 1):], notice]
+        self.notice = notice
+
+        def expire() -> None:
+            if self.notice is notice:
+                self.notice = None
+
+        self.set_timer(message.timeout, expire)
+
+    def clear_notifications(self) -> None:
+        super().clear_notifications()
+        self.notice = None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -613,9 +652,13 @@ class WizardApp(App[int]):
         else as what it is, a failure of ours."""
         text = one_line(error)
         details = error.details if isinstance(error, UserError) else []
-        title = f"{doing}: {error.title}" if isinstance(error, UserError) else f"{doing} failed"
+        if isinstance(error, UserError) and error.title not in ("", "error"):
+            title = f"{doing}: {error.title}"
+        else:  # the generic title says nothing the notice's "error:" does not
+            title = f"{doing} failed"
         self.status = "; ".join([f"{doing} failed: {text}", *details])
-        self.say("\n".join([text, *details]), title=title, severity="error", timeout=20)
+        # The status line keeps the error (cut to two lines); `?` lists it whole.
+        self.say("\n".join([text, *details]), title=title, severity="error", timeout=8)
 
     def on_unmount(self) -> None:
         self._proof_cancel.set()
@@ -626,6 +669,11 @@ class WizardApp(App[int]):
                 self._session.close(wait=0.5)
             except Exception as e:  # closing a dead SSH link must not hide the exit code
                 self.log.warning(f"close: {one_line(e)}")
+
+
+def _suffix(name: str) -> str:
+    """The report is Markdown: saved and copied as .md; everything else is plain text."""
+    return ".md" if name == "report" else ".txt"
 
 
 def one_line(e: BaseException | None) -> str:

@@ -13,10 +13,13 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.core.text import printable
+from tui.wizard.widgets.render import Wrapped
 
 if TYPE_CHECKING:
     from tui.core.clientip import ClientAddress
@@ -43,8 +46,10 @@ class AddressScreen(ModalScreen["Answer | None"]):
                                   "show up here too) or type it below."))
                 yield OptionList(*(self._option(a) for a in self.candidates), id="candidates")
             # No select-all on focus: a key typed on the list moves here and must stay.
-            yield Input(self.current, placeholder="203.0.113.7 or 2001:db8::7", id="address",
-                        select_on_focus=not self.candidates)
+            with Horizontal(id="address-row"):
+                yield Label("Address ")
+                yield Input(self.current, placeholder="203.0.113.7 or 2001:db8::7",
+                            id="address", select_on_focus=not self.candidates, compact=True)
             yield Static("", id="address-error")
             keys = ("Enter pick/re-check  ·  Tab list/field  ·  Esc cancel" if self.candidates
                     else "Enter re-check (empty: back to the logs)  ·  Esc cancel")
@@ -55,12 +60,13 @@ class AddressScreen(ModalScreen["Answer | None"]):
         text = Text(a.ip, style="bold")
         times = f"{a.count} time{'s' if a.count != 1 else ''}"
         when = f", last {a.last_seen}" if a.last_seen else ""
-        text.append(f"  {times}{when}, {a.source}")
+        text.append(printable(f"  {times}{when}, {a.source}"))
         if a.private:
             # Say what such a source is, not only that it is private: a bastion, a NAT
             # gateway, a load balancer's health check (100.64.0.0/10 on Alibaba Cloud).
             text.append(f"\n  {a.private}: {a.meaning}", style="italic")
-        return Option(text, id=a.ip)
+        # Wrapped lines stay indented under their line: the addresses stand out.
+        return Option(Wrapped(text, hang=2), id=a.ip)
 
     def on_mount(self) -> None:
         if self.candidates and not self.current:
@@ -93,7 +99,9 @@ class AddressScreen(ModalScreen["Answer | None"]):
         try:
             parse_address(text)
         except AddressError as e:
-            self.query_one("#address-error", Static).update(Text(str(e), style="bold"))
+            error = self.query_one("#address-error", Static)
+            error.update(Text(printable(str(e)), style="bold"))
+            error.display = True  # hidden until there is something to say
             return
         self.dismiss((text, "typed in"))
 

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tui.core.text import printable
+from tui.wizard.widgets.render import Wrapped
 
 if TYPE_CHECKING:
     from textual import getters
@@ -46,12 +47,20 @@ class WizardScreen(Screen):
         self.watch(self.app, "session", self.show_session)
         self.watch(self.app, "status", self._show_status)
         self.watch(self.app, "busy", lambda _: self._show_status(self.app.status))
+        self.watch(self.app, "notice", lambda _: self._show_status(self.app.status))
 
     def _show_status(self, status: str) -> None:
-        busy = self.app.busy
-        self.query_one("#status", Static).update(
-            Text(f"{'working: ' if busy else ''}{printable(status)}", style="italic")
-        )
+        """The status line: a notice while it lasts, else what the wizard is doing or did.
+        At most two lines; longer text ends in '...' and `?` shows it whole."""
+        notice = self.app.notice
+        status_line = self.query_one("#status", Static)
+        if notice is not None:
+            text = notice.styled(status_line.content_region.width or self.app.size.width - 2)
+        else:
+            busy = self.app.busy
+            status = "; ".join(line for line in status.splitlines() if line.strip())
+            text = Text(f"{'working: ' if busy else ''}{printable(status)}", style="italic")
+        status_line.update(Wrapped(text, hang=2, max_lines=2, more=" ... (? shows all)"))
 
     def show_session(self, session: Session | None) -> None:
         """Redraw from the session (None while the first check runs)."""

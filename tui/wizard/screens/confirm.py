@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.wizard.widgets.render import diff, plain
+from tui.wizard.widgets.render import Wrapped, diff, plain
 
 if TYPE_CHECKING:
     from tui.core.changes.plan import Plan
@@ -36,7 +36,9 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Static(Text(self.title_text, style="bold"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self.body_text)
+                # Long lines (diffs, paths) wrap under their own text: the +/- column and
+                # indented lists stay clear.
+                yield Static(Wrapped(self.body_text, hang=1))
             yield Static(Text(self.keys, style="bold"), classes="dialog-keys")
 
     def action_answer(self, yes: bool) -> None:
@@ -68,7 +70,7 @@ def plans_text(items: list[tuple[str, Plan]], target: str) -> Text:
                       if ln.startswith("-") and not ln.startswith("---"))
         if added or removed:
             body.append_text(plain(f"   {added} line(s) added, {removed} removed:\n", "italic"))
-        body.append_text(diff(preview))
+        body.append_text(diff(preview).text)
         body.append("\n")
         for check in plan.checks:
             body.append_text(plain(f"   before writing: {check.what}\n", "italic"))

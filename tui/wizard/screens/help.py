@@ -1,6 +1,8 @@
-"""The keys, and what the wizard does and does not do."""
+"""The keys, what the wizard does and does not do, and every notice so far in full."""
 
 from __future__ import annotations
+
+import time
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,6 +10,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.core.text import printable
+from tui.wizard.widgets.render import Wrapped
 
 KEYS = (
     ("0", "overview: every check, one row per method"),
@@ -21,8 +26,10 @@ KEYS = (
     ("s", "save it (or the report) to a file"),
     ("r", "re-run the checks (on Method 4: the probe)"),
     ("Tab", "move between fields and lists; PgUp/PgDn scroll"),
+    ("Esc", "leave a field: its keys type, Esc gives the keys back (Method 4 opens in "
+            "its probe field); close a dialog"),
     ("ctrl+p", "command palette"),
-    ("?", "this help"),
+    ("?", "this help, and every message in full (the status line shows two lines)"),
     ("q", "quit (exit code 0)"),
 )
 
@@ -42,16 +49,41 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        text = Text()
+        keys = Text()
         for key, what in KEYS:
-            text.append(f"{key:>8}  ", style="bold")
-            text.append(f"{what}\n")
-        text.append("\n" + ABOUT)
+            keys.append(f"{key:>8}  ", style="bold")
+            keys.append(f"{what}\n")
+        keys.rstrip()
         with Vertical(classes="dialog"):
             yield Static(Text("Help", style="bold"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(text)
+                messages = self.messages()
+                if messages is not None:
+                    yield Static(messages, id="messages")
+                yield Static(Wrapped(keys, indent=10), id="keys")  # wraps under the text
+                yield Static(Text(ABOUT), classes="heading")
             yield Static(Text("Esc close", style="bold"), classes="dialog-keys")
+
+    def messages(self) -> Wrapped | None:
+        """The status line and the notices (newest first), whole: the status line shows
+        two lines at most."""
+        app = self.app
+        status = getattr(app, "status", "")
+        notices = list(reversed(getattr(app, "notices", [])))
+        if not notices:
+            return None
+        text = Text("Messages (newest first)\n", style="bold")
+        if status:
+            text.append("  status  ", style="bold")
+            text.append(printable(status.strip()).replace("\n", "\n          ") + "\n")
+        for n in notices:
+            text.append(time.strftime("%H:%M:%S  ", time.localtime(n.when)), style="bold")
+            if n.severity != "information":
+                text.append(f"{n.severity}: ", style="bold")
+            text.append(printable(n.title + ": " if n.title else ""))
+            text.append(printable(n.message.strip()).replace("\n", "\n          ") + "\n")
+        text.rstrip()
+        return Wrapped(text, indent=10)
 
     def action_close(self) -> None:
         self.dismiss(None)

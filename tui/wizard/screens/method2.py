@@ -11,7 +11,7 @@ from textual.widgets import Static
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import LibrariesEvidence
 from tui.wizard.screens.fixbase import FixScreen
-from tui.wizard.widgets.render import plain
+from tui.wizard.widgets.render import Wrapped, plain
 
 if TYPE_CHECKING:
     from tui.core.diagnosis.finding import Finding
@@ -67,4 +67,5 @@ class Method2Screen(FixScreen):
                     text.append_text(plain(lib.path, "dim"))
                 text.append("\n")
         text.rstrip()
-        self.query_one("#libs", Static).update(text or plain("(no sshd found)", "italic"))
+        self.query_one("#libs", Static).update(Wrapped(text, hang=2) if text else
+                                               plain("(no sshd found)", "italic"))

@@ -11,7 +11,7 @@ from textual.widgets import Static
 from tui.core.diagnosis import registry
 from tui.core.diagnosis.evidence import FirewallEvidence, SecurityCenterEvidence
 from tui.wizard.screens.base import WizardScreen
-from tui.wizard.widgets.render import plain, status_word
+from tui.wizard.widgets.render import Wrapped, plain, status_word
 
 if TYPE_CHECKING:
     from tui.core.diagnosis.finding import Finding
@@ -50,13 +50,15 @@ class Method3Screen(WizardScreen):
         verdict = Text()
         verdict.append_text(status_word(finding.status))
         verdict.append(" ")
-        verdict.append_text(plain(finding.summary, "bold"))
-        self.query_one("#verdict", Static).update(verdict)
+        verdict.append_text(plain(plain_text(finding.summary), "bold"))
+        self.query_one("#verdict", Static).update(Wrapped(verdict, indent=9))
         addrs = session.addresses()
         text = Text()
         for ip, source in addrs:
             text.append(f"{ip:<20}", style="bold")
-            text.append_text(plain(f" from {source}"))
+            how = source if source.startswith(("picked ", "typed ", "from ")) else \
+                f"from {source}"
+            text.append_text(plain(f" {how}"))
             why = private_reason(ip)
             if why:
                 text.append_text(plain(f"\n  WARNING: {why}: {private_meaning(ip)}", "bold"))
@@ -65,8 +67,9 @@ class Method3Screen(WizardScreen):
             text.append_text(plain("none known: type your public IP on the overview (0)",
                                    "italic"))
         text.rstrip()
-        self.query_one("#addresses", Static).update(text)
-        self.query_one("#firewall", Static).update(self._firewall(finding))
+        # Wrapped lines stay under their text (a warning under its WARNING).
+        self.query_one("#addresses", Static).update(Wrapped(text, hang=2))
+        self.query_one("#firewall", Static).update(Wrapped(self._firewall(finding), hang=2))
         # On screen and when copied: the text without Markdown's code marks (the report keeps
         # them); the commands are indented blocks that copy as they stand.
         self.steps = plain_text(whitelist(addrs))
@@ -84,9 +87,11 @@ class Method3Screen(WizardScreen):
         for line in firewall_lines(ev.firewall, session_ip=ev.whitelist or None):
             text.append("\n")
             text.append_text(plain(line))
-        for line in finding.remedy:
+        from tui.core.instructions import plain as plain_text
+
+        for line in finding.remedy:  # the advice, without Markdown's code marks
             text.append("\n  ")
-            text.append_text(plain(line, "bold"))
+            text.append_text(plain(plain_text(line), "bold"))
         return text
 
     def export(self) -> tuple[str, str] | None:

@@ -1,18 +1,37 @@
-"""Method 4: a live probe from where the wizard runs, and the network tests to copy."""
+"""Method 4: a live probe from where the wizard runs, and the network tests to copy.
+
+The probe field has the focus when the screen opens: digits are the app's screen keys, and
+an address typed into an unfocused screen switched screens. In the field every printable key
+types (the footer then shows the field's own keys: Enter probes, Esc leaves the field and
+the screen keys work again).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from tui.core.text import printable
 from tui.wizard.screens.base import WizardScreen
-from tui.wizard.widgets.render import plain
+from tui.wizard.widgets.render import Wrapped, plain
+
+
+class ProbeField(Input):
+    """The address to probe. Its keys are in the footer while it has the focus (an Input
+    hides every printable key binding, and all the app's keys are printable)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "probe", key_display="Enter"),
+        Binding("escape", "screen.leave_field", "leave field (keys work again)",
+                key_display="Esc"),
+    ]
 
 
 class Method4Screen(WizardScreen):
@@ -25,12 +44,13 @@ class Method4Screen(WizardScreen):
     def __init__(self) -> None:
         super().__init__()
         self.commands: str | None = None
+        self._under_dialog = False
 
     def body(self) -> ComposeResult:
         with Horizontal(id="probe-row"):
             yield Label("Probe ")
-            yield Input(placeholder="instance address[:port]; Enter probes from here",
-                        id="probe-target", compact=True)
+            yield ProbeField(placeholder="instance address[:port]; Enter probes from here",
+                             id="probe-target", compact=True)
         yield Static(id="probe-result")
         yield Static(Text("From your machine (c copies, s saves)", style="bold"),
                      classes="heading")
@@ -39,12 +59,28 @@ class Method4Screen(WizardScreen):
     def on_mount(self) -> None:
         super().on_mount()
         default = self.app.probe_default()
+        field = self.query_one("#probe-target", Input)
         if default:
             host, port = default
-            self.query_one("#probe-target", Input).value = (
-                f"[{host}]:{port}" if ":" in host else f"{host}:{port}" if port != 22 else host)
+            field.value = (f"[{host}]:{port}" if ":" in host else
+                           f"{host}:{port}" if port != self.port else host)
         self.watch(self.app, "probe_result", self.show_probe)
         self._show_commands()
+        field.focus()
+
+    @property
+    def port(self) -> int:
+        """The port when the field names none: the wizard's --port (WizardConfig.probe_port)."""
+        return self.app.config.probe_port
+
+    def on_screen_suspend(self, event: events.ScreenSuspend) -> None:
+        self._under_dialog = isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Opened again (4, n/b): the field takes the keys. Back from a dialog: as it was.
+        if not self._under_dialog:
+            self.query_one("#probe-target", Input).focus()
+        self._under_dialog = False
 
     def action_leave_field(self) -> None:
         self.query_one("#body").focus()
@@ -61,7 +97,7 @@ class Method4Screen(WizardScreen):
             self.notify("type the instance's address first", severity="warning")
             self.query_one("#probe-target", Input).focus()
             return
-        host, port = split_host(text)
+        host, port = split_host(text, self.port)
         try:
             from tui.core.probe import validate_host, validate_port
 
@@ -89,16 +125,18 @@ class Method4Screen(WizardScreen):
 
     def _show_commands(self) -> None:
         from tui.core.instructions import network
+        from tui.core.instructions import plain as plain_text
         from tui.core.targets.hostspec import split_host
 
         text = self.query_one("#probe-target", Input).value.strip()
-        host, port = split_host(text) if text else (None, 22)
+        host, port = split_host(text, self.port) if text else (None, self.port)
         user = None
         if self.app.config.host and "@" in self.app.config.host:
             user = self.app.config.host.split("@", 1)[0]
-        commands = network(host if _valid(host) else None, port, user)
+        # On screen and when copied: without Markdown's code marks (as on Method 3).
+        commands = plain_text(network(host if _valid(host) else None, port, user))
         result = self.app.probe_result
-        self.commands = (result.report() + "\n\n" if result else "") + commands
+        self.commands = (plain_text(result.report()) + "\n\n" if result else "") + commands
         self.query_one("#commands", Static).update(plain(commands))
 
     def export(self) -> tuple[str, str] | None:
@@ -117,8 +155,11 @@ def _valid(host: str | None) -> bool:
     return True
 
 
-def probe_text(r: Any) -> Text:
-    text = plain(r.report())
+def probe_text(r: Any) -> Wrapped:
+    """The probe's report; a long meaning wraps under its text."""
+    from tui.core.instructions import plain as plain_text
+
+    text = plain(plain_text(r.report()))
     bad = r.outcome not in ("banner",)
     text.stylize("bold" if bad else "green", 0, len(text.plain.split("\n", 1)[0]))
-    return text
+    return Wrapped(text, hang=2)

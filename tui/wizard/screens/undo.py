@@ -88,7 +88,7 @@ class UndoScreen(ConfirmScreen):
         for f in view.files:
             if f.diff:
                 body.append("\n\n")
-                body.append_text(diff(f.diff))
+                body.append_text(diff(f.diff).text)
         if view.can_undo:
             body.append_text(plain("\n\nEvery restored file is read back and compared; a file "
                                    "someone changed meanwhile is refused, not overwritten.",

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
+from tui.wizard.console import CONSOLE_THEME, ConsoleFilter, wants_console
 from tui.wizard.messages import ChangeDone, ProbeDone, Progress, TargetReady
 from tui.wizard.screens.overview import OverviewScreen
 
@@ -62,6 +64,7 @@ class WizardConfig(TargetSpec):
     probe_port: int = 22
     banner_wait: float = 8.0  # > 5 s: Debian's libwrap sleeps 5 s before it resets
     auto_probe: bool = True  # probe --host once at start
+    console: bool | None = None  # the Linux console's look; None: when TERM=linux
 
 
 class WizardApp(App[int]):
@@ -98,8 +101,15 @@ class WizardApp(App[int]):
     busy: var[str | None] = var(None)  # what the target worker is doing
 
     def __init__(self, config: WizardConfig | None = None) -> None:
-        super().__init__()
-        self.config = config or WizardConfig()
+        config = config or WizardConfig()
+        self.console_mode = wants_console(config.console, os.environ)
+        super().__init__(css_path=[self.CSS_PATH, "console.tcss"] if self.console_mode else None,
+                         ansi_color=self.console_mode)
+        self.config = config
+        if self.console_mode:
+            self.register_theme(CONSOLE_THEME)
+            self.theme = CONSOLE_THEME.name
+            self._console_filter = ConsoleFilter(greys_only=self.no_color)
         self._session: Session | None = None
         self._probe_cancel: threading.Event | None = None
         self.probing: tuple[str, int] | None = None
@@ -133,6 +143,10 @@ class WizardApp(App[int]):
         from tui.wizard.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = super().get_line_filters()
+        return [*filters, self._console_filter] if self.console_mode else filters
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Under a dialog only its own keys count: '1' must not switch screens behind it.

@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
-from tui.wizard.console import CONSOLE_THEME, ConsoleFilter, wants_console
+from tui.wizard.console import ConsoleFilter, console_theme, wants_console
 from tui.wizard.messages import ChangeDone, ProbeDone, Progress, TargetReady
 from tui.wizard.screens.overview import OverviewScreen
 
@@ -103,12 +103,15 @@ class WizardApp(App[int]):
     def __init__(self, config: WizardConfig | None = None) -> None:
         config = config or WizardConfig()
         self.console_mode = wants_console(config.console, os.environ)
+        # The console's own 16 colours pass through as they are; with NO_COLOR, Textual's
+        # greys (Monochrome) keep a highlighted row visible where NoColor would drop it.
         super().__init__(css_path=[self.CSS_PATH, "console.tcss"] if self.console_mode else None,
-                         ansi_color=self.console_mode)
+                         ansi_color=self.console_mode and "NO_COLOR" not in os.environ)
         self.config = config
         if self.console_mode:
-            self.register_theme(CONSOLE_THEME)
-            self.theme = CONSOLE_THEME.name
+            theme = console_theme(self.no_color)
+            self.register_theme(theme)
+            self.theme = theme.name
             self._console_filter = ConsoleFilter(greys_only=self.no_color)
         self._session: Session | None = None
         self._probe_cancel: threading.Event | None = None

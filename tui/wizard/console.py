@@ -134,6 +134,10 @@ _PLAIN = Style(dim=False, italic=False, underline=False, bold=False, blink=False
 @lru_cache(maxsize=4096)
 def console_style(style: Style | None, greys_only: bool = False) -> Style | None:
     """`style`, or one the console shows at contrast >= 4.5:1 (None: keep `style`)."""
+    if greys_only and style is not None and (style.italic or style.underline or style.dim):
+        # NO_COLOR: the kernel would show these as green, cyan and grey.
+        return console_style(style + Style(dim=False, italic=False, underline=False), True) \
+            or style + Style(dim=False, italic=False, underline=False)
     fg, bg = shown(style)
     if contrast(fg, bg) >= MIN_CONTRAST:
         return None
@@ -171,7 +175,7 @@ class ConsoleFilter(LineFilter):
 
 
 # The VGA palette's colours only, so that nothing in between is rounded by Rich and the kernel.
-CONSOLE_THEME = Theme(
+_THEME = dict(
     name="linux-console",
     primary="#00AAAA",
     secondary="#AA00AA",
@@ -186,12 +190,14 @@ CONSOLE_THEME = Theme(
     success="#55FF55",
     dark=True,
     variables={
+        # Black on light grey: a grey survives NO_COLOR (cyan would turn dark grey, which
+        # the console shows as black).
         "block-cursor-foreground": "#000000",
-        "block-cursor-background": "#00AAAA",
+        "block-cursor-background": "#AAAAAA",
         "block-cursor-text-style": "none",
-        "block-cursor-blurred-foreground": "#000000",
-        "block-cursor-blurred-background": "#AAAAAA",
-        "block-cursor-blurred-text-style": "none",
+        "block-cursor-blurred-foreground": "#FFFFFF",
+        "block-cursor-blurred-background": "#0000AA",
+        "block-cursor-blurred-text-style": "bold",
         "footer-key-foreground": "#FFFF55",
         "footer-description-foreground": "#AAAAAA",
         "footer-background": "#000000",
@@ -210,6 +216,15 @@ CONSOLE_THEME = Theme(
         "border-blurred": "#555555",
     },
 )
+
+
+def console_theme(no_color: bool = False) -> Theme:
+    """The console theme. With NO_COLOR the highlighted row is still black on light grey."""
+    theme = Theme(**_THEME)  # type: ignore[arg-type]
+    if no_color:  # the unfocused list's row: grey, not blue (greys only)
+        theme.variables.update({"block-cursor-blurred-foreground": "#FFFFFF",
+                                "block-cursor-blurred-background": "#555555"})
+    return theme
 
 
 def wants_console(forced: bool | None, environ: Mapping[str, str]) -> bool:

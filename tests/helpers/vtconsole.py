@@ -527,6 +527,10 @@ class ConsoleRun:
             shown = self.text()
             if all(t in shown for t in texts):
                 return shown
+            if self.proc.poll() is not None:
+                self.pump(0.2)
+                raise AssertionError(f"the program exited ({self.proc.returncode}) before "
+                                     f"{texts!r} appeared:\n{self.text()}")
         raise AssertionError(f"{texts!r} never appeared; the screen shows:\n{self.text()}")
 
     def wait_gone(self, text: str, timeout: float = 30.0) -> str:
@@ -578,3 +582,37 @@ def report(grids: Iterable[tuple[str, Grid]]) -> str:
         bad = "".join(sorted(undrawable(grid)))
         lines.append(f"{name:<14} cells<4.5: {len(low):4}  undrawable: {bad or '-'}")
     return "\n".join(lines)
+
+
+# --- the main screens, as an operator reaches them ------------------------------------------
+
+# (name, keys, text that shows the screen is there)
+SCREENS = (
+    ("overview", (), "checks done"),
+    ("address", ("up", "enter"), "pick yours"),
+    ("method1", ("enter", "!checked", "1"), "hosts.deny"),
+    ("method2", ("2",), "liblz4"),
+    ("method3", ("3",), "whitelist"),
+    ("method4", ("4",), "From your machine"),
+    ("others", ("5",), "other causes"),
+    ("summary", ("n",), "Findings"),
+    ("help", ("?",), "│ Help"),
+    ("confirm", ("escape", "1", "a"), "Apply this fix?"),
+)
+
+
+def tour(run: ConsoleRun, screens: Sequence[tuple[str, Sequence[str], str]] = SCREENS,
+         timeout: float = 40.0) -> list[tuple[str, Grid]]:
+    """Press each screen's keys, wait for its text, take the screen once drawing stops."""
+    shots = []
+    run.wait_for("checks done", timeout=timeout)
+    for name, keys, marker in screens:
+        for key in keys:
+            if key == "!checked":  # a re-check was started: until it is done
+                run.wait_gone("working:", timeout=timeout)
+                run.wait_for("checks done", timeout=timeout)
+            else:
+                run.keys(key)
+        run.wait_for(marker, timeout=timeout)
+        shots.append((name, run.settle()))
+    return shots

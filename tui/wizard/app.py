@@ -105,7 +105,9 @@ class WizardApp(App[int]):
         self.console_mode = wants_console(config.console, os.environ)
         # The console's own 16 colours pass through as they are; with NO_COLOR, Textual's
         # greys (Monochrome) keep a highlighted row visible where NoColor would drop it.
-        super().__init__(css_path=[self.CSS_PATH, "console.tcss"] if self.console_mode else None,
+        here = Path(__file__).parent  # absolute: also for subclasses defined elsewhere
+        css = [here / self.CSS_PATH, *([here / "console.tcss"] if self.console_mode else [])]
+        super().__init__(css_path=css,  # type: ignore[arg-type]
                          ansi_color=self.console_mode and "NO_COLOR" not in os.environ)
         self.config = config
         if self.console_mode:

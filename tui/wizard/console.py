@@ -9,9 +9,10 @@ Console mode (TERM=linux, or WizardConfig.console=True) adds:
 - a theme of VGA palette colours and console.tcss (single-line borders, an opaque backdrop
   behind dialogs, no half-block focus bar);
 - ConsoleFilter, a Textual line filter on everything drawn: characters outside both fonts
-  become a same-width look-alike or '?', and a cell whose colours would fall below 4.5:1
-  once the kernel has applied its rules gets a foreground that keeps 4.5:1 (white or black,
-  or the brighter/darker twin of its colour).
+  become a same-width look-alike or '?'; italic, underline and dim are dropped (the kernel
+  would turn them into green, cyan and dark grey); a cell whose colours would fall below
+  4.5:1 once the kernel has applied its rules gets a foreground that keeps 4.5:1 (the
+  brighter or darker twin of its colour, else white, black or a grey).
 """
 
 from __future__ import annotations
@@ -131,21 +132,24 @@ def shown(style: Style | None) -> tuple[int, int]:
 _PLAIN = Style(dim=False, italic=False, underline=False, bold=False, blink=False)
 
 
+_NO_FAKES = Style(dim=False, italic=False, underline=False)
+
+
 @lru_cache(maxsize=4096)
 def console_style(style: Style | None, greys_only: bool = False) -> Style | None:
-    """`style`, or one the console shows at contrast >= 4.5:1 (None: keep `style`)."""
-    if greys_only and style is not None and (style.italic or style.underline or style.dim):
-        # NO_COLOR: the kernel would show these as green, cyan and grey.
-        return console_style(style + Style(dim=False, italic=False, underline=False), True) \
-            or style + Style(dim=False, italic=False, underline=False)
-    fg, bg = shown(style)
-    if contrast(fg, bg) >= MIN_CONTRAST:
+    """`style` as the console should get it (None: unchanged): without italic, underline and
+    dim (the console has none of them and shows green, cyan or dark grey instead), and with
+    a foreground that keeps contrast >= 4.5:1 once the kernel's rules have applied.
+    `greys_only` (NO_COLOR): new foregrounds are black, greys or white."""
+    if style is None:
         return None
-    # Without what the kernel turns into colours (dim grey, italic green, underline cyan).
-    base = (style or Style()) + Style(dim=False, italic=False, underline=False)
-    intended, bg = shown(base)
+    faked = style.italic or style.underline or style.dim
+    base = style + _NO_FAKES if faked else style
+    fg, bg = shown(base)
+    if contrast(fg, bg) >= MIN_CONTRAST:
+        return base if faked else None
     palette = GREYS if greys_only else range(16)
-    candidates = [intended, intended ^ 8, *GREYS] if intended in palette else list(GREYS)
+    candidates = [fg, fg ^ 8, *GREYS] if fg in palette else list(GREYS)
     new_fg = next(c for c in candidates if contrast(c, bg) >= MIN_CONTRAST)
     if base.reverse:
         # Keep reverse (it marks a row without colour): written as the swap of what shows.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,3 +128,11 @@ def test_every_main_screen_on_this_machine(system_sshd, runs: list[vt.ConsoleRun
     overview = vt.text_of(shots[0][1])
     assert "TCP wrappers" in overview and "PROBLEM" in overview, overview
     assert_console_clean(shots)
+
+
+def test_console_screenshots_are_current() -> None:
+    """screenshots/console-*.png are what make_console_screenshots.py renders now."""
+    script = Path(__file__).resolve().parent.parent / "screenshots/make_console_screenshots.py"
+    r = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr

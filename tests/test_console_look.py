@@ -62,10 +62,34 @@ def test_every_main_screen_of_the_demo(tmp_path: Path, runs: list[vt.ConsoleRun]
     runs.append(run)
     shots = vt.tour(run)
     assert [n for n, _ in shots] == [n for n, _, _ in vt.SCREENS]
+    # The command palette (ctrl+p) too: Textual's own prompt glyph is an emoji.
+    run.keys("escape", "\x10")
+    run.wait_for("Search for commands")
+    shots.append(("palette", run.settle()))
+    assert "> │Search for commands" in vt.text_of(shots[-1][1])
     assert_console_clean(shots)
     # Only the console's own 16 colours are written (no 256-colour or RGB rounding).
     extended = [s for s in vt.sgr_sequences(bytes(run.raw)) if re.search(r"(^|;)[34]8;", s)]
     assert not extended, extended
+
+
+def test_without_the_console_look_the_issue_shows(tmp_path: Path,
+                                                  runs: list[vt.ConsoleRun]) -> None:
+    """The harness sees what the issue reported when the console look is off
+    (SSH_RESET_DOCTOR_CONSOLE=0): glyphs a console font lacks, cells below 4.5:1."""
+    run = vt.ConsoleRun([console_script(), "--demo"],
+                        env_for(tmp_path, SSH_RESET_DOCTOR_CONSOLE="0"))
+    runs.append(run)
+    shots = vt.tour(run, vt.SCREENS[:2])
+    print(vt.report(shots))
+    (_, overview), (_, address) = shots
+    assert "—" in vt.undrawable(overview) and set("━┃┏┓┗┛") <= vt.undrawable(address)
+    low = vt.low_contrast(overview)
+    assert len(low) > 20
+    # The PROBLEM badge: bold reverse red shows dark grey on red or magenta (about 1:1).
+    badge = [c for y, _x, c, ratio in low if "PROBLEM" in vt.text_of(overview).split("\n")[y]
+             and c.reverse and ratio < 1.5]
+    assert badge, low
 
 
 def _row_looks(grid: vt.Grid, y: int) -> set[tuple[int, int, bool]]:

@@ -161,6 +161,7 @@ def test_console_mode_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setenv("TERM", "linux")
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv(console.CONSOLE_ENV, raising=False)
     app = WizardApp(WizardConfig())
     assert app.console_mode and app.theme == "linux-console"
     assert any(isinstance(f, console.ConsoleFilter) for f in app.get_line_filters())
@@ -170,3 +171,9 @@ def test_console_mode_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not plain.console_mode and plain.theme != "linux-console"
     assert not any(isinstance(f, console.ConsoleFilter) for f in plain.get_line_filters())
     assert WizardApp(WizardConfig(console=True)).console_mode
+    monkeypatch.setenv(console.CONSOLE_ENV, "1")
+    assert WizardApp(WizardConfig()).console_mode
+    assert not WizardApp(WizardConfig(console=False)).console_mode
+    monkeypatch.setenv("TERM", "linux")
+    monkeypatch.setenv(console.CONSOLE_ENV, "0")
+    assert not WizardApp(WizardConfig()).console_mode

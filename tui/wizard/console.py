@@ -5,7 +5,8 @@ CP437 font) and the kernel's colour model (drivers/tty/vt/vt.c): 8 background co
 backgrounds fall back to normal ones, reverse video swaps only the 3-bit colours, bold lights
 the foreground, dim/italic/underline replace the foreground with grey/green/cyan.
 
-Console mode (TERM=linux, or WizardConfig.console=True) adds:
+Console mode (TERM=linux; WizardConfig.console, i.e. --console, or the environment variable
+SSH_RESET_DOCTOR_CONSOLE=1/0 force it on or off) adds:
 - a theme of VGA palette colours and console.tcss (single-line borders, an opaque backdrop
   behind dialogs, no half-block focus bar);
 - ConsoleFilter, a Textual line filter on everything drawn: characters outside both fonts
@@ -45,7 +46,7 @@ LOOKALIKE = {
     "▁": " ", "▂": " ", "▃": " ", "▄": " ", "▅": "█", "▆": "█", "▇": "█", "▉": "█",
     "▊": "│", "▋": "│", "▌": "│", "▍": "│", "▎": "│", "▏": "│", "▐": "│", "▕": "│",
     "▓": "▒", "✓": "+", "✔": "+", "✗": "x", "✘": "x", "→": "→", "►": ">", "▶": ">",
-    "◀": "<", "◄": "<", "⏎": " ",
+    "◀": "<", "◄": "<", "⏎": " ", "🔎": ">",  # the command palette's prompt
 }
 
 
@@ -231,8 +232,15 @@ def console_theme(no_color: bool = False) -> Theme:
     return theme
 
 
+# "1" or "0": console mode on or off whatever TERM says (for tests and odd terminals).
+CONSOLE_ENV = "SSH_RESET_DOCTOR_CONSOLE"
+
+
 def wants_console(forced: bool | None, environ: Mapping[str, str]) -> bool:
-    """Console mode: as forced (--console), else when the terminal is the Linux console."""
+    """Console mode: as forced (--console), else as SSH_RESET_DOCTOR_CONSOLE says, else
+    when the terminal is the Linux console (TERM=linux)."""
     if forced is not None:
         return forced
+    if environ.get(CONSOLE_ENV) in ("0", "1"):
+        return environ[CONSOLE_ENV] == "1"
     return environ.get("TERM", "") == "linux"

@@ -134,7 +134,7 @@ LIVE_SCREENS = (
     ("method4", ("4",), "From your machine"),
     ("others", ("5",), "other causes"),
     ("summary", ("n",), "Findings"),
-    ("help", ("?",), "│ Help"),
+    ("help", ("?",), "Esc close"),
     ("confirm", ("escape", "1", "a"), "Apply this fix?"),
 )
 

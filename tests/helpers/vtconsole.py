@@ -596,7 +596,7 @@ SCREENS = (
     ("method4", ("4",), "From your machine"),
     ("others", ("5",), "other causes"),
     ("summary", ("n",), "Findings"),
-    ("help", ("?",), "│ Help"),
+    ("help", ("?",), "Esc close"),
     ("confirm", ("escape", "1", "a"), "Apply this fix?"),
 )
 

@@ -586,18 +586,19 @@ def report(grids: Iterable[tuple[str, Grid]]) -> str:
 
 # --- the main screens, as an operator reaches them ------------------------------------------
 
-# (name, keys, text that shows the screen is there)
+# (name, keys, text that shows the screen is there). Method 4 comes last: its probe field
+# may take the keyboard (digits typed there do not switch screens).
 SCREENS = (
     ("overview", (), "checks done"),
     ("address", ("up", "enter"), "pick yours"),
     ("method1", ("enter", "!checked", "1"), "hosts.deny"),
     ("method2", ("2",), "liblz4"),
     ("method3", ("3",), "whitelist"),
-    ("method4", ("4",), "From your machine"),
     ("others", ("5",), "other causes"),
     ("summary", ("n",), "Findings"),
     ("help", ("?",), "Esc close"),
     ("confirm", ("escape", "1", "a"), "Apply this fix?"),
+    ("method4", ("escape", "4"), "From your machine"),
 )
 
 

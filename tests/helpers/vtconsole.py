@@ -373,7 +373,9 @@ CP437_DINGBATS = "☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§�
 
 
 def in_cp437(ch: str) -> bool:
-    """The kernel's built-in font (CP437) has a glyph for `ch`."""
+    """The kernel's built-in font (CP437) has a glyph for `ch`. Its Unicode table also maps
+    a few look-alikes onto other glyphs (accented capitals onto plain ones, for one): those
+    are not counted, a stricter set."""
     if ch in CP437_DINGBATS:
         return True
     if ord(ch) < 0x20 or ord(ch) == 0x7F:

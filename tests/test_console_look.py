@@ -106,9 +106,15 @@ def test_no_color_keeps_badges_highlight_and_focus(tmp_path: Path,
     greys = {0, 7, 8, 15}
     assert {c.fg for row in grid for c in row if c.ch.strip()} <= greys
     assert {c.bg for row in grid for c in row} <= greys
-    # Badges are words; the overview lists its rows with the focus bar and one highlight.
+    # Badges are words, PROBLEM also a box: it looks unlike the row's label beside it.
     assert "PROBLEM" in shown and "ok" in shown
     lines = vt.text_of(grid).splitlines()
+    badges = [(y, line.index("PROBLEM")) for y, line in enumerate(lines) if "PROBLEM" in line]
+    assert len(badges) >= 2, shown
+    for y, x in badges:
+        badge, label = grid[y][x], grid[y][4]
+        assert (badge.fg, badge.bg) != (label.fg, label.bg), (y, badge, label)
+    # The overview lists its rows with the focus bar and one highlight.
     rows = [y for y, line in enumerate(lines) if line.startswith(" │")]
     assert len(rows) >= 5, shown  # '│': the focused list (Textual's half block elsewhere)
     looks = {y: _row_looks(grid, y) for y in rows}

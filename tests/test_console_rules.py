@@ -118,6 +118,11 @@ def test_product_model_is_the_kernels() -> None:
         assert (vt.COLOR_TABLE[fg], vt.COLOR_TABLE[bg]) == _kernel(style), style
 
 
+def contrast_before(style: Style) -> float:
+    fg, bg = _kernel(style)
+    return vt.contrast(vt.PALETTE[fg], vt.PALETTE[bg])
+
+
 @pytest.mark.parametrize("greys_only", [False, True])
 def test_console_style_keeps_every_cell_readable(greys_only: bool) -> None:
     for style in STYLES:
@@ -126,6 +131,9 @@ def test_console_style_keeps_every_cell_readable(greys_only: bool) -> None:
         assert vt.contrast(vt.PALETTE[fg], vt.PALETTE[bg]) >= 4.5, (style, fixed)
         if style.reverse:
             assert fixed.reverse, style  # reverse marks a row without colour: kept
+            real = style + Style(dim=False, italic=False, underline=False)
+            if greys_only and contrast_before(real) < 4.5 and _kernel(real)[1] == BLACK:
+                assert (fg, bg) == (BLACK, LIGHT), style  # reverse video, as a box
         # The console has no italic, underline or dim: the kernel would show colours.
         assert not (fixed.italic or fixed.underline or fixed.dim), style
 

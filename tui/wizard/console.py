@@ -149,6 +149,11 @@ def console_style(style: Style | None, greys_only: bool = False) -> Style | None
     fg, bg = shown(base)
     if contrast(fg, bg) >= MIN_CONTRAST:
         return base if faked else None
+    if greys_only and base.reverse and bg == 0:
+        # Reverse that came out dark on dark: show it as reverse video does, black on light
+        # grey (a badge such as PROBLEM stays a box without colour).
+        return base + _PLAIN + Style(color=Color.from_ansi(7), bgcolor=Color.from_ansi(0),
+                                     reverse=True)
     palette = GREYS if greys_only else range(16)
     candidates = [fg, fg ^ 8, *GREYS] if fg in palette else list(GREYS)
     new_fg = next(c for c in candidates if contrast(c, bg) >= MIN_CONTRAST)

@@ -39,6 +39,8 @@ def broken_root(dest: Path, *, deny: bytes = DENY, library: bool = True,
 
 
 def app_for(tmp: Path, **config: object) -> WizardApp:
+    # The look does not depend on the TERM the tests run under (console: TERM=linux).
+    config = {"console": False, **config}
     cfg = WizardConfig(copies_dir=tmp / "copies", save_dir=tmp / "saved", **config)  # type: ignore[arg-type]
     return WizardApp(cfg)
 

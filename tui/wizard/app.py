@@ -10,19 +10,21 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import LineFilter
 from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
+from tui.wizard.console import ConsoleFilter, console_theme, wants_console
 from tui.wizard.messages import (
     AllApplied,
     ChangeDone,
@@ -118,8 +120,20 @@ class WizardApp(App[int]):
     notice: var[Notice | None] = var(None)  # shown in the status line until it times out
 
     def __init__(self, config: WizardConfig | None = None) -> None:
-        super().__init__()
-        self.config = config or WizardConfig()
+        config = config or WizardConfig()
+        self.console_mode = wants_console(config.console, os.environ)
+        # The console's own 16 colours pass through as they are; with NO_COLOR, Textual's
+        # greys (Monochrome) keep a highlighted row visible where NoColor would drop it.
+        here = Path(__file__).parent  # absolute: also for subclasses defined elsewhere
+        css = [here / self.CSS_PATH, *([here / "console.tcss"] if self.console_mode else [])]
+        super().__init__(css_path=css,  # type: ignore[arg-type]
+                         ansi_color=self.console_mode and "NO_COLOR" not in os.environ)
+        self.config = config
+        if self.console_mode:
+            theme = console_theme(self.no_color)
+            self.register_theme(theme)
+            self.theme = theme.name
+            self._console_filter = ConsoleFilter(greys_only=self.no_color)
         self._session: Session | None = None
         self._probe_cancel: threading.Event | None = None
         self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
@@ -159,6 +173,10 @@ class WizardApp(App[int]):
         from tui.wizard.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        filters = super().get_line_filters()
+        return [*filters, self._console_filter] if self.console_mode else filters
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Under a dialog only its own keys count: '1' must not switch screens behind it.

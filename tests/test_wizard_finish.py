@@ -89,6 +89,8 @@ async def test_apply_all_after_one_confirmation_proves_sshd_answers_and_undoes_a
         assert "Most likely: nothing on the target explains the reset" in screen_text(app)
         assert "A" not in footer_keys(app)  # nothing left to apply
         for _ in range(6):
+            if app.current_mode == "m4":  # its probe field has the focus: Esc leaves it
+                await pilot.press("escape")
             await pilot.press("n")
         assert app.current_mode == "summary"
         await pilot.pause()
@@ -221,7 +223,7 @@ async def test_undo_everywhere_refuses_out_of_order_and_changed_files(
         # Someone changes the file: the dialog (on Method 4 now) shows the refusal.
         theirs = two + b"sshd: 192.0.2.99\n"
         allow.write_bytes(theirs)
-        await pilot.press("4", "u")
+        await pilot.press("4", "escape", "u")  # Method 4 opens in its probe field
         await wait_until(pilot, lambda: isinstance(app.screen, UndoScreen))
         shown = " ".join(screen_text(app).split())
         assert "cannot be undone" in shown and "changed by someone else since" in shown
@@ -286,7 +288,7 @@ def test_live_console_apply_all_then_sshd_answers_with_its_banner(
         term.keys("y")
         shown = term.wait_for("sshd answers again on 127.0.0.1:22", timeout=40)
         assert ns.read("/etc/hosts.deny") == b"# site policy\n#sshd: 127.0.0.1\n"
-        term.keys(*["n"] * 6)
+        term.keys(*["n"] * 4, "Escape", "n", "n")  # Esc leaves Method 4's probe field
         shown = term.wait_for("Does sshd answer again?")
         flat = " ".join(shown.split())
         assert "yes: 127.0.0.1:22 answered SSH-2.0-OpenSSH_" in flat, shown

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.screens.confirm import ConfirmScreen
-from tui.wizard.widgets.render import diff, plain, status_word
+from tui.wizard.widgets.render import Wrapped, diff, plain, status_word
 
 if TYPE_CHECKING:
     from tui.core.changes.plan import Plan
@@ -72,7 +72,7 @@ class FixScreen(WizardScreen):
             text.append(f"\nLast change here: {state}: ", style="bold")
             text.append_text(plain(f"{last.title} (change set {last.change_set.id}); "
                                    f"re-checked: {finding.status}"))
-        verdict.update(text)
+        verdict.update(Wrapped(text, hang=2))  # long lines wrap under their text
         remedies = self.query_one("#remedies", OptionList)
         remedies.set_options([
             Option(plain(f"{p.title}" + ("  (recommended)" if p.default else "")),
@@ -121,7 +121,7 @@ class FixScreen(WizardScreen):
         for n in plan.notes:
             notes.append_text(plain(f"note: {n}\n", "italic"))
         notes.rstrip()
-        self.query_one("#notes", Static).update(notes)
+        self.query_one("#notes", Static).update(Wrapped(notes, hang=6))  # under "note: "
         preview.update(diff(plan.preview()))
 
     def action_apply(self) -> None:

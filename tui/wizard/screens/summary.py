@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from tui.wizard.screens.base import WizardScreen
-from tui.wizard.widgets.render import plain, status_word
+from tui.wizard.widgets.render import Wrapped, plain, status_word
 
 
 class SummaryScreen(WizardScreen):
@@ -55,7 +55,7 @@ class SummaryScreen(WizardScreen):
         else:
             text = Text("not yet", style="bold reverse")
             text.append_text(plain(f" {proof.summary()}\n{proof.meaning()}"))
-        self.query_one("#proof", Static).update(text)
+        self.query_one("#proof", Static).update(Wrapped(text, hang=2))
         if proof is not None and not proving:
             self.show_session(self.app.session)  # the report (s, c) carries it too
 
@@ -75,7 +75,8 @@ class SummaryScreen(WizardScreen):
             text.append_text(plain(f"{registry.title(f.id)}: ", "bold"))
             text.append_text(plain(f.summary + "\n"))
         text.rstrip()
-        self.query_one("#findings", Static).update(text)
+        # Each summary wraps under itself, clear of the status column.
+        self.query_one("#findings", Static).update(Wrapped(text, indent=9))
         changes = Text()
         for c in session.changes:
             changes.append_text(plain(f"{'undone' if c.undone else 'applied'}: {c.title}\n",
@@ -84,11 +85,11 @@ class SummaryScreen(WizardScreen):
             for b in c.change_set.backups():
                 changes.append_text(plain(f"  backup {b}\n"))
         changes.rstrip()
-        self.query_one("#changes", Static).update(changes or plain("no change was made",
-                                                                   "italic"))
+        self.query_one("#changes", Static).update(
+            Wrapped(changes, hang=2) if changes else plain("no change was made", "italic"))
         steps = reportmd.next_steps(report, session.changes)
-        self.query_one("#next", Static).update(plain("\n".join(
-            s if s.startswith("  ") else f"- {s}" for s in steps)))
+        self.query_one("#next", Static).update(Wrapped(plain("\n".join(
+            s if s.startswith("  ") else f"- {s}" for s in steps)), hang=2))
         probe = self.app.probe_result
         host = self.app.probe_default()
         self.report_md = reportmd.render(

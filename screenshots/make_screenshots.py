@@ -64,7 +64,9 @@ def main() -> int:
         else:
             path.write_bytes(data)
             print(path)
-    extra = sorted(str(p) for p in args.out.glob("*.svg") if p.stem not in SHOTS) \
+    # before-after.svg is a terminal transcript, made by make_before_after.py.
+    extra = sorted(str(p) for p in args.out.glob("*.svg")
+                   if p.stem not in SHOTS and p.stem != "before-after") \
         if args.check else []
     if stale or extra:
         print("not current (run screenshots/make_screenshots.py): "

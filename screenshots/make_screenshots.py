@@ -28,7 +28,7 @@ SHOTS = {
     "method1-after-apply": "method1-after-apply",
     "method2-libraries": "method2",
     "method3-whitelist": "method3",
-    "method4-network": "method4",
+    "method4-network": "method4-probe",
     "other-causes": "others",
     "summary": "summary-after-both-fixes",
     "help": "help",

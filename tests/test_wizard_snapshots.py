@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import socket
+import struct
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.wizard_kit import app_for, checked
+from tests.helpers.wizard_kit import app_for, checked, until
 from tui.core.changes import journal
 from tui.core.demo import build_sample
 
@@ -34,6 +37,9 @@ SCREENS = {
     "method2": (*PICK, "2"),
     "method3": (*PICK, "3"),
     "method4": (*PICK, "4"),
+    # A real probe from the wizard: TCP to a listener that resets before any banner, as
+    # libwrap's refusal does (without its 5 s pause).
+    "method4-probe": (*PICK, "4", "!probe"),
     "others": (*PICK, "5"),
     "summary": (*PICK, "n", "n", "n", "n", "escape", "n", "n"),  # Esc: Method 4's field
     "confirm-apply": (*PICK, "1", "a"),
@@ -60,6 +66,30 @@ def demo_root() -> Iterator[Path]:
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
 
 
+RESET_PORT = 40022  # fixed: the port is on the screen
+
+
+@pytest.fixture(scope="module")
+def resetting_listener() -> Iterator[tuple[str, int]]:
+    """127.0.0.1:RESET_PORT accepts each connection and resets it before a banner."""
+    srv = socket.create_server(("127.0.0.1", RESET_PORT))
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # linger 0: RST, not FIN
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield "127.0.0.1", RESET_PORT
+    stop.set()
+    srv.close()
+
+
 @pytest.fixture(autouse=True)
 def fixed_change_names(monkeypatch: pytest.MonkeyPatch) -> None:
     """A change set's name carries the clock and a random tag: fixed here, so the screens
@@ -74,7 +104,7 @@ def fixed_change_names(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("keys", SCREENS.values(), ids=SCREENS.keys())
 def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, int],
-                keys: tuple[str, ...]) -> None:
+                keys: tuple[str, ...], resetting_listener: tuple[str, int]) -> None:
     app = app_for(tmp_path, root=str(demo_root), label="demo sample system (demo-instance)")
 
     async def ready(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +112,14 @@ def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, 
         for key in keys:
             if key == "!wait":
                 await checked(pilot)
+            elif key == "!probe":  # type the address into Method 4's field, Enter
+                from textual.widgets import Input
+
+                host, port = resetting_listener
+                pilot.app.screen.query_one("#probe-target", Input).value = f"{host}:{port}"
+                await pilot.press("enter")
+                await until(pilot, lambda: pilot.app.probe_result is not None)
+                await pilot.press("escape")  # the field's cursor would blink in the shot
             elif key == "!clear":  # a notice would stay drawn under the dialog opened next
                 pilot.app.clear_notifications()
                 await pilot.pause()

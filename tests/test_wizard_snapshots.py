@@ -82,6 +82,7 @@ def resetting_listener() -> Iterator[tuple[str, int]]:
             except OSError:
                 return
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            stop.wait(0.2)  # the client is waiting for the banner by then
             conn.close()  # linger 0: RST, not FIN
 
     threading.Thread(target=serve, daemon=True).start()
@@ -119,7 +120,9 @@ def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, 
                 pilot.app.screen.query_one("#probe-target", Input).value = f"{host}:{port}"
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.probe_result is not None)
-                await pilot.press("escape")  # the field's cursor would blink in the shot
+                await pilot.pause(0.3)  # the result's redraw and the scroll it causes
+                pilot.app.screen.query_one("#body").scroll_home(animate=False)
+                await pilot.pause()
             elif key == "!clear":  # a notice would stay drawn under the dialog opened next
                 pilot.app.clear_notifications()
                 await pilot.pause()

@@ -8,6 +8,7 @@ iptables-save.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import re
 
@@ -34,6 +35,19 @@ def source_kind(label: str, text: str) -> tuple[str, str | None]:
 
 def evaluate(texts: dict[str, str], ip: str | None, port: int = 22) -> FirewallReport:
     """Verdicts for a new TCP connection from `ip` (None: anyone) to `port`, per source."""
+    # Rulesets of tens of thousands of rules are as many small objects, and none of them is
+    # garbage until the report is made: the cyclic collector's passes over them made parsing
+    # and walking superlinear. It is off for the call, and restored as it was.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(texts, ip, port)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _evaluate(texts: dict[str, str], ip: str | None, port: int) -> FirewallReport:
     addr = _address(ip)
     ip = str(addr) if addr else None
     rep = FirewallReport(ip, port)

@@ -7,10 +7,12 @@ unknown, never false: a rule we cannot read must not be silently skipped.
 
 from __future__ import annotations
 
+import gc
+import re
 import shlex
 
 from tui.core.firewall import conds
-from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_net
+from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_span
 from tui.core.firewall.model import Action, Chain, Cond, Rule, Ruleset
 from tui.core.text import ascii_int
 
@@ -23,11 +25,51 @@ _NEXT_TARGETS = {
 }
 _BUILTIN = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
 _NEW_STATES = {"new", "established", "related", "invalid", "untracked", "snat", "dnat"}
+_SHLEX_SPACE = re.compile("[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
+_SPACE = (" ", "\t", "\r", "\n")
+_ALL = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 # Matches whose options are pure bookkeeping for our question.
 _NEUTRAL_MODULES = {"comment", "tcp"}
 
 
 def parse(text: str, family: str) -> Ruleset:
+    # Tens of thousands of rules are as many small objects, none of them garbage: a cyclic
+    # collection every few thousand allocations makes parsing quadratic. Off while parsing.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text, family)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _split(line: str) -> list[str]:
+    """shlex.split(line) for iptables-save's lines; shlex itself only where it is needed: it
+    is slow on fail2ban's thousands of lines. iptables-save quotes with double quotes (a
+    comment, a log prefix), escaping a quote in them with a backslash."""
+    if "'" in line or "\\" in line:
+        return shlex.split(line)
+    if '"' not in line:
+        return line.split()
+    parts = line.split('"')
+    if len(parts) % 2 == 0:
+        raise ValueError("No closing quotation")
+    words: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2 == 0:
+            words += [w for w in _SHLEX_SPACE.split(part) if w]
+            continue
+        # A quoted word must stand alone: `a"b c"`, `"a"b`, `"a""b"` are one word to shlex.
+        before, after = parts[k - 1], parts[k + 1]
+        if (before[-1:] not in _SPACE if before or k > 1 else False) or \
+                (after[:1] not in _SPACE if after or k + 2 < len(parts) else False):
+            return shlex.split(line)
+        words.append(part)
+    return words
+
+
+def _parse(text: str, family: str) -> Ruleset:
     rs = Ruleset("iptables")
     fams = frozenset({family})
     table = None
@@ -51,9 +93,8 @@ def parse(text: str, family: str) -> Ruleset:
                 if len(parts) > 1 and parts[1] != "-":
                     ch.policy, ch.policy_text, ch.policy_line = parts[1].lower(), line, no
             continue
-        try:  # shlex only when quoting is there: it is slow on fail2ban's thousands of lines
-            words = shlex.split(line) if '"' in line or "'" in line or "\\" in line \
-                else line.split()
+        try:
+            words = _split(line)
         except ValueError:
             rs.notes.append(f"line {no}: not understood: {line[:80]}")
             continue
@@ -133,15 +174,15 @@ def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> 
             continue
         if w in ("-s", "--source", "--src"):
             v = val()
-            nets = [parse_net(x) for x in v.split(",")]
-            if all(nets):
-                cs.append(conds.src(nets, neg, f"{'! ' if neg else ''}-s {v}"))  # type: ignore[arg-type]
+            spans = [parse_span(x) for x in v.split(",")]
+            if all(spans):
+                cs.append(conds.src_spans(spans, neg, f"{'! ' if neg else ''}-s {v}"))  # type: ignore[arg-type]
             else:
                 cs.append(conds.other(f"-s {v}", f"source {v} is not an address"))
         elif w in ("-d", "--destination", "--dst"):
             v = val()
-            n = parse_net(v)
-            if n is not None and n.prefixlen == 0 and not neg:
+            n = parse_span(v)
+            if n is not None and n[1] == 0 and n[2] == _ALL[n[0]] and not neg:  # /0
                 pass
             else:
                 cs.append(conds.other(f"-d {v}", f"only for destination {v}"))

@@ -47,12 +47,20 @@ def unknown(why: str) -> Test:
     return Test(None, why)
 
 
-@dataclass
 class Cond:
-    kind: str  # "src" | "dport" | "proto" | "iface" | "state" | "family" | "other"
-    text: str
-    test: Callable[[Packet], Test]
-    names: bool = False  # a positive source match: the rule names addresses (or a set of them)
+    """One match of a rule. A plain class with __slots__: rulesets hold tens of thousands."""
+
+    __slots__ = ("kind", "names", "test", "text")
+
+    def __init__(self, kind: str, text: str, test: Callable[[Packet], Test],
+                 names: bool = False) -> None:
+        self.kind = kind  # "src" | "dport" | "proto" | "iface" | "state" | "family" | "other"
+        self.text = text
+        self.test = test
+        self.names = names  # a positive source match: the rule names addresses (or a set)
+
+    def __repr__(self) -> str:
+        return f"Cond({self.kind!r}, {self.text!r}, names={self.names})"
 
 
 def all_of(conds: list[Cond], pkt: Packet) -> Test:
@@ -77,15 +85,24 @@ class Action:
     detail: str | None = None  # reject type ("tcp-reset", "icmp-port-unreachable"), or why unknown
 
 
-@dataclass
 class Rule:
-    conds: list[Cond]
-    action: Action
-    text: str  # the original rule as written in the source
-    line: int  # 1-based line in the source text
-    index: int = 0  # 1-based position in its chain (`iptables -L --line-numbers`)
-    handle: int | None = None  # nft -a
-    sets: list[str] = field(default_factory=list)  # named sets / ipsets it consults
+    """A rule as written in its source. A plain class with __slots__ (see Cond)."""
+
+    __slots__ = ("action", "conds", "handle", "index", "line", "sets", "text")
+
+    def __init__(self, conds: list[Cond], action: Action, text: str, line: int,
+                 index: int = 0, handle: int | None = None,
+                 sets: list[str] | None = None) -> None:
+        self.conds = conds
+        self.action = action
+        self.text = text  # the original rule as written in the source
+        self.line = line  # 1-based line in the source text
+        self.index = index  # 1-based position in its chain (`iptables -L --line-numbers`)
+        self.handle = handle  # nft -a
+        self.sets: list[str] = sets if sets is not None else []  # named sets / ipsets
+
+    def __repr__(self) -> str:
+        return f"Rule({self.text!r}, line={self.line}, action={self.action!r})"
 
 
 @dataclass

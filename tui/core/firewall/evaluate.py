@@ -162,7 +162,8 @@ class _Ctx:
         out = []
         for ch in _reachable(self.rs, pkt, skip):
             for r in ch.rules:
-                if r.action.kind not in BLOCKING:
+                if r.action.kind not in BLOCKING or (r.src is not None and
+                                                     r.cannot_match(pkt)):
                     continue
                 m = all_of(r.conds, pkt)
                 if m.value is False:

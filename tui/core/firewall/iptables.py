@@ -27,6 +27,15 @@ _BUILTIN = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
 _NEW_STATES = {"new", "established", "related", "invalid", "untracked", "snat", "dnat"}
 _SHLEX_SPACE = re.compile("[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
 _SPACE = (" ", "\t", "\r", "\n")
+# The shape of most rules in a big saved ruleset (a ban list, a port list): plain ASCII words
+# (no quote, backslash or space in them; a comment may be quoted), no negation, and every
+# option consuming one word, as _parts reads them. Anything else is parsed in full, at once.
+_W = r"[\x21\x23-\x26\x28-\x5b\x5d-\x7e]+"
+_FAST = re.compile(
+    rf"-A (?P<chain>{_W})(?: -s (?P<src>{_W}))?(?: -d {_W})?(?: -i {_W})?"
+    rf"(?: -p (?P<proto>{_W}))?(?: -m (?P<module>{_W}))?(?: --dport (?P<dport>{_W}))?"
+    rf"(?: -m comment --comment (?:{_W}|\"[ \x21\x23-\x5b\x5d-\x7e]*\"))?"
+    rf" -j (?P<target>{_W})(?: --reject-with (?P<reject>{_W}))?")
 _ALL = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 # Matches whose options are pure bookkeeping for our question.
 _NEUTRAL_MODULES = {"comment", "tcp"}
@@ -93,6 +102,10 @@ def _parse(text: str, family: str) -> Ruleset:
                 if len(parts) > 1 and parts[1] != "-":
                     ch.policy, ch.policy_text, ch.policy_line = parts[1].lower(), line, no
             continue
+        fast = _FAST.fullmatch(line)
+        if fast is not None and (fast["dport"] is None or fast["proto"] or fast["module"]):
+            _get(rs, table, fast["chain"], fams).rules.append(_lazy_rule(fast, line, no))
+            continue
         try:
             words = _split(line)
         except ValueError:
@@ -153,7 +166,30 @@ def _resolve_targets(rs: Ruleset, ch: Chain) -> None:
                 r.action = Action("unknown", a.target, f"target {a.target} not understood")
 
 
+def _lazy_rule(m: re.Match[str], line: str, no: int) -> Rule:
+    """A rule of the plain shape _FAST reads: its target and its sources now, its conditions
+    when a packet from those sources (or any, without -s) meets it."""
+    target, reject = m["target"], m["reject"]
+    action = _target(target, ["--reject-with", reject] if reject else [], goto=False)
+    src = None
+    if m["src"] is not None:
+        spans = [parse_span(x) for x in m["src"].split(",")]
+        if all(spans):
+            src = tuple(spans)  # type: ignore[arg-type]
+    return Rule(None, action, line, no, src=src, build=_build_lazy)
+
+
+def _build_lazy(rule: Rule) -> tuple[list[Cond], list[str]]:
+    cs, _, sets = _parts(_split(rule.text)[2:])
+    return cs, sets
+
+
 def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> Rule:
+    cs, action, sets = _parts(words)
+    return Rule(cs, action, line, no, sets=sets)
+
+
+def _parts(words: list[str]) -> tuple[list[Cond], Action, list[str]]:
     cs: list[Cond] = []
     sets: list[str] = []
     action = Action("next")
@@ -211,7 +247,7 @@ def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> 
             cs.append(conds.other(w, f"option {w} not understood"))
         neg = False
         i += 1
-    return Rule(cs, action, line, no, sets=sets)
+    return cs, action, sets
 
 
 def _module_option(module: str, opt: str, words: list[str], i: int, neg: bool,

@@ -86,20 +86,59 @@ class Action:
 
 
 class Rule:
-    """A rule as written in its source. A plain class with __slots__ (see Cond)."""
+    """A rule as written in its source. A plain class with __slots__ (see Cond).
 
-    __slots__ = ("action", "conds", "handle", "index", "line", "sets", "text")
+    A parser may leave the conditions to be built on first use (`build`), and give instead
+    the source addresses the rule is limited to (`src`: (version, first, last) spans of a
+    positive source match): a packet from elsewhere cannot match it, whatever the rest says,
+    so a big list of blocked addresses is only read where it concerns the client.
+    """
 
-    def __init__(self, conds: list[Cond], action: Action, text: str, line: int,
+    __slots__ = ("_build", "_conds", "_sets", "action", "handle", "index", "line", "src",
+                 "text")
+
+    def __init__(self, conds: list[Cond] | None, action: Action, text: str, line: int,
                  index: int = 0, handle: int | None = None,
-                 sets: list[str] | None = None) -> None:
-        self.conds = conds
+                 sets: list[str] | None = None, *,
+                 src: tuple[tuple[int, int, int], ...] | None = None,
+                 build: Callable[[Rule], tuple[list[Cond], list[str]]] | None = None) -> None:
+        self._conds = conds
+        self._sets: list[str] = sets if sets is not None else []  # named sets / ipsets
+        self._build = build
         self.action = action
         self.text = text  # the original rule as written in the source
         self.line = line  # 1-based line in the source text
         self.index = index  # 1-based position in its chain (`iptables -L --line-numbers`)
         self.handle = handle  # nft -a
-        self.sets: list[str] = sets if sets is not None else []  # named sets / ipsets
+        self.src = src
+
+    def _built(self) -> None:
+        if self._build is not None:
+            self._conds, self._sets = self._build(self)
+            self._build = None
+
+    @property
+    def conds(self) -> list[Cond]:
+        if self._conds is None:
+            self._built()
+        return self._conds or []
+
+    @conds.setter
+    def conds(self, value: list[Cond]) -> None:
+        self._conds, self._build = value, None
+
+    @property
+    def sets(self) -> list[str]:
+        self._built()
+        return self._sets
+
+    def cannot_match(self, pkt: Packet) -> bool:
+        """True when the packet's source is outside `src` (so every condition is moot)."""
+        src = self.src
+        if src is None or pkt.ip is None:
+            return False
+        version, n = pkt.ip.version, int(pkt.ip)
+        return not any(v == version and lo <= n <= hi for v, lo, hi in src)
 
     def __repr__(self) -> str:
         return f"Rule({self.text!r}, line={self.line}, action={self.action!r})"

@@ -175,7 +175,7 @@ def _lazy_rule(m: re.Match[str], line: str, no: int) -> Rule:
     if m["src"] is not None:
         spans = [parse_span(x) for x in m["src"].split(",")]
         if all(spans):
-            src = tuple(spans)  # type: ignore[arg-type]
+            src = tuple(s for s in spans if s is not None)
     return Rule(None, action, line, no, src=src, build=_build_lazy)
 
 

@@ -29,7 +29,10 @@ ANY_PROTO = {"all", "0"}
 
 # An address range as (IP version, first, last) integers: what a source test compares.
 Span = tuple[int, int, int]
-_V4 = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(?:/([0-9]{1,2}))?")
+# a.b.c.d[/len] without leading zeros (what ipaddress makes of those depends on the Python:
+# the slow path decides); octets over 255 and lengths over 32 are refused after the match.
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(0|[1-9][0-9]?))?")
 
 
 def parse_net(text: str) -> Network | None:
@@ -55,20 +58,17 @@ def parse_range(text: str) -> list[Network] | None:
 def parse_span(text: str) -> Span | None:
     """parse_net(text) as a Span, without building an ip_network for a plain IPv4 address or
     a.b.c.d/len (a saved ruleset can hold tens of thousands of them, each a different one)."""
-    t = text.strip().strip("[]")
-    m = _V4.fullmatch(t)
-    if m is not None:
-        groups = m.groups()
-        # Leading zeros: what ipaddress makes of them depends on the Python; let it decide.
-        if not any(g is not None and len(g) > 1 and g[0] == "0" for g in groups):
-            a, b, c, d = (int(g) for g in groups[:4])
-            plen = 32 if groups[4] is None else int(groups[4])
-            if a > 255 or b > 255 or c > 255 or d > 255 or plen > 32:
-                return None  # ip_network refuses these too
-            host = 0xFFFFFFFF >> plen
-            lo = ((a << 24) | (b << 16) | (c << 8) | d) & ~host & 0xFFFFFFFF
-            return (4, lo, lo | host)
-    return _slow_span(t)
+    m = _V4.fullmatch(text)
+    if m is None:
+        return _slow_span(text.strip().strip("[]"))
+    ga, gb, gc, gd, gplen = m.groups()
+    a, b, c, d = int(ga), int(gb), int(gc), int(gd)
+    plen = 32 if gplen is None else int(gplen)
+    if a > 255 or b > 255 or c > 255 or d > 255 or plen > 32:
+        return None  # ip_network refuses these too
+    host = 0xFFFFFFFF >> plen
+    lo = ((a << 24) | (b << 16) | (c << 8) | d) & ~host
+    return (4, lo, lo | host)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,7 +12,7 @@ import re
 import shlex
 
 from tui.core.firewall import conds
-from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_span
+from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, Span, parse_span
 from tui.core.firewall.model import Action, Chain, Cond, Rule, Ruleset
 from tui.core.text import ascii_int
 
@@ -166,16 +166,31 @@ def _resolve_targets(rs: Ruleset, ch: Chain) -> None:
                 r.action = Action("unknown", a.target, f"target {a.target} not understood")
 
 
+_ACTIONS: dict[tuple[str, str | None], Action] = {}
+
+
 def _lazy_rule(m: re.Match[str], line: str, no: int) -> Rule:
     """A rule of the plain shape _FAST reads: its target and its sources now, its conditions
     when a packet from those sources (or any, without -s) meets it."""
     target, reject = m["target"], m["reject"]
-    action = _target(target, ["--reject-with", reject] if reject else [], goto=False)
-    src = None
-    if m["src"] is not None:
-        spans = [parse_span(x) for x in m["src"].split(",")]
-        if all(spans):
-            src = tuple(s for s in spans if s is not None)
+    action = _ACTIONS.get((target, reject))
+    if action is None:  # Actions are immutable: one per target is shared by its rules
+        action = _target(target, ["--reject-with", reject] if reject else [], goto=False)
+        if len(_ACTIONS) < 1024:
+            _ACTIONS[(target, reject)] = action
+    src: tuple[Span, ...] | None = None
+    text = m["src"]
+    if text is not None:
+        if "," not in text:
+            one = parse_span(text)
+            src = None if one is None else (one,)
+        else:
+            spans = [parse_span(x) for x in text.split(",")]
+            if all(spans):
+                src = tuple(s for s in spans if s is not None)
+    proto = m["proto"]
+    if proto is not None and proto.lower() not in TCP_NAMES | ANY_PROTO:
+        src = ()  # `-p udp`: never a TCP packet, from any source
     return Rule(None, action, line, no, src=src, build=_build_lazy)
 
 

@@ -28,6 +28,12 @@ class Packet:
     state: str = "new"  # conntrack state: "new" for the SYN, "established" afterwards
     flags: frozenset[str] = frozenset({"syn"})
     anonymous: bool = False  # ip None: an address no rule, set or list names
+    # (IP version, address as an integer) of `ip`, for Rule.cannot_match; None without one.
+    key: tuple[int, int] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.ip is not None:
+            object.__setattr__(self, "key", (self.ip.version, int(self.ip)))
 
     @property
     def loopback(self) -> bool:
@@ -90,8 +96,9 @@ class Rule:
 
     A parser may leave the conditions to be built on first use (`build`), and give instead
     the source addresses the rule is limited to (`src`: (version, first, last) spans of a
-    positive source match): a packet from elsewhere cannot match it, whatever the rest says,
-    so a big list of blocked addresses is only read where it concerns the client.
+    positive source match; none at all when no packet we ask about can match, as with -p
+    udp): a packet from elsewhere cannot match it, whatever the rest says, so a big list of
+    blocked addresses is only read where it concerns the client.
     """
 
     __slots__ = ("_build", "_conds", "_sets", "action", "handle", "index", "line", "src",
@@ -134,11 +141,14 @@ class Rule:
 
     def cannot_match(self, pkt: Packet) -> bool:
         """True when the packet's source is outside `src` (so every condition is moot)."""
-        src = self.src
-        if src is None or pkt.ip is None:
+        src, key = self.src, pkt.key
+        if src is None or key is None:
             return False
-        version, n = pkt.ip.version, int(pkt.ip)
-        return not any(v == version and lo <= n <= hi for v, lo, hi in src)
+        version, n = key
+        for v, lo, hi in src:  # noqa: SIM110 (no generator per rule: this is the hot path)
+            if v == version and lo <= n <= hi:
+                return False
+        return True
 
     def __repr__(self) -> str:
         return f"Rule({self.text!r}, line={self.line}, action={self.action!r})"

@@ -82,8 +82,20 @@ def _parse(text: str, family: str) -> Ruleset:
     rs = Ruleset("iptables")
     fams = frozenset({family})
     table = None
+    rules: list[Rule] = []  # the last -A chain's (consecutive lines mostly share one)
+    last: tuple[str | None, str | None] = (None, None)
+    fast_match = _FAST.fullmatch
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
+        if table is not None and line[:3] == "-A ":
+            fast = fast_match(line)
+            if fast is not None:
+                chain, src, proto, module, dport, target, reject = fast.groups()
+                if dport is None or proto or module:
+                    if last != (table, chain):
+                        rules, last = _get(rs, table, chain, fams).rules, (table, chain)
+                    rules.append(_lazy_rule(src, proto, target, reject, line, no))
+                    continue
         if not line or line.startswith("#"):
             continue
         if line.startswith("*"):
@@ -101,10 +113,6 @@ def _parse(text: str, family: str) -> Ruleset:
                 ch = _get(rs, table, parts[0], fams)
                 if len(parts) > 1 and parts[1] != "-":
                     ch.policy, ch.policy_text, ch.policy_line = parts[1].lower(), line, no
-            continue
-        fast = _FAST.fullmatch(line)
-        if fast is not None and (fast["dport"] is None or fast["proto"] or fast["module"]):
-            _get(rs, table, fast["chain"], fams).rules.append(_lazy_rule(fast, line, no))
             continue
         try:
             words = _split(line)
@@ -169,17 +177,16 @@ def _resolve_targets(rs: Ruleset, ch: Chain) -> None:
 _ACTIONS: dict[tuple[str, str | None], Action] = {}
 
 
-def _lazy_rule(m: re.Match[str], line: str, no: int) -> Rule:
+def _lazy_rule(text: str | None, proto: str | None, target: str, reject: str | None,
+               line: str, no: int) -> Rule:
     """A rule of the plain shape _FAST reads: its target and its sources now, its conditions
     when a packet from those sources (or any, without -s) meets it."""
-    target, reject = m["target"], m["reject"]
     action = _ACTIONS.get((target, reject))
     if action is None:  # Actions are immutable: one per target is shared by its rules
         action = _target(target, ["--reject-with", reject] if reject else [], goto=False)
         if len(_ACTIONS) < 1024:
             _ACTIONS[(target, reject)] = action
     src: tuple[Span, ...] | None = None
-    text = m["src"]
     if text is not None:
         if "," not in text:
             one = parse_span(text)
@@ -188,7 +195,6 @@ def _lazy_rule(m: re.Match[str], line: str, no: int) -> Rule:
             spans = [parse_span(x) for x in text.split(",")]
             if all(spans):
                 src = tuple(s for s in spans if s is not None)
-    proto = m["proto"]
     if proto is not None and proto.lower() not in TCP_NAMES | ANY_PROTO:
         src = ()  # `-p udp`: never a TCP packet, from any source
     return Rule(None, action, line, no, src=src, build=_build_lazy)

@@ -14,7 +14,7 @@ import shlex
 
 import pytest
 
-from tui.core.firewall import evaluate, iptables, nft, parse_all
+from tui.core.firewall import evaluate, iptables, nft, parse_all, source_kind
 from tui.core.firewall.conds import net_span, parse_net, parse_span
 
 CLIENTS = [None, "203.0.113.7", "203.0.113.200", "10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6",
@@ -183,3 +183,14 @@ def test_the_collector_is_left_as_it_was(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_ip6tables_save_is_read_as_ip6tables() -> None:
+    # "ip6tables-save" does not contain "iptables": the label alone must still say so.
+    v6 = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::5/128 -j DROP\nCOMMIT\n"
+    assert source_kind("ip6tables-save", v6) == ("iptables", "ip6")
+    assert source_kind("ip6tables-save", "") == ("iptables", "ip6")
+    drop_all = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n"
+    texts = {"iptables-save": "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n", "ip6tables-save": drop_all}
+    assert evaluate(texts, "203.0.113.7", 22).blocked is False  # ip6tables: not for IPv4
+    assert evaluate(texts, "2001:db8::5", 22).blocked is True

@@ -28,7 +28,7 @@ def source_kind(label: str, text: str) -> tuple[str, str | None]:
     low = label.lower()
     if "nft" in low:
         return "nft", None
-    if "iptables" in low or "rules.v" in low:
+    if "iptables" in low or "ip6tables" in low or "rules.v" in low:
         return "iptables", "ip6" if "ip6tables" in low or "rules.v6" in low else "ip"
     if _IPT_LINE.search(text):
         return "iptables", "ip6" if "icmpv6" in text or "::/" in text else "ip"

@@ -20,7 +20,7 @@ from tui.core.facts.model import (
     FIREWALL_FILES,
     Facts,
 )
-from tui.core.firewall import FirewallVerdict, evaluate
+from tui.core.firewall import FirewallVerdict, evaluate, parse_all
 
 _MAX_RULES = 20
 
@@ -48,7 +48,8 @@ def _check(facts: Facts, ip: str | None) -> FirewallCheck:
     if not facts.firewall:
         return FirewallCheck(FirewallEvidence(False, notes=fw_notes))
     ports = sshdports.ports(facts)
-    reports = [evaluate(facts.firewall, ip, p) for p in ports]
+    parsed = parse_all(facts.firewall)  # once for every port
+    reports = [evaluate(facts.firewall, ip, p, parsed) for p in ports]
     rep = (next((r for r in reports if r.blocked is True), None)
            or next((r for r in reports if r.blocked is None), None) or reports[0])
     v = rep.verdict

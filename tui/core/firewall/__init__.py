@@ -6,7 +6,7 @@ TCP connection from `ip` to `port` meets on the input path, with the rules that 
 the command lines that undo them.
 """
 
-from tui.core.firewall.evaluate import evaluate, source_kind
+from tui.core.firewall.evaluate import evaluate, parse_all, source_kind
 from tui.core.firewall.result import FirewallReport, FirewallVerdict
 
-__all__ = ["FirewallReport", "FirewallVerdict", "evaluate", "source_kind"]
+__all__ = ["FirewallReport", "FirewallVerdict", "evaluate", "parse_all", "source_kind"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
+import re
 
 from tui.core.firewall.model import (
     NO,
@@ -13,7 +15,6 @@ from tui.core.firewall.model import (
     Packet,
     Test,
     by_address,
-    net_contains,
     unknown,
 )
 from tui.core.text import ascii_int
@@ -24,6 +25,14 @@ SERVICES = {"ssh": 22, "http": 80, "https": 443, "smtp": 25, "domain": 53, "ftp"
             "imaps": 993, "pop3": 110, "pop3s": 995, "submission": 587, "rdp": 3389}
 TCP_NAMES = {"tcp", "6"}
 ANY_PROTO = {"all", "0"}
+
+
+# An address range as (IP version, first, last) integers: what a source test compares.
+Span = tuple[int, int, int]
+# a.b.c.d[/len] without leading zeros (what ipaddress makes of those depends on the Python:
+# the slow path decides); octets over 255 and lengths over 32 are refused after the match.
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_V4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(0|[1-9][0-9]?))?")
 
 
 def parse_net(text: str) -> Network | None:
@@ -46,16 +55,50 @@ def parse_range(text: str) -> list[Network] | None:
         return None
 
 
+def parse_span(text: str) -> Span | None:
+    """parse_net(text) as a Span, without building an ip_network for a plain IPv4 address or
+    a.b.c.d/len (a saved ruleset can hold tens of thousands of them, each a different one)."""
+    m = _V4.fullmatch(text)
+    if m is None:
+        return _slow_span(text.strip().strip("[]"))
+    ga, gb, gc, gd, gplen = m.groups()
+    a, b, c, d = int(ga), int(gb), int(gc), int(gd)
+    plen = 32 if gplen is None else int(gplen)
+    if a > 255 or b > 255 or c > 255 or d > 255 or plen > 32:
+        return None  # ip_network refuses these too
+    host = 0xFFFFFFFF >> plen
+    lo = ((a << 24) | (b << 16) | (c << 8) | d) & ~host
+    return (4, lo, lo | host)
+
+
+@functools.lru_cache(maxsize=4096)
+def _slow_span(text: str) -> Span | None:
+    n = parse_net(text)
+    return None if n is None else net_span(n)
+
+
+def net_span(n: Network) -> Span:
+    return (n.version, int(n.network_address), int(n.broadcast_address))
+
+
 def src(nets: list[Network], negate: bool, text: str) -> Cond:
+    return src_spans([net_span(n) for n in nets], negate, text)
+
+
+def src_spans(spans: list[Span], negate: bool, text: str) -> Cond:
+    """The packet's source address is in one of `spans` (or, negated, in none of them)."""
+    families = {v for v, _, _ in spans}
+
     def test(p: Packet) -> Test:
         t = by_address(p, negate, "depends on the client's address")
         if t is not None or p.ip is None:
             return t or NO
-        families = {n.version for n in nets}
-        if p.ip.version not in families and nets and not negate:
+        version = p.ip.version
+        if version not in families and spans and not negate:
             return NO
-        hit = net_contains(nets, p.ip)
-        return Test(hit != negate)
+        n = int(p.ip)
+        hit = any(v == version and lo <= n <= hi for v, lo, hi in spans)
+        return NO if hit == negate else YES
 
     return Cond("src", text, test, names=not negate)
 

@@ -84,6 +84,8 @@ def _walk(rs: Ruleset, ch: Chain, pkt: Packet, start: int, depth: int,
     stack = (*stack, ch.name)
     for pos in range(start, len(ch.rules)):
         r = ch.rules[pos]
+        if r.src is not None and r.cannot_match(pkt):
+            continue
         m = all_of(r.conds, pkt)
         if m.value is False:
             continue

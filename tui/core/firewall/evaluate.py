@@ -8,8 +8,11 @@ iptables-save.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tui.core.firewall import engine, iptables, managers, nft
 from tui.core.firewall.engine import Decision, PathResult
@@ -25,25 +28,65 @@ def source_kind(label: str, text: str) -> tuple[str, str | None]:
     low = label.lower()
     if "nft" in low:
         return "nft", None
-    if "iptables" in low or "rules.v" in low:
+    if "iptables" in low or "ip6tables" in low or "rules.v" in low:
         return "iptables", "ip6" if "ip6tables" in low or "rules.v6" in low else "ip"
     if _IPT_LINE.search(text):
         return "iptables", "ip6" if "icmpv6" in text or "::/" in text else "ip"
     return "nft", None
 
 
-def evaluate(texts: dict[str, str], ip: str | None, port: int = 22) -> FirewallReport:
-    """Verdicts for a new TCP connection from `ip` (None: anyone) to `port`, per source."""
+Parsed = list[tuple[str, str, "str | None", Ruleset]]  # label, kind, family, ruleset
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    # Rulesets of tens of thousands of rules are as many small objects, none of them garbage
+    # until the report is made: the cyclic collector's passes over them made parsing and
+    # walking superlinear. It is off meanwhile, and restored as it was.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def parse_all(texts: dict[str, str]) -> Parsed:
+    """Every source parsed, once: evaluate() takes the result for each port it is asked about.
+
+    iptables-nft's tables show up both in iptables-save and in `nft list ruleset`; they are
+    judged from iptables-save, so in a live nft listing their rules are not parsed at all
+    (nft.parse checks that each table left out is one it would have set aside)."""
+    kinds = {label: source_kind(label, text) for label, text in texts.items()}
+    ipt_fams = {fam or "ip" for kind, fam in kinds.values() if kind == "iptables"}
+    parsed: Parsed = []
+    with _no_gc():
+        for label, text in texts.items():
+            kind, fam = kinds[label]
+            live = not label.startswith("/")
+            rs = (iptables.parse(text, fam or "ip") if kind == "iptables"
+                  else nft.parse(text, live=live, skip_families=ipt_fams if live else None))
+            parsed.append((label, kind, fam, rs))
+    return parsed
+
+
+def evaluate(texts: dict[str, str], ip: str | None, port: int = 22,
+             parsed: Parsed | None = None) -> FirewallReport:
+    """Verdicts for a new TCP connection from `ip` (None: anyone) to `port`, per source.
+    `parsed`: parse_all(texts), when several ports are asked about."""
+    if parsed is None:
+        parsed = parse_all(texts)
+    with _no_gc():
+        return _evaluate(parsed, ip, port)
+
+
+def _evaluate(parsed: Parsed, ip: str | None, port: int) -> FirewallReport:
     addr = _address(ip)
     ip = str(addr) if addr else None
     rep = FirewallReport(ip, port)
     client_fam = "ip6" if addr and addr.version == 6 else "ip"
-    parsed: list[tuple[str, str, str | None, Ruleset]] = []
-    for label, text in texts.items():
-        kind, fam = source_kind(label, text)
-        rs = (iptables.parse(text, fam or "ip") if kind == "iptables"
-              else nft.parse(text, live=not label.startswith("/")))
-        parsed.append((label, kind, fam, rs))
+    for label, _, _, rs in parsed:
         rep.notes += [f"{label}: {n}" for n in rs.notes]
     ipt_fams = {fam for _, kind, fam, _ in parsed if kind == "iptables"}
     for label, kind, fam, rs in parsed:
@@ -148,7 +191,8 @@ class _Ctx:
         out = []
         for ch in _reachable(self.rs, pkt, skip):
             for r in ch.rules:
-                if r.action.kind not in BLOCKING:
+                if r.action.kind not in BLOCKING or (r.src is not None and
+                                                     r.cannot_match(pkt)):
                     continue
                 m = all_of(r.conds, pkt)
                 if m.value is False:

@@ -7,10 +7,12 @@ unknown, never false: a rule we cannot read must not be silently skipped.
 
 from __future__ import annotations
 
+import gc
+import re
 import shlex
 
 from tui.core.firewall import conds
-from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, parse_net
+from tui.core.firewall.conds import ANY_PROTO, TCP_NAMES, Span, parse_span
 from tui.core.firewall.model import Action, Chain, Cond, Rule, Ruleset
 from tui.core.text import ascii_int
 
@@ -23,16 +25,77 @@ _NEXT_TARGETS = {
 }
 _BUILTIN = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
 _NEW_STATES = {"new", "established", "related", "invalid", "untracked", "snat", "dnat"}
+_SHLEX_SPACE = re.compile("[ \t\r\n]+")  # shlex's whitespace, not str.split()'s
+_SPACE = (" ", "\t", "\r", "\n")
+# The shape of most rules in a big saved ruleset (a ban list, a port list): plain ASCII words
+# (no quote, backslash or space in them; a comment may be quoted), no negation, and every
+# option consuming one word, as _parts reads them. Anything else is parsed in full, at once.
+_W = r"[\x21\x23-\x26\x28-\x5b\x5d-\x7e]+"
+_FAST = re.compile(
+    rf"-A (?P<chain>{_W})(?: -s (?P<src>{_W}))?(?: -d {_W})?(?: -i {_W})?"
+    rf"(?: -p (?P<proto>{_W}))?(?: -m (?P<module>{_W}))?(?: --dport (?P<dport>{_W}))?"
+    rf"(?: -m comment --comment (?:{_W}|\"[ \x21\x23-\x5b\x5d-\x7e]*\"))?"
+    rf" -j (?P<target>{_W})(?: --reject-with (?P<reject>{_W}))?")
+_ALL = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 # Matches whose options are pure bookkeeping for our question.
 _NEUTRAL_MODULES = {"comment", "tcp"}
 
 
 def parse(text: str, family: str) -> Ruleset:
+    # Tens of thousands of rules are as many small objects, none of them garbage: a cyclic
+    # collection every few thousand allocations makes parsing quadratic. Off while parsing.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text, family)
+    finally:
+        if was:
+            gc.enable()
+
+
+def _split(line: str) -> list[str]:
+    """shlex.split(line) for iptables-save's lines; shlex itself only where it is needed: it
+    is slow on fail2ban's thousands of lines. iptables-save quotes with double quotes (a
+    comment, a log prefix), escaping a quote in them with a backslash."""
+    if "'" in line or "\\" in line:
+        return shlex.split(line)
+    if '"' not in line:
+        return line.split()
+    parts = line.split('"')
+    if len(parts) % 2 == 0:
+        raise ValueError("No closing quotation")
+    words: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2 == 0:
+            words += [w for w in _SHLEX_SPACE.split(part) if w]
+            continue
+        # A quoted word must stand alone: `a"b c"`, `"a"b`, `"a""b"` are one word to shlex.
+        before, after = parts[k - 1], parts[k + 1]
+        if (before[-1:] not in _SPACE if before or k > 1 else False) or \
+                (after[:1] not in _SPACE if after or k + 2 < len(parts) else False):
+            return shlex.split(line)
+        words.append(part)
+    return words
+
+
+def _parse(text: str, family: str) -> Ruleset:
     rs = Ruleset("iptables")
     fams = frozenset({family})
     table = None
+    rules: list[Rule] = []  # the last -A chain's (consecutive lines mostly share one)
+    last: tuple[str | None, str | None] = (None, None)
+    fast_match = _FAST.fullmatch
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
+        if table is not None and line[:3] == "-A ":
+            fast = fast_match(line)
+            if fast is not None:
+                chain, src, proto, module, dport, target, reject = fast.groups()
+                if dport is None or proto or module:
+                    if last != (table, chain):
+                        rules, last = _get(rs, table, chain, fams).rules, (table, chain)
+                    rules.append(_lazy_rule(src, proto, target, reject, line, no))
+                    continue
         if not line or line.startswith("#"):
             continue
         if line.startswith("*"):
@@ -51,9 +114,8 @@ def parse(text: str, family: str) -> Ruleset:
                 if len(parts) > 1 and parts[1] != "-":
                     ch.policy, ch.policy_text, ch.policy_line = parts[1].lower(), line, no
             continue
-        try:  # shlex only when quoting is there: it is slow on fail2ban's thousands of lines
-            words = shlex.split(line) if '"' in line or "'" in line or "\\" in line \
-                else line.split()
+        try:
+            words = _split(line)
         except ValueError:
             rs.notes.append(f"line {no}: not understood: {line[:80]}")
             continue
@@ -112,7 +174,43 @@ def _resolve_targets(rs: Ruleset, ch: Chain) -> None:
                 r.action = Action("unknown", a.target, f"target {a.target} not understood")
 
 
+_ACTIONS: dict[tuple[str, str | None], Action] = {}
+
+
+def _lazy_rule(text: str | None, proto: str | None, target: str, reject: str | None,
+               line: str, no: int) -> Rule:
+    """A rule of the plain shape _FAST reads: its target and its sources now, its conditions
+    when a packet from those sources (or any, without -s) meets it."""
+    action = _ACTIONS.get((target, reject))
+    if action is None:  # Actions are immutable: one per target is shared by its rules
+        action = _target(target, ["--reject-with", reject] if reject else [], goto=False)
+        if len(_ACTIONS) < 1024:
+            _ACTIONS[(target, reject)] = action
+    src: tuple[Span, ...] | None = None
+    if text is not None:
+        if "," not in text:
+            one = parse_span(text)
+            src = None if one is None else (one,)
+        else:
+            spans = [parse_span(x) for x in text.split(",")]
+            if all(spans):
+                src = tuple(s for s in spans if s is not None)
+    if proto is not None and proto.lower() not in TCP_NAMES | ANY_PROTO:
+        src = ()  # `-p udp`: never a TCP packet, from any source
+    return Rule(None, action, line, no, src=src, build=_build_lazy)
+
+
+def _build_lazy(rule: Rule) -> tuple[list[Cond], list[str]]:
+    cs, _, sets = _parts(_split(rule.text)[2:])
+    return cs, sets
+
+
 def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> Rule:
+    cs, action, sets = _parts(words)
+    return Rule(cs, action, line, no, sets=sets)
+
+
+def _parts(words: list[str]) -> tuple[list[Cond], Action, list[str]]:
     cs: list[Cond] = []
     sets: list[str] = []
     action = Action("next")
@@ -133,15 +231,15 @@ def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> 
             continue
         if w in ("-s", "--source", "--src"):
             v = val()
-            nets = [parse_net(x) for x in v.split(",")]
-            if all(nets):
-                cs.append(conds.src(nets, neg, f"{'! ' if neg else ''}-s {v}"))  # type: ignore[arg-type]
+            spans = [parse_span(x) for x in v.split(",")]
+            if all(spans):
+                cs.append(conds.src_spans(spans, neg, f"{'! ' if neg else ''}-s {v}"))  # type: ignore[arg-type]
             else:
                 cs.append(conds.other(f"-s {v}", f"source {v} is not an address"))
         elif w in ("-d", "--destination", "--dst"):
             v = val()
-            n = parse_net(v)
-            if n is not None and n.prefixlen == 0 and not neg:
+            n = parse_span(v)
+            if n is not None and n[1] == 0 and n[2] == _ALL[n[0]] and not neg:  # /0
                 pass
             else:
                 cs.append(conds.other(f"-d {v}", f"only for destination {v}"))
@@ -170,7 +268,7 @@ def _rule(words: list[str], line: str, no: int, rs: Ruleset, no_prefix: str) -> 
             cs.append(conds.other(w, f"option {w} not understood"))
         neg = False
         i += 1
-    return Rule(cs, action, line, no, sets=sets)
+    return cs, action, sets
 
 
 def _module_option(module: str, opt: str, words: list[str], i: int, neg: bool,

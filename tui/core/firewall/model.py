@@ -28,6 +28,12 @@ class Packet:
     state: str = "new"  # conntrack state: "new" for the SYN, "established" afterwards
     flags: frozenset[str] = frozenset({"syn"})
     anonymous: bool = False  # ip None: an address no rule, set or list names
+    # (IP version, address as an integer) of `ip`, for Rule.cannot_match; None without one.
+    key: tuple[int, int] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.ip is not None:
+            object.__setattr__(self, "key", (self.ip.version, int(self.ip)))
 
     @property
     def loopback(self) -> bool:
@@ -47,12 +53,20 @@ def unknown(why: str) -> Test:
     return Test(None, why)
 
 
-@dataclass
 class Cond:
-    kind: str  # "src" | "dport" | "proto" | "iface" | "state" | "family" | "other"
-    text: str
-    test: Callable[[Packet], Test]
-    names: bool = False  # a positive source match: the rule names addresses (or a set of them)
+    """One match of a rule. A plain class with __slots__: rulesets hold tens of thousands."""
+
+    __slots__ = ("kind", "names", "test", "text")
+
+    def __init__(self, kind: str, text: str, test: Callable[[Packet], Test],
+                 names: bool = False) -> None:
+        self.kind = kind  # "src" | "dport" | "proto" | "iface" | "state" | "family" | "other"
+        self.text = text
+        self.test = test
+        self.names = names  # a positive source match: the rule names addresses (or a set)
+
+    def __repr__(self) -> str:
+        return f"Cond({self.kind!r}, {self.text!r}, names={self.names})"
 
 
 def all_of(conds: list[Cond], pkt: Packet) -> Test:
@@ -77,15 +91,67 @@ class Action:
     detail: str | None = None  # reject type ("tcp-reset", "icmp-port-unreachable"), or why unknown
 
 
-@dataclass
 class Rule:
-    conds: list[Cond]
-    action: Action
-    text: str  # the original rule as written in the source
-    line: int  # 1-based line in the source text
-    index: int = 0  # 1-based position in its chain (`iptables -L --line-numbers`)
-    handle: int | None = None  # nft -a
-    sets: list[str] = field(default_factory=list)  # named sets / ipsets it consults
+    """A rule as written in its source. A plain class with __slots__ (see Cond).
+
+    A parser may leave the conditions to be built on first use (`build`), and give instead
+    the source addresses the rule is limited to (`src`: (version, first, last) spans of a
+    positive source match; none at all when no packet we ask about can match, as with -p
+    udp): a packet from elsewhere cannot match it, whatever the rest says, so a big list of
+    blocked addresses is only read where it concerns the client.
+    """
+
+    __slots__ = ("_build", "_conds", "_sets", "action", "handle", "index", "line", "src",
+                 "text")
+
+    def __init__(self, conds: list[Cond] | None, action: Action, text: str, line: int,
+                 index: int = 0, handle: int | None = None,
+                 sets: list[str] | None = None, *,
+                 src: tuple[tuple[int, int, int], ...] | None = None,
+                 build: Callable[[Rule], tuple[list[Cond], list[str]]] | None = None) -> None:
+        self._conds = conds
+        self._sets: list[str] = sets if sets is not None else []  # named sets / ipsets
+        self._build = build
+        self.action = action
+        self.text = text  # the original rule as written in the source
+        self.line = line  # 1-based line in the source text
+        self.index = index  # 1-based position in its chain (`iptables -L --line-numbers`)
+        self.handle = handle  # nft -a
+        self.src = src
+
+    def _built(self) -> None:
+        if self._build is not None:
+            self._conds, self._sets = self._build(self)
+            self._build = None
+
+    @property
+    def conds(self) -> list[Cond]:
+        if self._conds is None:
+            self._built()
+        return self._conds or []
+
+    @conds.setter
+    def conds(self, value: list[Cond]) -> None:
+        self._conds, self._build = value, None
+
+    @property
+    def sets(self) -> list[str]:
+        self._built()
+        return self._sets
+
+    def cannot_match(self, pkt: Packet) -> bool:
+        """True when the packet's source is outside `src` (so every condition is moot)."""
+        src, key = self.src, pkt.key
+        if src is None or key is None:
+            return False
+        version, n = key
+        for v, lo, hi in src:  # noqa: SIM110 (no generator per rule: this is the hot path)
+            if v == version and lo <= n <= hi:
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"Rule({self.text!r}, line={self.line}, action={self.action!r})"
 
 
 @dataclass

@@ -272,8 +272,57 @@ def _priority(ws: list[str | None]) -> int:
     return base + (int(m.group(2) + m.group(3)) if m.group(3) else 0)
 
 
-def parse(text: str, *, live: bool = True) -> Ruleset:
+def parse(text: str, *, live: bool = True, skip_families: set[str] | None = None) -> Ruleset:
+    """`skip_families`: the families iptables-save was read for. Their tables that iptables-nft
+    owns are set aside by evaluate(), so the rules in them are not parsed; should one of those
+    tables turn out not to be set aside after all, the whole text is parsed again."""
+    if skip_families:
+        cut, left_out = _without_iptables_nft_rules(text, skip_families)
+        if left_out:
+            rs = _parse(cut, live)
+            kept = {t for t in rs.iptables_nft if t.split()[0] in skip_families}
+            if left_out <= kept:
+                return rs
+    return _parse(text, live)
+
+
+def _parse(text: str, live: bool) -> Ruleset:
     lexed = lex(text)
     p = _Parser(text, lexed, live)
     p.top(lexed.top)
     return p.finish()
+
+
+_IPTNFT_TABLE = re.compile(r"table (ip6?) (filter|mangle|raw|security) \{")
+_CHAIN_WORDS = ("type ", "policy ", "comment ", "devices ", "device ")
+
+
+def _without_iptables_nft_rules(text: str, families: set[str]) -> tuple[str, set[str]]:
+    """The text with the rule lines of the tables iptables-nft may own in `families` made
+    empty (line numbers stay), as `nft list ruleset` prints them: a table at the start of a
+    line, its chains and sets one tab in, a chain's statements two tabs in (and more for a
+    rule's continuation lines). Returns the tables left out ("ip filter")."""
+    if "\ttable " in text or "\n\t\ttype " not in text:
+        return text, set()  # not nft's own listing layout
+    lines = text.split("\n")
+    left_out: set[str] = set()
+    table = chain = False
+    for k, line in enumerate(lines):
+        if not table:
+            m = _IPTNFT_TABLE.match(line)
+            if m and m[1] in families:
+                table = True
+                left_out.add(f"{m[1]} {m[2]}")
+            continue
+        if line == "}":
+            table = chain = False
+        elif line.startswith("\tchain "):
+            chain = True
+        elif line == "\t}":
+            chain = False
+        elif chain and line.startswith("\t\t") and \
+                not line.startswith(_CHAIN_WORDS, 2) and line.strip():
+            lines[k] = ""
+        elif not line.startswith("\t") and line.strip():
+            return text, set()  # something at the top level inside a table: not a listing
+    return "\n".join(lines), left_out

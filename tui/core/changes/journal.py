@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
-import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -125,6 +123,8 @@ def load(ops: FileOps, journal_dir: str, name: str) -> ChangeSet:
 
 
 def parse(raw: bytes, name: str, d: str) -> ChangeSet:
+    import json  # only when there is a journal to read
+
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError):
@@ -253,7 +253,7 @@ def new_change_set(ops: FileOps, journal_dir: str, remedy: str, when: float,
         seq = max((seq_of(n) for n in ops.listdir(journal_dir)), default=0) + 1
         if seq > 999_999_999:
             raise OSError(28, "no sequence number left", journal_dir)  # ENOSPC, in effect
-        name = f"{seq:06d}-{stamp}-{secrets.token_hex(3)}"
+        name = f"{seq:06d}-{stamp}-{os.urandom(3).hex()}"
         try:
             ops.mkdir(f"{journal_dir}/{name}", 0o700)
         except FileExistsError:
@@ -274,6 +274,8 @@ def render(cs: ChangeSet, target: str, state: str) -> bytes:
         "entries": [{k: v for k, v in asdict(e).items() if v is not None and v is not False}
                     for e in cs.entries],
     }
+    import json
+
     return (json.dumps(doc, indent=1) + "\n").encode()
 
 
@@ -281,7 +283,7 @@ def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
     """Record `state` durably: temp file, rename over journal.json, fsync the directory."""
     data = render(cs, target, state)
     path = f"{cs.dir}/{JOURNAL}"
-    tmp = f"{cs.dir}/.{JOURNAL}.{secrets.token_hex(4)}"
+    tmp = f"{cs.dir}/.{JOURNAL}.{os.urandom(4).hex()}"
     ops.create_exclusive(tmp, data, 0o600)
     try:
         ops.rename(tmp, path)

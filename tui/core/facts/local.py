@@ -13,7 +13,6 @@ import errno
 import itertools
 import os
 import selectors
-import shutil
 import socket
 import stat
 import subprocess
@@ -118,6 +117,8 @@ class LocalSource:
         return self.ops.listdir(path)
 
     def run(self, argv: Sequence[str], timeout: float, limit: int) -> Ran | None:
+        import shutil  # the live machine only: nothing runs under --root
+
         path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
         exe = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=path)
         if exe is None or not os.access(exe, os.X_OK):
@@ -126,6 +127,8 @@ class LocalSource:
                            env=child_env(LC_ALL="C"))
 
     def journal(self, notes: list[str]) -> list[str]:
+        import shutil
+
         journalctl = shutil.which("journalctl")
         return _journal(self.ops, self.live, journalctl, notes) if journalctl else []
 

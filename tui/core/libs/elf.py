@@ -166,17 +166,26 @@ def _read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
             # Mapping it would succeed and the first touch past EOF kill with SIGBUS.
             raise Reject("truncated ELF (a loadable segment ends past the end of file)")
         if kind == _PT_INTERP:
-            interp = _cstring(f, offset)
+            # Only the segment's bytes (all a remote prefetch brings), unless no NUL in them.
+            segment = _read_at(f, offset, min(filesz, _MAX_STRING))
+            end = segment.find(b"\0")
+            interp = segment[:end].decode("utf-8") if end >= 0 else _cstring(f, offset)
         elif kind == _PT_DYNAMIC and filesz:
             entsize = 16 if is64 else 8
-            # A corrupt table without DT_NULL must not be read up to EOF entry by entry.
-            limit = min(filesz // entsize + 1, _MAX_DYN_ENTRIES)
-            data = _read_at(f, offset, limit * entsize)
-            entries = struct.iter_unpack(order + ("qQ" if is64 else "iI"),
-                                         data[:len(data) - len(data) % entsize])
+            form = order + ("qQ" if is64 else "iI")
+            # The entries within p_filesz, then (no DT_NULL among them) one more, as
+            # pyelftools read them: a corrupt table is never read up to EOF entry by entry.
+            count = min(filesz // entsize, _MAX_DYN_ENTRIES)
+            data = _read_at(f, offset, count * entsize)
+            entries = list(struct.iter_unpack(form, data[:len(data) - len(data) % entsize]))
+            complete = False
+            if len(data) == count * entsize and all(tag != _DT_NULL for tag, _ in entries):
+                extra = _read_at(f, offset + count * entsize, entsize)
+                if len(extra) == entsize:
+                    entries.append(struct.unpack(form, extra))
+                    complete = True
             strtab: int | None = None
             strings: list[tuple[int, int]] = []  # (tag, string offset), in order
-            complete = len(data) >= limit * entsize
             for tag, value in entries:
                 if tag == _DT_NULL:
                     complete = True

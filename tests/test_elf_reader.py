@@ -211,3 +211,32 @@ def test_reads_stay_within_the_remote_prefetch_plan() -> None:
         except Reject:
             continue
         assert f.misses == [], path
+
+
+def test_names_at_the_end_of_dynstr_need_no_round_trip() -> None:
+    """Before the dynamic table came, the prefetch plan takes the end of .dynstr (where
+    linkers put the library names) and 64 bytes past it: the reader's string reads must not
+    overrun that (it reads in 64-byte chunks, as pyelftools did)."""
+    from tui.core.facts.remotefs import elf_wants
+
+    checked = 0
+    for path in _host_elfs(60):
+        data = path.read_bytes()
+        head = parse_header(data)
+        o = "<" if head.little else ">"
+        wide = head.elfclass == 64
+        phoff, shoff = struct.unpack_from(o + ("QQ" if wide else "II"), data, 32 if wide else 28)
+        phent, phnum, shent, shnum = struct.unpack_from(o + "HHHH", data, 54 if wide else 42)
+        if not shoff:
+            continue
+        f = _Planned(data, [(0, 64), (phoff, phent * phnum), (shoff, shent * shnum)])
+        f.ranges += elf_wants(f.have, len(data))  # planned once, without the table
+        try:
+            read_dynamic(f, len(data), parse_header(f.read(64)))
+        except Reject:
+            continue
+        checked += 1
+        # A miss is fine where the string's start was not fetched at all (pyelftools
+        # missed there too); a read that starts on fetched bytes must stay within them.
+        assert all(f.have(start, 1) is None for start, _ in f.misses), path
+    assert checked

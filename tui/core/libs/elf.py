@@ -25,7 +25,9 @@ _DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 
 _DT_FLAGS_1 = 0x6FFFFFFB
 _STRING_TAGS = (_DT_NEEDED, _DT_SONAME, _DT_RPATH, _DT_RUNPATH)
 _DF_1_NODEFLIB = 0x800
-_CHUNK = 256  # strings are read in chunks of this many bytes ...
+# Strings are read in chunks of this many bytes (as pyelftools did: a remote target's
+# prefetch of the end of .dynstr reaches 64 bytes past it) ...
+_CHUNK = 64
 _MAX_STRING = 64 * 1024  # ... up to this long (a DT_RUNPATH of many directories)
 _MAX_DYN_ENTRIES = 1 << 16  # bounds the read of a damaged PT_DYNAMIC's p_filesz
 EHDR_SIZE = {32: 52, 64: 64}
@@ -167,7 +169,7 @@ def _read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
             raise Reject("truncated ELF (a loadable segment ends past the end of file)")
         if kind == _PT_INTERP:
             # Only the segment's bytes (all a remote prefetch brings), unless no NUL in them.
-            segment = _read_at(f, offset, min(filesz, _MAX_STRING))
+            segment = _read_at(f, offset, min(filesz, 4096))
             end = segment.find(b"\0")
             interp = segment[:end].decode("utf-8") if end >= 0 else _cstring(f, offset)
         elif kind == _PT_DYNAMIC and filesz:

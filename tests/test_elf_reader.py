@@ -240,3 +240,15 @@ def test_names_at_the_end_of_dynstr_need_no_round_trip() -> None:
         # missed there too); a read that starts on fetched bytes must stay within them.
         assert all(f.have(start, 1) is None for start, _ in f.misses), path
     assert checked
+
+
+def test_huge_offsets_and_counts_are_a_reject() -> None:
+    """Offsets past 2**63 and a 4 GiB program header table: a Reject, no huge read."""
+    far = bytearray(synthesize(64, True))
+    struct.pack_into("<Q", far, 64 + 56 + 8, (1 << 64) - 1)  # PT_DYNAMIC's p_offset
+    with pytest.raises(Reject, match="corrupt ELF"):
+        _ours(bytes(far))
+    many = bytearray(synthesize(64, True))
+    struct.pack_into("<HH", many, 54, 0xFFFF, 0xFFFF)  # e_phentsize, e_phnum
+    with pytest.raises(Reject, match="program headers past end"):
+        _ours(bytes(many))

@@ -121,7 +121,7 @@ def read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
         return _read_dynamic(f, size, header)
     except Reject:
         raise
-    except (OSError, ValueError, struct.error) as exc:  # damaged input or a failing read
+    except (OSError, ValueError, OverflowError, struct.error) as exc:  # damaged, or a failed read
         detail = (str(exc).splitlines() or [type(exc).__name__])[0][:80]
         raise Reject(f"corrupt ELF ({detail})") from None
 
@@ -145,6 +145,8 @@ def _read_dynamic(f: BinaryIO, size: int, header: Header) -> Elf:
     want = 56 if is64 else 32
     if phnum and phentsize < want:
         raise Reject("corrupt ELF (program header entries too small)")
+    if phoff + phnum * phentsize > size:  # never a read of up to 4 GiB on a small file
+        raise Reject("corrupt ELF (program headers past end of file)")
     table = _read_at(f, phoff, phnum * phentsize) if phnum else b""
     if len(table) < phnum * phentsize:
         raise Reject("corrupt ELF (program headers past end of file)")

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import os
 import re
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -253,7 +254,7 @@ def new_change_set(ops: FileOps, journal_dir: str, remedy: str, when: float,
         seq = max((seq_of(n) for n in ops.listdir(journal_dir)), default=0) + 1
         if seq > 999_999_999:
             raise OSError(28, "no sequence number left", journal_dir)  # ENOSPC, in effect
-        name = f"{seq:06d}-{stamp}-{os.urandom(3).hex()}"
+        name = f"{seq:06d}-{stamp}-{secrets.token_hex(3)}"
         try:
             ops.mkdir(f"{journal_dir}/{name}", 0o700)
         except FileExistsError:
@@ -283,7 +284,7 @@ def write(ops: FileOps, cs: ChangeSet, target: str, state: str) -> None:
     """Record `state` durably: temp file, rename over journal.json, fsync the directory."""
     data = render(cs, target, state)
     path = f"{cs.dir}/{JOURNAL}"
-    tmp = f"{cs.dir}/.{JOURNAL}.{os.urandom(4).hex()}"
+    tmp = f"{cs.dir}/.{JOURNAL}.{secrets.token_hex(4)}"
     ops.create_exclusive(tmp, data, 0o600)
     try:
         ops.rename(tmp, path)

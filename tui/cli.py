@@ -8,16 +8,41 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tui.commands import EXIT_ERROR
 from tui.core.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
+    _checking = False
+
     def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep it one line
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        # argparse formats each new argument once as a check, with a formatter that asks
+        # shutil (and so bz2, lzma) for the terminal's width: a width nothing reads then.
+        self._checking = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking = False
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        # Its formatter only works out the subcommands' prog ("ssh-reset-doctor"): too
+        # short to wrap at any width.
+        self._checking = True
+        try:
+            return super().add_subparsers(**kwargs)
+        finally:
+            self._checking = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self._checking:  # no help is printed: no need to ask for the terminal's width
+            return argparse.HelpFormatter(self.prog, width=80)
+        return super()._get_formatter()
 
 
 class _Version(argparse.Action):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from tui.commands import EXIT_OK, EXIT_PROBLEM, layout
@@ -28,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         target.close()
     report = run_checks(facts, choose_client(facts, given), args.port)
     if args.json:
+        import json
+
         print(json.dumps(fleet_json(report, facts.hostname, started), indent=None,
                          sort_keys=False))
     else:

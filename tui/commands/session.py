@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import shlex
 import signal
 import sys
@@ -34,6 +33,8 @@ def open_from_args(args: argparse.Namespace) -> Target:
 
 def _password_prompt() -> Callable[[str], str | None]:
     def ask(prompt: str) -> str | None:
+        import getpass  # only when a password is asked for
+
         try:
             return getpass.getpass(prompt)
         except (EOFError, KeyboardInterrupt):

@@ -1,7 +1,7 @@
 """The wizard application: screens as modes, workers for everything slow, one error handler.
 
 The app owns a tui.core.session.Session, created in the first worker so that the heavy core
-(pyelftools, the rule engine, paramiko for --host) is imported while the first screen is
+(the ELF reader, the rule engine, paramiko for --host) is imported while the first screen is
 already painted. Screens watch `session` and `probe_result` and redraw from them.
 """
 

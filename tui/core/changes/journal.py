@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -125,6 +124,8 @@ def load(ops: FileOps, journal_dir: str, name: str) -> ChangeSet:
 
 
 def parse(raw: bytes, name: str, d: str) -> ChangeSet:
+    import json  # only when there is a journal to read
+
     try:
         doc = json.loads(raw)
     except (ValueError, RecursionError):
@@ -274,6 +275,8 @@ def render(cs: ChangeSet, target: str, state: str) -> bytes:
         "entries": [{k: v for k, v in asdict(e).items() if v is not None and v is not False}
                     for e in cs.entries],
     }
+    import json
+
     return (json.dumps(doc, indent=1) + "\n").encode()
 
 

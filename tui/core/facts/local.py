@@ -13,7 +13,6 @@ import errno
 import itertools
 import os
 import selectors
-import shutil
 import socket
 import stat
 import subprocess
@@ -119,14 +118,14 @@ class LocalSource:
 
     def run(self, argv: Sequence[str], timeout: float, limit: int) -> Ran | None:
         path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-        exe = argv[0] if argv[0].startswith("/") else shutil.which(argv[0], path=path)
+        exe = argv[0] if argv[0].startswith("/") else _which(argv[0], path)
         if exe is None or not os.access(exe, os.X_OK):
             return None
         return run_bounded([exe, *argv[1:]], timeout=timeout, limit=limit,
                            env=child_env(LC_ALL="C"))
 
     def journal(self, notes: list[str]) -> list[str]:
-        journalctl = shutil.which("journalctl")
+        journalctl = _which("journalctl")
         return _journal(self.ops, self.live, journalctl, notes) if journalctl else []
 
     def processes(self) -> list[str]:
@@ -241,6 +240,15 @@ def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
         with contextlib.suppress(OSError):
             fds.append(open_regular(host)[0])
     return fds
+
+
+def _which(name: str, path: str | None = None) -> str | None:
+    """shutil.which for a bare command name, without importing shutil (and bz2, lzma)."""
+    for d in (path if path is not None else os.environ.get("PATH", os.defpath)).split(os.pathsep):
+        exe = os.path.join(d or ".", name)
+        if os.access(exe, os.F_OK | os.X_OK) and not os.path.isdir(exe):
+            return exe
+    return None
 
 
 def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequence[int] = (),

@@ -6,7 +6,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the ELF reader (pyelftools) is heavy; the wizard paints before it loads
+if TYPE_CHECKING:  # the ELF reader and its users are heavy; the wizard paints before it loads
     from tui.core.libs.offline import BinaryLibs
 
 # Where sshd and (OpenSSH >= 9.8) sshd-session live on Debian/Ubuntu, RHEL and upstream builds.

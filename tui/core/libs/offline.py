@@ -1,7 +1,7 @@
 """Which shared libraries would ld.so load for a binary on a system mounted under `root`?
 
 Nothing under `root` is executed: the answer comes from reading ELF headers and dynamic tags
-(pyelftools) and replaying glibc's search (``elf/dl-load.c``: ``_dl_map_object``,
+(:mod:`tui.core.libs.elf`) and replaying glibc's search (``elf/dl-load.c``: ``_dl_map_object``,
 ``open_path``, ``open_verify``) with every path resolved through :func:`resolve_in_root`.
 All paths handed back are target paths (``/lib/x86_64-linux-gnu/liblz4.so.1``), never host
 paths under `root`. Works on the live system too (``root="/"``): that is how it is tested

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,6 +121,9 @@ def _read_bdb(fd: int, size: int, db: RpmDb) -> None:
 def _read_sqlite(root: str, fd: int, size: int, db: RpmDb) -> None:
     """Copy the database (and its write-ahead log) to a private directory and read that:
     sqlite would otherwise write beside the original (-shm, a WAL replay, a lock)."""
+    import shutil  # here: a check without an rpmdb needs neither
+    import tempfile
+
     tmp = tempfile.mkdtemp(prefix="srd-rpmdb-")
     try:
         copy = os.path.join(tmp, "rpmdb.sqlite")

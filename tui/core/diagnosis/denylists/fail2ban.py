@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import socket
-import sqlite3
 
 from tui.core.diagnosis.commands import P, on_target, takes_effect, target_path
 from tui.core.diagnosis.denylists.fail2ban_config import JAIL_LOCAL, Jail, jail_files, jails
@@ -62,6 +61,8 @@ def check(facts: Facts, ip: str | None, now: float,
     db_bans: list[Ban] = []
     tables: set[str] = set()
     if db_blob and db_blob.data:
+        import sqlite3  # only when there is a database to read
+
         try:
             db_bans, tables = read_db_tables(db_blob.data)
         except sqlite3.Error as e:

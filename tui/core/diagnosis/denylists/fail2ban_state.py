@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import ast
 import os
-import sqlite3
-import tempfile
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite3
 
 from tui.core.diagnosis.denylists.fail2ban_config import Jail, seconds
 
@@ -81,6 +82,8 @@ def open_db(data: bytes, *, copy: bool = False) -> sqlite3.Connection:
         return _open_db_copy(data, in_memory=False)
     if copy:
         return _open_db_copy(data)
+    import sqlite3  # only when there is a database to read
+
     conn = sqlite3.connect(":memory:")
     if hasattr(conn, "deserialize"):  # Python >= 3.11
         try:
@@ -96,6 +99,9 @@ def open_db(data: bytes, *, copy: bool = False) -> sqlite3.Connection:
 def _open_db_copy(data: bytes, in_memory: bool = True) -> sqlite3.Connection:
     """A private temporary copy, opened read-only and immutable (Python 3.10, or a big
     database); with `in_memory` its pages are then copied into memory."""
+    import sqlite3
+    import tempfile
+
     fd, path = tempfile.mkstemp(suffix=".sqlite3")
     try:
         with os.fdopen(fd, "wb") as f:

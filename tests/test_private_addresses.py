@@ -87,8 +87,8 @@ def test_the_wizard_address_dialog_explains_private_candidates() -> None:
     from tui.wizard.screens.address import AddressScreen
 
     private = AddressScreen._option(ClientAddress("192.168.0.0", "/var/log/secure", ARTICLE))
-    text = str(private.prompt)
+    text = private.prompt.plain  # a Wrapped Text: wraps under its address
     assert "a private address (RFC 1918): a source inside the VPC" in text
     assert "bastion" in text and "security group" in text
     public = AddressScreen._option(ClientAddress("203.0.113.7", "/var/log/secure", ARTICLE))
-    assert "VPC" not in str(public.prompt)
+    assert "VPC" not in public.prompt.plain

@@ -9,7 +9,15 @@ from typing import Literal
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import not_inaddr
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import BUFLEN, Record, Table, Window, is_skipped, split_rule, xgets
+from tui.core.tcpwrappers.table import (
+    BUFLEN,
+    Record,
+    Table,
+    Window,
+    is_skipped,
+    split_rule,
+    xgets,
+)
 
 Level = Literal["error", "warning", "info"]
 _KEYWORDS = {b"all", b"known", b"unknown", b"local", b"paranoid", b"except"}
@@ -21,8 +29,8 @@ _QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
 # NUL or a trailing backslash, each inside libwrap's buffer (so one record per line). The
 # fast path: a 100,000-rule DenyHosts file is two regex runs, not 200,000 records.
 _QUIET_MAX = BUFLEN - 1
-_QUIET_LINE = (rb"(?:[Aa][Ll][Ll]|[Ss][Ss][Hh][Dd])[ \t]{0,64}:[ \t]{0,64}[0-9.]{1,1800}[ \t]{0,64}\n"
-               rb"|#[^\n\0]{0,2045}(?<!\\)\n")
+_QUIET_LINE = (rb"(?:[Aa][Ll][Ll]|[Ss][Ss][Hh][Dd])[ \t]{0,64}:[ \t]{0,64}[0-9.]{1,1800}"
+               rb"[ \t]{0,64}\n|#[^\n\0]{0,2045}(?<!\\)\n")
 try:  # possessive: no backtracking state per line (Python >= 3.11); else no fast path
     _QUIET_RUN: re.Pattern[bytes] | None = re.compile(rb"(?:" + _QUIET_LINE + rb")*+")
 except re.error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -78,6 +79,7 @@ def preview_op(op: Op) -> str:
     fromfile = b"/dev/null" if op.before is None else b"a" + op.path.encode()
     tofile = b"b" + op.path.encode()
     parts = _windows(a, b) if head or len(old) + len(new) > _TRIM_OVER else []
+    lines: Iterable[bytes]
     if parts:
         lines = _window_diff(a, b, parts, fromfile, tofile, head)
         head = 0  # already numbered in the whole file
@@ -108,9 +110,9 @@ def _window_diff(a: list[bytes], b: list[bytes], parts: list[tuple[int, int]],
     out = [b"--- " + fromfile + b"\n", b"+++ " + tofile + b"\n"]
     for lo, hi in parts:
         sm = difflib.SequenceMatcher(None, a[lo:hi], b[lo:hi], autojunk=False)
-        for x in popular:
-            if sm.b2j.pop(x, None) is not None:
-                sm.bpopular.add(x)
+        b2j = sm.b2j  # type: ignore[attr-defined]  # documented, not in typeshed
+        for x in popular:  # as autojunk drops them (bpopular is only for show)
+            b2j.pop(x, None)
         for group in sm.get_grouped_opcodes(_CONTEXT):
             first, last = group[0], group[-1]
             out.append(b"@@ -%s +%s @@\n" % (_range(first[1] + lo + head, last[2] + lo + head),

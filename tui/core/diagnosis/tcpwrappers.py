@@ -307,10 +307,10 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool,
         got = xgets(Window(data), at, line - 1)
         if got is None or got[0].first_line != line:
             return None
-        rec = got[0]
-        if len(rec.text) >= BUFLEN - 1 and not rec.complete:
+        found = got[0]
+        if len(found.text) >= BUFLEN - 1 and not found.complete:
             return None  # an over-long line: commenting it keeps it over-long
-        first, last, size = rec.first_line, rec.last_line, len(rec.text)
+        first, last, size = found.first_line, found.last_line, len(found.text)
     elif simple_lines(data):
         first, last = line, line
         starts = _line_starts(data, first, last)

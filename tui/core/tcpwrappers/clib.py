@@ -7,8 +7,10 @@ from those calls, so they are reproduced here rather than "fixed".
 
 from __future__ import annotations
 
+# _socket, not socket: the same calls without socket.py's enums and selectors, which
+# cost `match` milliseconds of start-up.
+import _socket as socket
 import re
-import socket
 from functools import lru_cache
 
 INADDR_NONE = 0xFFFFFFFF

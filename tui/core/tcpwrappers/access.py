@@ -192,8 +192,9 @@ class Evaluator:
         token = strip_mapped(m.request.client.addr)
         if not _NUMERIC.fullmatch(token):
             token = b""  # no plain rule can match this client
+        memo: list = [None, 0]
         while True:
-            pos, line = _skip_plain(w, pos, line, token)
+            pos, line = _skip_plain(w, pos, line, token, memo)
             got = xgets(w, pos, line)
             if got is None:
                 return _Scan()
@@ -228,30 +229,34 @@ class Evaluator:
         return None
 
 
-def _skip_plain(w: Window, pos: int, line: int, token: bytes) -> tuple[int, int]:
+def _skip_plain(w: Window, pos: int, line: int, token: bytes,
+                memo: list | None = None) -> tuple[int, int]:
     """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word.
 
-    `pos` is at the start of a line in w.buf; so is every place the window is cut.
+    `pos` is at the start of a line in w.buf; so is every place the window is cut. `memo`
+    keeps the end of the last run found in this buffer: a stop at the token's line inside
+    it resumes in the same run, which is not scanned again (a client listed many times).
     """
     while True:
         data = w.buf
-        # The token first (a C-speed find), then plain lines only up to its line: a client
-        # listed many times must not make each stop scan the rest of the file again.
-        limit = len(data)
-        hit = _find_word(data, token, pos, limit) if token else -1
-        found = hit >= 0
-        if found:
-            limit = max(pos, data.rfind(b"\n", pos, hit) + 1)
-        if _PLAIN_RUN is not None:
-            run = _PLAIN_RUN.match(data, pos, limit)  # `(...)*+` matches, if only ""
+        if memo is not None and memo[0] is data and pos <= memo[1]:
+            end = memo[1]
+        elif _PLAIN_RUN is not None:
+            run = _PLAIN_RUN.match(data, pos)  # `(...)*+` matches everywhere, if only ""
             end = run.end() if run else pos
         else:
             assert _NOT_PLAIN is not None
-            m = _NOT_PLAIN.search(data, pos, limit)
-            end = m.start() if m else limit
-        line += data.count(b"\n", pos, end)
-        if found or w.eof or len(data) - end > _PLAIN_MAX:
-            return end, line  # at the token's line, or at a line that is not plain
+            m = _NOT_PLAIN.search(data, pos)
+            end = m.start() if m else len(data)
+        if memo is not None:
+            memo[:] = [data, end]
+        if end > pos:
+            if token and (hit := _find_word(data, token, pos, end)) >= 0:
+                end = max(pos, data.rfind(b"\n", pos, hit) + 1)
+                return end, line + data.count(b"\n", pos, end)
+            line += data.count(b"\n", pos, end)
+        if w.eof or len(data) - end > _PLAIN_MAX:
+            return end, line
         pos = end - w.more(end)  # the run may go on past the window: read on, then retry
 
 

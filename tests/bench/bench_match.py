@@ -112,7 +112,11 @@ def main() -> int:
     ap.add_argument("--goal", type=float, help="max ours/tcpdmatch wall ratio (1.5; 3 with "
                     "--patterns)")
     ap.add_argument("--patterns", action="store_true", help="pattern rules, not plain ones")
+    ap.add_argument("--tree", help="run `python -m tui` from this checkout (PYTHONPATH), e.g. "
+                    "the old code for an old/new pair, instead of the installed command")
     args = ap.parse_args()
+    if args.tree:
+        os.environ["PYTHONPATH"] = args.tree
     goal = args.goal or (3.0 if args.patterns else 1.5)
     tcpdmatch = shutil.which("tcpdmatch") or shutil.which("tcpdmatch", path="/usr/sbin")
     if not tcpdmatch:
@@ -121,7 +125,7 @@ def main() -> int:
         d = Path(tmp)
         write_rules(d, args.rules, args.patterns)
         theirs_argv = [tcpdmatch, "-d", "sshd", CLIENT]
-        ours = ours_argv(d)
+        ours = [sys.executable, "-m", "tui", *ours_argv(d)[-6:]] if args.tree else ours_argv(d)
         timed(theirs_argv, d), timed(ours, d)  # warm the page cache
         t_times, o_times, ratios = [], [], []
         for _ in range(args.runs):  # interleaved, so drift hits both alike

@@ -192,7 +192,7 @@ class Evaluator:
         token = strip_mapped(m.request.client.addr)
         if not _NUMERIC.fullmatch(token):
             token = b""  # no plain rule can match this client
-        memo: list = [None, 0]
+        memo: list = [None, -1, False, -1]
         while True:
             pos, line = _skip_plain(w, pos, line, token, memo)
             got = xgets(w, pos, line)
@@ -234,28 +234,40 @@ def _skip_plain(w: Window, pos: int, line: int, token: bytes,
     """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word.
 
     `pos` is at the start of a line in w.buf; so is every place the window is cut. `memo`
-    keeps the end of the last run found in this buffer: a stop at the token's line inside
-    it resumes in the same run, which is not scanned again (a client listed many times).
+    ([buffer, plain up to, cut there, next hit]) keeps what was found in this buffer, so
+    each byte is searched for the token once and matched against plain lines once, however
+    often the walk stops (a client listed many times, or pattern rules between plain ones).
     """
+    if memo is None:
+        memo = [None, -1, False, -1]
     while True:
         data = w.buf
-        if memo is not None and memo[0] is data and pos <= memo[1]:
-            end = memo[1]
-        elif _PLAIN_RUN is not None:
-            run = _PLAIN_RUN.match(data, pos)  # `(...)*+` matches everywhere, if only ""
-            end = run.end() if run else pos
+        if memo[0] is not data:
+            memo[:] = [data, -1, False, -1]
+        limit, found = len(data), False
+        if token:
+            if memo[3] < pos:
+                hit = _find_word(data, token, pos, len(data))
+                memo[3] = hit if hit >= 0 else len(data)
+            if memo[3] < len(data):
+                found = True
+                limit = max(pos, data.rfind(b"\n", pos, memo[3]) + 1)
+        start = max(pos, memo[1]) if memo[1] >= pos and memo[2] else pos
+        if memo[1] >= pos and not memo[2]:
+            end = min(memo[1], limit)  # a run already found, to a line that is not plain
+        elif start >= limit:
+            end = limit
         else:
-            assert _NOT_PLAIN is not None
-            m = _NOT_PLAIN.search(data, pos)
-            end = m.start() if m else len(data)
-        if memo is not None:
-            memo[:] = [data, end]
-        if end > pos:
-            if token and (hit := _find_word(data, token, pos, end)) >= 0:
-                end = max(pos, data.rfind(b"\n", pos, hit) + 1)
-                return end, line + data.count(b"\n", pos, end)
-            line += data.count(b"\n", pos, end)
-        if w.eof or len(data) - end > _PLAIN_MAX:
+            if _PLAIN_RUN is not None:
+                run = _PLAIN_RUN.match(data, start, limit)  # `(...)*+`: matches, if only ""
+                end = run.end() if run else start
+            else:
+                assert _NOT_PLAIN is not None
+                m = _NOT_PLAIN.search(data, start, limit)
+                end = m.start() if m else limit
+            memo[1], memo[2] = end, end == limit and limit < len(data)
+        line += data.count(b"\n", pos, end)
+        if found or w.eof or len(data) - end > _PLAIN_MAX:
             return end, line
         pos = end - w.more(end)  # the run may go on past the window: read on, then retry
 

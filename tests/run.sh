@@ -19,9 +19,10 @@ cd "$(dirname "$0")/.."
 # strace: kills a change with SIGKILL at every system call (crash-consistency tests), and
 # shows which libraries the commands the built binary runs load.
 # console-setup-linux: Lat15-Fixed16.psf.gz, the console font the VNC console renders use.
+# time: GNU time, the exec'd program's own peak RSS in tests/bench/bench_match.py.
 apt_packages=(tcpd openssh-server openssh-client sudo util-linux gcc libc6-dev binutils file
               rpm db5.3-util tmux iptables nftables iproute2 fail2ban strace curl busybox
-              console-setup-linux)
+              console-setup-linux time)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 
 missing=()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -74,14 +75,17 @@ def preview_op(op: Op) -> str:
         # difflib costs seconds on a million lines even when one changed: diff only what
         # lies between the unchanged head and tail (keeping the context), then renumber.
         head, old, new = _trim_unchanged(old, new, _CONTEXT)
-    lines = difflib.diff_bytes(
-        difflib.unified_diff,
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
-        fromfile=b"/dev/null" if op.before is None else b"a" + op.path.encode(),
-        tofile=b"b" + op.path.encode(),
-        n=_CONTEXT,
-    )
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    fromfile = b"/dev/null" if op.before is None else b"a" + op.path.encode()
+    tofile = b"b" + op.path.encode()
+    parts = _windows(a, b) if head or len(old) + len(new) > _TRIM_OVER else []
+    lines: Iterable[bytes]
+    if parts:
+        lines = _window_diff(a, b, parts, fromfile, tofile, head)
+        head = 0  # already numbered in the whole file
+    else:
+        lines = difflib.diff_bytes(difflib.unified_diff, a, b, fromfile=fromfile,
+                                   tofile=tofile, n=_CONTEXT)
     out = []
     for line in lines:
         if head and line.startswith(b"@@ "):
@@ -90,6 +94,67 @@ def preview_op(op: Op) -> str:
             line += b"\n\\ No newline at end of file\n"
         out.append(line)
     return printable(b"".join(out).decode("utf-8", "backslashreplace")).rstrip("\n")
+
+
+def _window_diff(a: list[bytes], b: list[bytes], parts: list[tuple[int, int]],
+                 fromfile: bytes, tofile: bytes, head: int) -> list[bytes]:
+    """difflib.unified_diff's lines for a and b, diffing only the windows `parts` (whose
+    lines a and b share around them): each with the lines difflib's autojunk would find
+    popular in the whole of b, so it aligns repeated lines as it would in the whole."""
+    popular: set[bytes] = set()
+    if len(b) >= 200:
+        from collections import Counter
+
+        most = len(b) // 100 + 1
+        popular = {x for x, c in Counter(b).items() if c > most}
+    out = [b"--- " + fromfile + b"\n", b"+++ " + tofile + b"\n"]
+    for lo, hi in parts:
+        sm = difflib.SequenceMatcher(None, a[lo:hi], b[lo:hi], autojunk=False)
+        b2j = sm.b2j  # type: ignore[attr-defined]  # documented, not in typeshed
+        for x in popular:  # as autojunk drops them (bpopular is only for show)
+            b2j.pop(x, None)
+        for group in sm.get_grouped_opcodes(_CONTEXT):
+            first, last = group[0], group[-1]
+            out.append(b"@@ -%s +%s @@\n" % (_range(first[1] + lo + head, last[2] + lo + head),
+                                             _range(first[3] + lo + head, last[4] + lo + head)))
+            for tag, i1, i2, j1, j2 in group:
+                if tag == "equal":
+                    out += [b" " + x for x in a[lo + i1:lo + i2]]
+                    continue
+                if tag in ("replace", "delete"):
+                    out += [b"-" + x for x in a[lo + i1:lo + i2]]
+                if tag in ("replace", "insert"):
+                    out += [b"+" + x for x in b[lo + j1:lo + j2]]
+    return out
+
+
+def _range(start: int, stop: int) -> bytes:
+    """difflib's _format_range_unified."""
+    length = stop - start
+    if length == 1:
+        return b"%d" % (start + 1)
+    return b"%d,%d" % (start + 1 if length else start, length)
+
+
+_GAP = 64  # unchanged lines that separate two windows diffed on their own
+
+
+def _windows(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
+    """Line ranges to diff on their own, or [] for the whole: when lines were only changed
+    in place (as many lines, as comment-out does) in places more than _GAP unchanged lines
+    apart, each such place with _GAP // 2 lines around it. Linear, where difflib on the
+    whole costs seconds on 100,000 lines changed in 50 places."""
+    if len(a) != len(b) or len(a) < 4 * _GAP:
+        return []
+    changed = [i for i, (x, y) in enumerate(zip(a, b)) if x is not y and x != y]
+    if len(changed) < 2:
+        return []
+    out, start = [], changed[0]
+    for prev, i in zip(changed, changed[1:] + [len(a) + 2 * _GAP]):
+        if i - prev > _GAP:
+            out.append((max(0, start - _GAP // 2), min(len(a), prev + 1 + _GAP // 2)))
+            start = i
+    return out
 
 
 _CONTEXT = 2  # lines of context around a change

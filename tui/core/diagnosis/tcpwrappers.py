@@ -24,7 +24,7 @@ from tui.core.tcpwrappers.proof import (
     record_texts,
     simple_lines,
 )
-from tui.core.tcpwrappers.table import BUFLEN, Table, is_skipped, records
+from tui.core.tcpwrappers.table import BUFLEN, Table, Window, is_skipped, records, xgets
 from tui.core.tcpwrappers.tcpdchk import diagnose
 
 # Addresses nobody would list on purpose: a rule that denies them denies everyone.
@@ -252,19 +252,31 @@ def _plan_allow(facts: Facts, ip: str, token: str) -> Plan | None:
 def _plan_comment(facts: Facts, ip: str) -> Plan | None:
     data = {p: (facts.files[p].data if p in facts.files else None) for p in (ALLOW, DENY)}
     edited: dict[str, bytes] = {}
+    request = Request(daemon=b"sshd", client=HostInfo(addr=ip.encode()))
+    resume = (0, 0, 0)
     for _ in range(100):
         cur = {p: edited.get(p, data[p]) for p in data}
-        v = verdict_for(evaluator(facts, allow=cur[ALLOW], deny=cur[DENY]), ip)
+        # Resumed after the record commented out last: the records before it did not decide
+        # and are unchanged, so a client listed many times costs one pass, not one each.
+        v = evaluator(facts, allow=cur[ALLOW], deny=cur[DENY]).check(request, resume)
         if v.granted:
             break
         path = v.file
         text = cur[path] if path is not None and path in data else None
         if path is None or text is None:
             return None  # unreadable file: no edit can fix that
-        new = _comment_out(text, v.line, path == ALLOW)
+        stop, k = v.stop, (0 if path == ALLOW else 1)
+        ok = stop is not None and stop[0] == k and v.line is not None
+        at = stop[1] if stop is not None and ok else None
+        new = _comment_out(text, v.line, path == ALLOW, at)
         if new is None or new == text:
             return None
         edited[path] = new
+        if at is not None and v.line is not None and text.endswith(b"\n"):
+            # Only '#'s went into that record, from its start: read on from there.
+            resume = (k, at, v.line - 1)
+        else:
+            resume = (k, 0, 0)  # an unterminated last line was repaired: from the top
     else:
         return None
     ops: list[Op] = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
@@ -274,8 +286,10 @@ def _plan_comment(facts: Facts, ip: str) -> Plan | None:
     return Plan("comment-out", "comment out the rule(s) that deny " + ip, ops, notes=notes)
 
 
-def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
-    """Column-0 '#' on every physical line of the record starting at `line`.
+def _comment_out(data: bytes, line: int | None, is_allow: bool,
+                 at: int | None = None) -> bytes | None:
+    """Column-0 '#' on every physical line of the record starting at `line` (at byte
+    offset `at`, when known: then only that record is read, not the file up to it).
 
     An unterminated last line is dealt with first (then the caller re-evaluates): in
     hosts.deny it is the fault (libwrap denies everyone), so it gets its newline; in
@@ -289,7 +303,15 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
         return data[:cut] + b"".join(_inert_tail(tail) if is_allow else _terminate(tail))
     if line is None or line < 1:
         return None
-    if simple_lines(data):
+    if at is not None:
+        got = xgets(Window(data), at, line - 1)
+        if got is None or got[0].first_line != line:
+            return None
+        found = got[0]
+        if len(found.text) >= BUFLEN - 1 and not found.complete:
+            return None  # an over-long line: commenting it keeps it over-long
+        first, last, size = found.first_line, found.last_line, len(found.text)
+    elif simple_lines(data):
         first, last = line, line
         starts = _line_starts(data, first, last)
         if starts is None:
@@ -305,7 +327,7 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
         last = first  # one '#' comments the whole joined record; more would overflow it
         if size + 1 >= BUFLEN - 1:
             return None
-    starts = _line_starts(data, first, last)
+    starts = _line_starts(data, first, last) if at is None else _starts_from(data, at, first, last)
     if starts is None:
         return None
     out, prev = [], 0
@@ -313,6 +335,17 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool) -> bytes | None:
         out += [data[prev:at], b"#"]
         prev = at
     return b"".join([*out, data[prev:]])
+
+
+def _starts_from(data: bytes, at: int, first: int, last: int) -> list[int] | None:
+    """Byte offsets where physical lines first..last start, line `first` starting at `at`."""
+    out, pos = [at], at
+    for _ in range(last - first):
+        pos = data.find(b"\n", pos) + 1
+        if pos == 0:
+            return None
+        out.append(pos)
+    return out if out[-1] < len(data) else None
 
 
 def _line_starts(data: bytes, first: int, last: int) -> list[int] | None:

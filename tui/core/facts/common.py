@@ -24,10 +24,12 @@ _VERSION = re.compile(rb"OpenSSH_\d+\.\d+(?:p\d+)?")
 def referenced_files(data: bytes, limit: int = 50) -> list[str]:
     """The /file patterns a rules file names (daemon and client lists), in order."""
     out: list[str] = []
-    for rec in records(data):
-        if is_skipped(rec.text):
+    if b"/" not in data:
+        return out  # no token can start with '/' (a DenyHosts file: no record walk)
+    for text in _texts_with_slash(data):
+        if is_skipped(text):
             continue
-        parts = split_rule(rec.text)
+        parts = split_rule(text)
         if parts is None:
             continue
         for field in parts[:2]:
@@ -37,6 +39,22 @@ def referenced_files(data: bytes, limit: int = 50) -> list[str]:
                     if path not in out:
                         out.append(path)
     return out
+
+
+def _texts_with_slash(data: bytes):
+    """Every record's text that may hold a '/': when each physical line is one record (no
+    continuation, NUL or over-long line) only the lines with a '/', found at C speed."""
+    from tui.core.tcpwrappers.proof import simple_lines
+
+    if not simple_lines(data):
+        yield from (rec.text for rec in records(data))
+        return
+    pos = 0
+    while (i := data.find(b"/", pos)) >= 0:
+        start = data.rfind(b"\n", 0, i) + 1
+        end = data.find(b"\n", i) + 1 or len(data)
+        yield data[start:end]
+        pos = end
 
 
 def release(facts: Facts) -> tuple[int, int] | None:

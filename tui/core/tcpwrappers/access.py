@@ -55,6 +55,9 @@ class Verdict:
     reason: str = ""  # plain words
     hits: list[RuleHit] = field(default_factory=list)  # rules matched on the way
     warnings: list[str] = field(default_factory=list)  # "file, line N: ..." as tcpd_warn
+    # The deciding record: (0 allow / 1 deny, start and end byte offsets, its last physical
+    # line); a check may resume after it (Evaluator.check's `start`) once it is edited.
+    stop: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def granted(self) -> bool:
@@ -70,6 +73,7 @@ class _Scan:
     error_record: Record | None = None
     fatal: bool = False  # libwrap would crash: the connection dies whichever file it is
     unknown: bool = False  # we cannot tell what libwrap reads here (too big to collect)
+    stop: tuple[int, int, int] | None = None  # the hit or error record: (start, end, line)
 
 
 # A run of lines that cannot match a client unless they contain its address as a token:
@@ -111,11 +115,17 @@ class Evaluator:
         self.read_file = read_file
         self.accounts = accounts
 
-    def check(self, request: Request) -> Verdict:
+    def check(self, request: Request, start: tuple[int, int, int] = (0, 0, 0)) -> Verdict:
+        """The verdict for `request`. `start` (a Verdict's `stop`, the deciding record since
+        edited out) resumes there: the records before it are known not to decide."""
         v = Verdict("granted", reason="no rule matched: access is granted by default")
-        for table, is_allow in ((self.allow, True), (self.deny, False)):
+        for k, (table, is_allow) in enumerate(((self.allow, True), (self.deny, False))):
+            if k < start[0]:
+                continue
             m = Matcher(request, self.read_file)
-            scan = self._table_match(table, m, v)
+            at = start[1:] if k == start[0] and table.file is None else (0, 0)
+            scan = self._table_match(table, m, v, *at)
+            v.stop = None if scan.stop is None else (k, *scan.stop)
             v.warnings.extend(m.notes)
             if scan.unknown:
                 return self._decide(v, "unknown", table, None, scan.error or "")
@@ -167,7 +177,8 @@ class Evaluator:
             v.line, v.rule = rec.first_line, rec.rule_text
         return v
 
-    def _table_match(self, table: Table, m: Matcher, v: Verdict) -> _Scan:
+    def _table_match(self, table: Table, m: Matcher, v: Verdict, pos: int = 0,
+                     line: int = 0) -> _Scan:
         if table.too_big is not None:
             size = f"{table.too_big} bytes" if table.too_big >= 0 else "size unknown"
             return _Scan(error=f"{table.path}: too large to read ({size})", unknown=True)
@@ -181,23 +192,25 @@ class Evaluator:
         token = strip_mapped(m.request.client.addr)
         if not _NUMERIC.fullmatch(token):
             token = b""  # no plain rule can match this client
-        pos, line = 0, 0
+        memo: list = [None, -1, False, -1]
         while True:
-            pos, line = _skip_plain(w, pos, line, token)
+            pos, line = _skip_plain(w, pos, line, token, memo)
             got = xgets(w, pos, line)
             if got is None:
                 return _Scan()
             rec, pos, line = got
             if not rec.complete:
                 what = "missing newline" if w.at_end(pos) else "line too long"
-                return _Scan(error=f"line {rec.first_line}: {what}", error_record=rec)
+                return _Scan(error=f"line {rec.first_line}: {what}", error_record=rec,
+                             stop=(rec.start, rec.end, rec.last_line))
             try:
                 hit = self._record_match(table, rec, m, v)
             except FileLoopError as e:
                 why = f"line {rec.first_line}: pattern file {e} includes itself"
-                return _Scan(error=why, error_record=rec, fatal=True)
+                return _Scan(error=why, error_record=rec, fatal=True,
+                             stop=(rec.start, rec.end, rec.last_line))
             if hit is not None:
-                return _Scan(hit=hit)
+                return _Scan(hit=hit, stop=(rec.start, rec.end, rec.last_line))
 
     @staticmethod
     def _record_match(table: Table, rec: Record, m: Matcher, v: Verdict | None) -> RuleHit | None:
@@ -216,26 +229,45 @@ class Evaluator:
         return None
 
 
-def _skip_plain(w: Window, pos: int, line: int, token: bytes) -> tuple[int, int]:
+def _skip_plain(w: Window, pos: int, line: int, token: bytes,
+                memo: list | None = None) -> tuple[int, int]:
     """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word.
 
-    `pos` is at the start of a line in w.buf; so is every place the window is cut.
+    `pos` is at the start of a line in w.buf; so is every place the window is cut. `memo`
+    ([buffer, plain up to, cut there, next hit]) keeps what was found in this buffer, so
+    each byte is searched for the token once and matched against plain lines once, however
+    often the walk stops (a client listed many times, or pattern rules between plain ones).
     """
+    if memo is None:
+        memo = [None, -1, False, -1]
     while True:
         data = w.buf
-        if _PLAIN_RUN is not None:
-            run = _PLAIN_RUN.match(data, pos)  # `(...)*+` matches everywhere, if only ""
-            end = run.end() if run else pos
+        if memo[0] is not data:
+            memo[:] = [data, -1, False, -1]
+        limit, found = len(data), False
+        if token:
+            if memo[3] < pos:
+                hit = _find_word(data, token, pos, len(data))
+                memo[3] = hit if hit >= 0 else len(data)
+            if memo[3] < len(data):
+                found = True
+                limit = max(pos, data.rfind(b"\n", pos, memo[3]) + 1)
+        start = max(pos, memo[1]) if memo[1] >= pos and memo[2] else pos
+        if memo[1] >= pos and not memo[2]:
+            end = min(memo[1], limit)  # a run already found, to a line that is not plain
+        elif start >= limit:
+            end = limit
         else:
-            assert _NOT_PLAIN is not None
-            m = _NOT_PLAIN.search(data, pos)
-            end = m.start() if m else len(data)
-        if end > pos:
-            if token and (hit := _find_word(data, token, pos, end)) >= 0:
-                end = data.rfind(b"\n", pos, hit) + 1 or pos
-                return end, line + data.count(b"\n", pos, end)
-            line += data.count(b"\n", pos, end)
-        if w.eof or len(data) - end > _PLAIN_MAX:
+            if _PLAIN_RUN is not None:
+                run = _PLAIN_RUN.match(data, start, limit)  # `(...)*+`: matches, if only ""
+                end = run.end() if run else start
+            else:
+                assert _NOT_PLAIN is not None
+                m = _NOT_PLAIN.search(data, start, limit)
+                end = m.start() if m else limit
+            memo[1], memo[2] = end, end == limit and limit < len(data)
+        line += data.count(b"\n", pos, end)
+        if found or w.eof or len(data) - end > _PLAIN_MAX:
             return end, line
         pos = end - w.more(end)  # the run may go on past the window: read on, then retry
 

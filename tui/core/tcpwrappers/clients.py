@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+# _socket, not socket: the same calls without socket.py's enums and selectors, which
+# cost `match` milliseconds of start-up.
+import _socket as socket
 import re
-import socket
 from dataclasses import dataclass
 
 from tui.core.errors import UserError

@@ -522,7 +522,8 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
         return
     i0, j0 = alo, blo
     for i, j in anchors:
-        _align(a, b, i0, i, j0, j, out, depth + 1)
+        if i > i0 or j > j0:  # nothing between consecutive anchors: no call
+            _align(a, b, i0, i, j0, j, out, depth + 1)
         i0, j0 = i + 1, j + 1
     _align(a, b, i0, ahi, j0, bhi, out, depth + 1)
 
@@ -531,6 +532,9 @@ def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Longest run of pairs increasing in both (patience sorting on the second)."""
     import bisect
 
+    js = [j for _, j in pairs]
+    if js == sorted(js):  # already increasing (edits in place): all of them, at C speed
+        return pairs
     tails: list[int] = []
     tail_idx: list[int] = []
     prev = [-1] * len(pairs)

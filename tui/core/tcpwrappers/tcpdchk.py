@@ -9,7 +9,15 @@ from typing import Literal
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import not_inaddr
 from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
-from tui.core.tcpwrappers.table import Record, Table, is_skipped, records, split_rule
+from tui.core.tcpwrappers.table import (
+    BUFLEN,
+    Record,
+    Table,
+    Window,
+    is_skipped,
+    split_rule,
+    xgets,
+)
 
 Level = Literal["error", "warning", "info"]
 _KEYWORDS = {b"all", b"known", b"unknown", b"local", b"paranoid", b"except"}
@@ -17,6 +25,16 @@ _GENERATED = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9a-fA-F.:\[\]]+[ \t]*\n",
 # A generated rule with one plain address: nothing in it to warn about (a million of them in
 # a DenyHosts file must not each go through every check below).
 _QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
+# A run of lines with nothing to say but their count: _QUIET rules and comments without a
+# NUL or a trailing backslash, each inside libwrap's buffer (so one record per line). The
+# fast path: a 100,000-rule DenyHosts file is two regex runs, not 200,000 records.
+_QUIET_MAX = BUFLEN - 1
+_QUIET_LINE = (rb"(?:[Aa][Ll][Ll]|[Ss][Ss][Hh][Dd])[ \t]{0,64}:[ \t]{0,64}[0-9.]{1,1800}"
+               rb"[ \t]{0,64}\n|#[^\n\0]{0,2045}(?<!\\)\n")
+try:  # possessive: no backtracking state per line (Python >= 3.11); else no fast path
+    _QUIET_RUN: re.Pattern[bytes] | None = re.compile(rb"(?:" + _QUIET_LINE + rb")*+")
+except re.error:
+    _QUIET_RUN = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,14 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
         return out
     w = table.reader()
     generated = denyhosts = 0
-    for rec in records(w):
+    pos = line = 0
+    while True:
+        pos, line, quiet, dh = _skip_quiet(w, pos, line)
+        generated, denyhosts = generated + quiet, denyhosts + dh
+        got = xgets(w, pos, line)
+        if got is None:
+            break
+        rec, pos, line = got
         raw = w.raw(rec)
         huge = raw is None  # longer than a window of a streamed file: not kept
         if raw is None:
@@ -86,6 +111,29 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
             f"{generated} single-address rules{' written by DenyHosts' if denyhosts else ''}: "
             "removing them by hand does not stick while DenyHosts or fail2ban manage the file")
     return out
+
+
+def _skip_quiet(w: Window, pos: int, line: int) -> tuple[int, int, int, int]:
+    """Skip a run of quiet lines (see _QUIET_LINE) from `pos`, a line start in w.buf:
+    (new pos, new line, _QUIET rules in it, '# DenyHosts:' comments in it)."""
+    quiet = denyhosts = 0
+    if _QUIET_RUN is None:
+        return pos, line, quiet, denyhosts
+    while True:
+        data = w.buf
+        run = _QUIET_RUN.match(data, pos)
+        end = run.end() if run else pos
+        if end > pos:
+            lines = data.count(b"\n", pos, end)
+            lead = pos == 0  # a line start with no newline before it
+            comments = data.count(b"\n#", max(pos - 1, 0), end) + (lead and data[:1] == b"#")
+            denyhosts += data.count(b"\n# DenyHosts:", max(pos - 1, 0), end) + (
+                lead and data.startswith(b"# DenyHosts:"))
+            quiet += lines - comments
+            line += lines
+        if w.eof or len(data) - end > _QUIET_MAX:
+            return end, line, quiet, denyhosts
+        pos = end - w.more(end)  # the run may go on past the window: read on, then retry
 
 
 def _check_rule(rec: Record, raw: bytes, accounts: Accounts, add) -> None:

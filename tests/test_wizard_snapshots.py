@@ -117,7 +117,9 @@ def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, 
                 from textual.widgets import Input
 
                 host, port = resetting_listener
-                pilot.app.screen.query_one("#probe-target", Input).value = f"{host}:{port}"
+                field = pilot.app.screen.query_one("#probe-target", Input)
+                field.cursor_blink = False  # the shot waits for the probe: no blink phase
+                field.value = f"{host}:{port}"
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.probe_result is not None)
                 await pilot.pause(0.3)  # the result's redraw and the scroll it causes

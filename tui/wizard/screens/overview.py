@@ -199,9 +199,10 @@ def diagnosis(session: Any) -> Text:
     key = key_of(problem.id)
     text.append_text(plain(f"{problem.summary} - ", "bold"))
     check = registry.get(problem.id)
-    fixes = len(session.recommended())
-    if check.fixable and any(w == problem.id for w, _ in session.recommended()):
-        more = f" (or A to apply all {fixes} recommended fixes)" if fixes > 1 else ""
+    recommended = session.recommended()
+    if check.fixable and any(w == problem.id for w, _ in recommended):
+        n = len(recommended)
+        more = f" (or A to apply all {n} recommended fixes)" if n > 1 else ""
         text.append_text(plain(f"press {key}, then a{more}."))
     elif check.needs_address and session.client is None:
         text.append_text(plain(f"pick your address (up, Enter), then press {key} and a."))

@@ -294,6 +294,7 @@ async def test_navigation_keys_help_and_quit(tmp_path: Path, root: Path) -> None
     app = app_for(tmp_path, root=str(root))
     async with app.run_test(size=(80, 24)) as pilot:
         await checked(pilot)
+        first = app.screen  # Textual's default screen, shown again by the "overview" mode
         seen = []
         for _ in range(8):
             seen.append(app.current_mode)
@@ -304,7 +305,10 @@ async def test_navigation_keys_help_and_quit(tmp_path: Path, root: Path) -> None
         await pilot.press("5")
         assert app.current_mode == "others"
         await pilot.press("b", "escape", "b", "0")  # Esc: out of Method 4's probe field
-        assert app.current_mode == "overview"
+        assert app.current_mode == "overview" and app.screen is first
+        await pilot.press("1", "b")
+        assert app.current_mode == "overview" and app.screen is first
+        assert "denied for" in screen_text(app)  # redrawn from the session, not blank
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("2")  # under a dialog the screen keys do nothing

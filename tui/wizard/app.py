@@ -85,8 +85,7 @@ class WizardConfig(TargetSpec):
 class WizardApp(App[int]):
     CSS_PATH = "wizard.tcss"
     TITLE = "ssh-reset-doctor"
-    MODES = {
-        "overview": OverviewScreen,
+    MODES = {  # "overview" is added per app: its screen is the default screen (see below)
         "m1": _lazy("method1", "Method1Screen"), "m2": _lazy("method2", "Method2Screen"),
         "m3": _lazy("method3", "Method3Screen"), "m4": _lazy("method4", "Method4Screen"),
         "others": _lazy("others", "OthersScreen"),
@@ -109,7 +108,6 @@ class WizardApp(App[int]):
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_wizard", "quit"),
     ]
-    DEFAULT_MODE = "overview"
 
     session: var[Session | None] = var(None, always_update=True)
     probe_result: var[ProbeResult | None] = var(None, always_update=True)
@@ -139,26 +137,55 @@ class WizardApp(App[int]):
         self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
         self.probing: tuple[str, int] | None = None
         self.notices: list[Notice] = []  # newest last, whole: the help screen lists them
+        self._overview: OverviewScreen | None = None
+        self._started = False  # the first check
+        self.add_mode("overview", self.get_default_screen)
 
     # --- start and navigation ---------------------------------------------------------
 
+    # The overview is Textual's default screen, not a mode's first screen: a mode's screen
+    # is mounted whole while the app starts, inside the start's batch, so its first frame
+    # (and the footer's keys, composed meanwhile) waited for all of it and was then laid
+    # out again; the default screen paints as soon as it is composed (0.04 s sooner on
+    # 80x24). The "overview" mode shows the same screen instance when the operator comes
+    # back to it, and `current_mode` names the default mode "overview".
+
+    def get_default_screen(self) -> Screen:
+        if self._overview is None:
+            self._overview = OverviewScreen()
+        return self._overview
+
+    @property
+    def current_mode(self) -> str:
+        mode = super().current_mode
+        return "overview" if mode == "_default" else mode
+
     def on_mount(self) -> None:
-        # After the first frame: the worker's imports (the core, paramiko) would otherwise
-        # hold the GIL while the first screen is being painted.
+        # The first check starts once the first screen is painted whole, its footer's keys
+        # included: the worker's imports (the core, paramiko) would otherwise hold the GIL
+        # meanwhile. Textual composes the keys after the first frame; should they not come
+        # (the terminal never focused), the check starts anyway.
+        self.set_timer(0.5, self._start)
+
+    def on_wizard_footer_keys_shown(self) -> None:
         self.call_after_refresh(self._start)
 
     def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
         self.recheck()
         host = self.probe_default()
         if host and self.config.auto_probe and self.config.host:
             self.run_probe(*host)
 
     def action_goto(self, mode: str) -> None:
-        self.switch_mode(mode)
+        if mode != self.current_mode:  # "overview" at the start is the default mode
+            self.switch_mode(mode)
 
     def action_step(self, delta: int) -> None:
         here = ORDER.index(self.current_mode) if self.current_mode in ORDER else 0
-        self.switch_mode(ORDER[max(0, min(len(ORDER) - 1, here + delta))])
+        self.action_goto(ORDER[max(0, min(len(ORDER) - 1, here + delta))])
 
     def action_quit_wizard(self) -> None:
         if self._probe_cancel:
@@ -203,7 +230,7 @@ class WizardApp(App[int]):
                            ("others", "Other causes: sshd, MaxStartups, penalties, firewall"),
                            ("summary", "Summary and report")):
             yield SystemCommand(name, f"open the {name} screen",
-                                lambda m=mode: self.switch_mode(m))
+                                lambda m=mode: self.action_goto(m))
         yield SystemCommand("Re-run checks", "collect the facts again", self.action_recheck)
         yield SystemCommand("Apply all recommended fixes",
                             "one confirmation for every recommended fix", self.action_apply_all)

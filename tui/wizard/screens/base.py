@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.core.text import printable
+from tui.wizard.widgets.footer import WizardFooter
 from tui.wizard.widgets.render import Wrapped
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class WizardScreen(Screen):
         with VerticalScroll(id="body", can_focus=True):
             yield from self.body()
         yield Static(id="status")
-        yield Footer(show_command_palette=False, compact=True)
+        yield WizardFooter(show_command_palette=False, compact=True)
 
     def body(self) -> ComposeResult:
         yield from ()

@@ -134,9 +134,9 @@ class OverviewScreen(WizardScreen):
         if mode == "address":
             self._ask_address()
         elif mode.startswith("other:"):
-            self.app.switch_mode("others")
+            self.app.action_goto("others")
         else:
-            self.app.switch_mode(mode)
+            self.app.action_goto(mode)
 
     def _ask_address(self) -> None:
         session = self.app.session

@@ -1,0 +1,42 @@
+"""Textual's footer, recomposed once per burst of binding changes.
+
+Textual's Footer recomposes (every key a new widget, restyled) after each change of the
+bindings: the focus moving, a dialog, `refresh_bindings()`. While the first screen settles
+five changes came in a row (the list's focus, the highlighted row, the session, ...), and the
+five recomposes ran back to back, 30-40 ms each with the first check's worker starting: the
+keys showed 0.2 s after the rest of the screen. One recompose shows every change made before
+it runs (it reads the bindings then), so a change waits for the one already scheduled.
+
+The first time its keys are composed it posts KeysShown: the wizard starts its first check
+then, so that the check's imports do not compete with the last part of the first screen.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+class WizardFooter(Footer):
+    _recompose_pending = False
+    _shown = False
+
+    class KeysShown(Message):
+        """The footer's keys are composed (once per footer); they show with the next frame."""
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self._recompose_pending:
+            return  # the recompose already scheduled reads the bindings as they are then
+        super().bindings_changed(screen)
+        # Textual's footer schedules a recompose only in these cases (else it just notes
+        # that the bindings are ready for its next compose).
+        self._recompose_pending = (screen.app.app_focus and self.is_attached
+                                   and screen is self.screen)
+
+    async def recompose(self) -> None:
+        self._recompose_pending = False  # a change from now on needs another one
+        await super().recompose()
+        if not self._shown and self.children:
+            self._shown = True
+            self.post_message(self.KeysShown())

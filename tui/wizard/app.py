@@ -7,8 +7,10 @@ already painted. Screens watch `session` and `probe_result` and redraw from them
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -25,6 +27,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
+from tui.wizard.hangup import (
+    CHECK_EVERY,
+    EXIT_HANGUP,
+    exit_later,
+    silence_terminal,
+    terminal_fd,
+    terminal_gone,
+)
 from tui.wizard.messages import (
     AllApplied,
     ChangeDone,
@@ -58,6 +68,7 @@ def _lazy(module: str, name: str) -> Callable[[], Screen]:
     return make
 
 ORDER = ("overview", "m1", "m2", "m3", "m4", "others", "summary")
+CHANGING = ("applying", "applying all", "undoing")  # target jobs that write to the target
 _SCREENS = Binding.Group("go", compact=True)
 
 
@@ -139,6 +150,8 @@ class WizardApp(App[int]):
         self.notices: list[Notice] = []  # newest last, whole: the help screen lists them
         self._overview: OverviewScreen | None = None
         self._started = False  # the first check
+        self.hung_up = False  # the terminal went away: quit as soon as no change is in hand
+        self._terminal: int | None = None  # the tty watched for a hangup (not headless)
         self.add_mode("overview", self.get_default_screen)
 
     # --- start and navigation ---------------------------------------------------------
@@ -166,6 +179,7 @@ class WizardApp(App[int]):
         # meanwhile. Textual composes the keys after the first frame; should they not come
         # (the terminal never focused), the check starts anyway.
         self.set_timer(0.5, self._start)
+        self._watch_terminal()
 
     def on_wizard_footer_keys_shown(self) -> None:
         self.call_after_refresh(self._start)
@@ -188,9 +202,48 @@ class WizardApp(App[int]):
         self.action_goto(ORDER[max(0, min(len(ORDER) - 1, here + delta))])
 
     def action_quit_wizard(self) -> None:
+        self._quit(0)
+
+    def _quit(self, code: int) -> None:
         if self._probe_cancel:
             self._probe_cancel.set()
-        self.exit(0)
+        self.exit(code, return_code=code)
+
+    # --- the terminal going away (see tui/wizard/hangup.py) -----------------------------
+
+    def _watch_terminal(self) -> None:
+        if self.is_headless:
+            return
+        fd = self._terminal = terminal_fd()
+        if fd is None:
+            return
+        # Not in the main thread, or no Unix signals: the tty check below still sees it.
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
+
+        def check() -> None:
+            if terminal_gone(fd):
+                self.hang_up()
+
+        self.set_interval(CHECK_EVERY, check, name="terminal check")
+
+    def hang_up(self) -> None:
+        """The terminal is gone (SIGHUP, or its tty fails with EIO): nothing can be shown or
+        asked any more. Quit with EXIT_HANGUP, as `q` would; a change in hand is finished
+        first (apply all stops before its next fix): a change is never cut half-way."""
+        if self.hung_up:
+            return
+        self.hung_up = True
+        if self._terminal is not None:  # the process's own terminal (not a test's)
+            silence_terminal()
+        if self.busy not in CHANGING:
+            self._hung_up_quit()
+        # else on_worker_state_changed quits when the change's worker ends
+
+    def _hung_up_quit(self) -> None:
+        self._quit(EXIT_HANGUP)
+        if self._terminal is not None:  # should Textual's shutdown block on the dead tty
+            exit_later(EXIT_HANGUP)
 
     def action_help_quit(self) -> None:
         """Ctrl+C (Textual's own text names ctrl+q): the wizard quits with q."""
@@ -371,6 +424,10 @@ class WizardApp(App[int]):
             skipped: list[str] = []
             written: dict[str, bytes] = {}  # what the fixes before wrote (read back)
             for n, (what, confirmed) in enumerate(items):
+                if self.hung_up:  # the terminal went away: no further fix
+                    self.post_message(AllApplied(applied, None, skipped,
+                                                 [p.title for _, p in items[n:]]))
+                    return
                 rest = [p.title for _, p in items[n + 1:]]
                 plan: Plan | None = confirmed
                 if applied:  # the fixes before re-checked the target: the same edit still?
@@ -690,6 +747,8 @@ class WizardApp(App[int]):
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
         ):
             self.busy = None
+            if self.hung_up:  # the change the hangup waited for is done
+                self._hung_up_quit()
 
     def show_error(self, doing: str, error: BaseException | None) -> None:
         """The one place errors are shown: a UserError as its title and message (and, for a

@@ -182,7 +182,7 @@ class WizardApp(App[int]):
         self._watch_terminal()
 
     def on_wizard_footer_keys_shown(self) -> None:
-        self.call_after_refresh(self._start)
+        self._start()  # the frame with the keys is out by now (or goes out first)
 
     def _start(self) -> None:
         if self._started:

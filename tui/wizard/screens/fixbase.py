@@ -42,7 +42,10 @@ class FixScreen(WizardScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#remedies", OptionList).focus()
+        # The screen opens at its top (the verdict first): Textual would scroll the list
+        # into view once laid out, by as far as the text above it reached by then (a
+        # matter of timing; screen 5 opened scrolled past its first cause).
+        self.query_one("#remedies", OptionList).focus(scroll_visible=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "apply":

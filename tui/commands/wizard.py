@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     host, probe_port = with_port(args.host, getattr(args, "port", None))
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return _fail("the wizard needs a terminal; use 'check', 'fix' and 'undo' in scripts")
+    from tui.wizard import gcpause
+
+    gcpause.pause()  # until the first check starts: the first frame comes sooner
     from tui.wizard.app import WizardApp, WizardConfig
 
     config = WizardConfig(root=args.root, host=host, identities=args.identities,
@@ -97,6 +100,9 @@ def _run(app: WizardApp) -> int:
         app.run(loop=loop)
     finally:
         loop.close()
+        from tui.wizard import gcpause
+
+        gcpause.resume()  # the app ended before its first check
         # The screen is gone: the action log's warning, and with --verbose this run's lines.
         actionlog.finish()
     return app.return_code or EXIT_OK

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
+from tui.wizard import gcpause
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
 from tui.wizard.hangup import (
     CHECK_EVERY,
@@ -188,6 +189,7 @@ class WizardApp(App[int]):
         if self._started:
             return
         self._started = True
+        gcpause.resume()  # paused by the wizard's command while the first screen was built
         self.recheck()
         host = self.probe_default()
         if host and self.config.auto_probe and self.config.host:

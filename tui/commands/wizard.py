@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail("the wizard needs a terminal; use 'check', 'fix' and 'undo' in scripts")
     from tui.wizard import gcpause
 
-    gcpause.pause()  # until the first check starts: the first frame comes sooner
+    gcpause.pause()  # until the first check is done: the first frame comes sooner
     from tui.wizard.app import WizardApp, WizardConfig
 
     config = WizardConfig(root=args.root, host=host, identities=args.identities,

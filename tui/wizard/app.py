@@ -189,7 +189,6 @@ class WizardApp(App[int]):
         if self._started:
             return
         self._started = True
-        gcpause.resume()  # paused by the wizard's command while the first screen was built
         self.recheck()
         host = self.probe_default()
         if host and self.config.auto_probe and self.config.host:
@@ -749,6 +748,9 @@ class WizardApp(App[int]):
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
         ):
             self.busy = None
+            # Paused by the wizard's command while the first screen was built and the
+            # first check imported the core and ran (see tui/wizard/gcpause.py).
+            gcpause.resume()
             if self.hung_up:  # the change the hangup waited for is done
                 self._hung_up_quit()
 

@@ -41,6 +41,8 @@ from tui.core.facts.model import (
     LOG_FILES,
     LOG_LINES,
     LOG_PATTERN,
+    NFT_ABSENT,
+    NFT_UNLISTED,
     SFTP_SERVERS,
     SSHD_CONFIG,
     SSHD_PATHS,
@@ -320,8 +322,9 @@ def _run_firewall(src: Source, facts: Facts) -> None:
         except OSError as e:
             facts.notes.append(f"{label} not run: {e}")
             continue
-        if r is None:
-            continue
+        if r is None or (r.rc == NFT_ABSENT and argv[0] == "sh" and not r.stdout
+                         and not r.stderr):
+            continue  # no such program
         if r.truncated:
             facts.notes.append(f"{label} not read: more than {FIREWALL_OUTPUT >> 20} MiB")
             continue
@@ -331,6 +334,36 @@ def _run_firewall(src: Source, facts: Facts) -> None:
                                f"{err[0][:200] if err else 'no message'}")
             continue
         facts.firewall[label] = _text(r.stdout)
+    _list_unlisted(src, facts)
+
+
+_SAVES = {"ip": "iptables-save", "ip6": "ip6tables-save"}
+_UNLISTED = re.compile("^" + re.escape(NFT_UNLISTED).replace(r"\{family\}", "(ip6?)")
+                       .replace(r"\{table\}", r"(\S+)") + "$", re.M)
+
+
+def _list_unlisted(src: Source, facts: Facts) -> None:
+    """The rules nft's listing left out for iptables-save to show, of a table with a filter
+    chain on the input hook, when iptables-save was not read for its family after all (it
+    failed: say, a table iptables-nft cannot read): listed by nft, in their place."""
+    label = FIREWALL_COMMANDS[-1][0]
+    text = facts.firewall.get(label, "")
+    marked = list(_UNLISTED.finditer(text))
+    for m in reversed(marked):
+        family, table = m.group(1), m.group(2)
+        end = text.find("\n}", m.end())
+        end = len(text) if end < 0 else end + 2
+        if _SAVES[family] in facts.firewall or "type filter hook input " not in text[m.end():end]:
+            continue
+        try:
+            r = src.run(("nft", "-a", "list", "table", family, table), FIREWALL_TIMEOUT,
+                        FIREWALL_OUTPUT)
+        except (OSError, subprocess.TimeoutExpired):
+            continue  # the table's input chains stay unknown (tui.core.firewall.nft)
+        if r is not None and r.rc == 0 and not r.truncated:
+            text = text[:m.start()] + _text(r.stdout).rstrip("\n") + text[end:]
+    if marked:
+        facts.firewall[label] = text
 
 
 def _run_live(src: Source, facts: Facts) -> None:

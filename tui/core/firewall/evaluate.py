@@ -57,7 +57,9 @@ def parse_all(texts: dict[str, str]) -> Parsed:
 
     iptables-nft's tables show up both in iptables-save and in `nft list ruleset`; they are
     judged from iptables-save, so in a live nft listing their rules are not parsed at all
-    (nft.parse checks that each table left out is one it would have set aside)."""
+    (nft.parse checks that each table left out is one it would have set aside). The live
+    collector does not even list them (tui.core.facts.model's nft command): a table whose
+    rules it left out that iptables-save then did not show is judged unknown."""
     kinds = {label: source_kind(label, text) for label, text in texts.items()}
     ipt_fams = {fam or "ip" for kind, fam in kinds.values() if kind == "iptables"}
     parsed: Parsed = []

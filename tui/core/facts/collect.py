@@ -147,6 +147,11 @@ class Source(Protocol):
         None when there is no such program; TimeoutExpired or OSError."""
         ...
 
+    def start(self, argv: Sequence[str], timeout: float, limit: int) -> None:
+        """Begin what run() will be asked for with the same arguments, if the source can
+        run it meanwhile (on this machine: a command that takes long on a big rule set)."""
+        ...
+
     def journal(self, notes: list[str]) -> list[str]:
         """sshd's journal lines, oldest first (empty when there is no journal to read)."""
         ...
@@ -180,6 +185,9 @@ def collect(src: Source) -> Facts:
     from tui.core.libs.replace import candidates_for
     from tui.core.libs.resolve import resolve_offline
 
+    if src.live:  # the rules take longest to list: they are read while the rest is
+        for _, argv in FIREWALL_COMMANDS:
+            src.start(argv, FIREWALL_TIMEOUT, FIREWALL_OUTPUT)
     facts = Facts(target=src.label, kind=src.kind, live=src.live, hostname=src.hostname())
     facts.notes += src.first_notes()
     _collect_files(src, facts)
@@ -207,9 +215,9 @@ def collect(src: Source) -> Facts:
     )
     facts.sftp_server = next((p for p in SFTP_SERVERS if src.exists(p)), None)
     facts.logs = _collect_logs(src, facts.notes)
+    firewall_notes = len(facts.notes)  # where the firewall's notes go
     if src.live:
         facts.processes = src.processes()
-        _run_firewall(src, facts)
         _run_live(src, facts)
     else:
         _read_firewall(src, facts)
@@ -221,6 +229,10 @@ def collect(src: Source) -> Facts:
     for path in stat_paths(facts) + ([SSHD_CONFIG] if labelled else []):
         facts.paths[path] = src.stat(path)
     _collect_journals(src, facts)
+    if src.live:  # last: the rules take longest to list (started first, listed meanwhile)
+        notes, facts.notes = facts.notes, []
+        _run_firewall(src, facts)
+        facts.notes = notes[:firewall_notes] + facts.notes + notes[firewall_notes:]
     return facts
 
 

@@ -16,6 +16,7 @@ import selectors
 import socket
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -70,6 +71,7 @@ class LocalSource:
         self.kind = "local" if self.live else "root"
         self.label = label or (f"this machine ({socket.gethostname()})" if self.live
                                else self.root)
+        self._started: dict[tuple[str, ...], _Started] = {}
 
     def hostname(self) -> str | None:
         return socket.gethostname() if self.live else _read_text(self.ops, "/etc/hostname")
@@ -117,12 +119,19 @@ class LocalSource:
         return self.ops.listdir(path)
 
     def run(self, argv: Sequence[str], timeout: float, limit: int) -> Ran | None:
-        path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-        exe = argv[0] if argv[0].startswith("/") else _which(argv[0], path)
-        if exe is None or not os.access(exe, os.X_OK):
+        started = self._started.pop(tuple(argv), None)
+        if started is not None:
+            return started.result()
+        exe = _program(argv[0])
+        if exe is None:
             return None
         return run_bounded([exe, *argv[1:]], timeout=timeout, limit=limit,
                            env=child_env(LC_ALL="C"))
+
+    def start(self, argv: Sequence[str], timeout: float, limit: int) -> None:
+        exe = _program(argv[0]) if self.live else None
+        if exe is not None and tuple(argv) not in self._started:
+            self._started[tuple(argv)] = _Started([exe, *argv[1:]], timeout, limit)
 
     def journal(self, notes: list[str]) -> list[str]:
         journalctl = _which("journalctl")
@@ -240,6 +249,37 @@ def _journal_fds(ops: LocalOps, notes: list[str]) -> list[int]:
         with contextlib.suppress(OSError):
             fds.append(open_regular(host)[0])
     return fds
+
+
+def _program(name: str) -> str | None:
+    """A command's executable: a bare name looked up in PATH, /usr/sbin, /sbin."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    exe = name if name.startswith("/") else _which(name, path)
+    return exe if exe is not None and os.access(exe, os.X_OK) else None
+
+
+class _Started:
+    """A command run_bounded() runs in a thread of its own, started ahead of its result."""
+
+    def __init__(self, argv: list[str], timeout: float, limit: int) -> None:
+        self.out: Ran | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(argv, timeout, limit),
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, argv: list[str], timeout: float, limit: int) -> None:
+        try:
+            self.out = run_bounded(argv, timeout=timeout, limit=limit, env=child_env(LC_ALL="C"))
+        except BaseException as e:  # noqa: BLE001 (raised by result(), in the caller's thread)
+            self.error = e
+
+    def result(self) -> Ran:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.out is not None
+        return self.out
 
 
 def _which(name: str, path: str | None = None) -> str | None:

@@ -258,6 +258,9 @@ def _program(name: str) -> str | None:
     return exe if exe is not None and os.access(exe, os.X_OK) else None
 
 
+_PIPE = 1 << 20  # what the pipe of a command started ahead holds (iptables-save at 50k: 3.5 MB)
+
+
 class _Started:
     """A command run_bounded() runs in a thread of its own, started ahead of its result."""
 
@@ -270,7 +273,8 @@ class _Started:
 
     def _run(self, argv: list[str], timeout: float, limit: int) -> None:
         try:
-            self.out = run_bounded(argv, timeout=timeout, limit=limit, env=child_env(LC_ALL="C"))
+            self.out = run_bounded(argv, timeout=timeout, limit=limit,
+                                   env=child_env(LC_ALL="C"), pipe=_PIPE)
         except BaseException as e:  # noqa: BLE001 (raised by result(), in the caller's thread)
             self.error = e
 
@@ -292,11 +296,13 @@ def _which(name: str, path: str | None = None) -> str | None:
 
 
 def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequence[int] = (),
-                env: dict[str, str] | None = None) -> Ran:
+                env: dict[str, str] | None = None, pipe: int = 0) -> Ran:
     """Run a command of this machine, keeping at most `limit` bytes of each output stream.
 
     A command that prints more is killed (a flood must not fill memory); one still running
     after `timeout` seconds is killed and TimeoutExpired raised, like subprocess.run.
+    `pipe`: bytes its stdout pipe holds (where Linux allows), so that a command printing
+    megabytes is not held up while this thread waits for its turn to read.
     """
     from tui.core import actionlog
 
@@ -305,6 +311,12 @@ def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequen
                             stderr=subprocess.PIPE, pass_fds=pass_fds,
                             env=child_env() if env is None else env)
     assert proc.stdout is not None and proc.stderr is not None
+    chunk_size = 1 << 16
+    if pipe:
+        import fcntl
+
+        with contextlib.suppress(OSError):  # F_SETPIPE_SZ, Linux >= 2.6.35
+            chunk_size = max(chunk_size, fcntl.fcntl(proc.stdout.fileno(), 1031, pipe))
     bufs: dict[int, bytearray] = {proc.stdout.fileno(): bytearray(),
                                   proc.stderr.fileno(): bytearray()}
     truncated = False
@@ -318,7 +330,7 @@ def run_bounded(argv: list[str], *, timeout: float, limit: int, pass_fds: Sequen
                 if left <= 0:
                     raise subprocess.TimeoutExpired(argv, timeout)
                 for key, _ in sel.select(left):
-                    chunk = os.read(key.fd, 1 << 16)
+                    chunk = os.read(key.fd, chunk_size)
                     if not chunk:
                         sel.unregister(key.fd)
                         continue

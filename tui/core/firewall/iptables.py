@@ -99,23 +99,27 @@ def _parse(text: str, family: str, client: tuple[int, int] | None) -> Ruleset:
     table = None
     rules: list[Rule] = []  # the last -A chain's (consecutive lines mostly share one)
     last: tuple[str | None, str | None] = (None, None)
-    fast_match = _FAST.fullmatch
+    fast_match, v4_len8 = _FAST.fullmatch, _V4_LEN8.fullmatch
     # Rules left out (_V4_LEN8) need every rule numbered as it is appended: not with -I.
     other = None
     if client is not None and client[0] == 4 and family == "ip" and \
             "-I" not in text and "--insert" not in text:
         other = f"{client[1] >> 24}."  # a source in another first octet does not start so
-    counts: dict[tuple[str, str], int] = {}  # rules so far per chain (when some are left out)
+    counts: dict[tuple[str | None, str | None], int] = {}  # rules so far, per chain
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if table is not None and line[:3] == "-A ":
             if other is not None:
                 p = line.split(" ", 4)
-                if len(p) == 5 and _never_matches(line, p, other):
-                    key = (table, p[1])
-                    if last != key:
-                        rules, last = _get(rs, table, p[1], fams).rules, key
-                    counts[key] = counts.get(key, 0) + 1
+                # the common case first, inline: a plain source elsewhere, nothing quoted
+                if len(p) == 5 and ((p[2] == "-s" and not p[3].startswith(other)
+                                     and line.endswith(_FINAL) and "'" not in line
+                                     and '"' not in line and "\\" not in line
+                                     and v4_len8(p[3]) is not None)
+                                    or _never_matches(line, p, other)):
+                    if last[1] != p[1] or last[0] != table:
+                        rules, last = _get(rs, table, p[1], fams).rules, (table, p[1])
+                    counts[last] = counts.get(last, 0) + 1
                     continue
             fast = fast_match(line)
             if fast is not None:

@@ -428,8 +428,16 @@ def test_no_nft_is_no_source_and_a_failing_nft_a_note(tmp_path: Path) -> None:
     collect._run_firewall(_Src(d), facts)
     assert LABEL not in facts.firewall
     assert facts.notes == [f"{LABEL} failed (exit 1): Error: Could not process rule"]
+    # one that cannot list chains (or sets) lists the whole ruleset, as before the change
     d = _bin(tmp_path / "g", fail="-a list chains")
-    assert _script(d).returncode == 1
+    (d / "out" / "-a_list_ruleset").write_text(RULESET)
+    r = _script(d)
+    assert (r.returncode, r.stdout, r.stderr) == (0, RULESET, "")
+    assert (d / "log").read_text().splitlines() == ["-a list chains", "-a list ruleset"]
+    d = _bin(tmp_path / "h", fail="list sets")
+    facts = Facts("t", "local", True)
+    collect._run_firewall(_Src(d), facts)
+    assert facts.notes == [f"{LABEL} failed (exit 1): Error: No such file or directory"]
 
 
 def test_a_failed_iptables_save_has_nft_list_the_rules_after_all(tmp_path: Path) -> None:

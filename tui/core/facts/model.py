@@ -60,10 +60,12 @@ DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
 # chains come as listed, after a line NFT_UNLISTED names (should iptables-save fail after
 # all, the collector lists that table's rules; tui.core.firewall.nft). One line of sh (the
 # SSH target's request server runs it as it is); no nft here is exit 127, nothing said.
+# An nft that cannot list chains or sets lists the whole ruleset, as before (its errors then).
 NFT_UNLISTED = "# rules of table {family} {table} not listed: iptables-save shows them"
 _NFT_SCRIPT = (
     "PATH=$PATH:/usr/sbin:/sbin; command -v nft >/dev/null 2>&1 || exit 127; "
-    "c=$(nft -a list chains) || exit; s=$(nft list sets) || exit; "
+    "c=$(nft -a list chains 2>/dev/null) && s=$(nft list sets 2>/dev/null) || "
+    "exec nft -a list ruleset; "
     "a=; command -v iptables-save >/dev/null 2>&1 && a=ip; "
     "command -v ip6tables-save >/dev/null 2>&1 && a=\"$a ip6\"; "
     "set -f; n=$(printf '\\nx'); n=${n%x}; t=$(printf '\\tx'); t=${t%x}; IFS=$n; "

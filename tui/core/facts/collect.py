@@ -325,6 +325,10 @@ def _text(data: bytes) -> str:
 
 def _run_firewall(src: Source, facts: Facts) -> None:
     """The live rules: only root may read them; a failure is a note, never an error."""
+    # Their reader is loaded now, while the commands started first may still be listing
+    # tens of thousands of rules: the check reads them next.
+    import tui.core.firewall  # noqa: F401
+
     for label, argv in FIREWALL_COMMANDS:
         try:
             r = src.run(argv, FIREWALL_TIMEOUT, FIREWALL_OUTPUT)

@@ -61,6 +61,12 @@ EDGES = """\
 -A side -s 198.51.100.9/32 -j DROP
 -A side -s 10.1.2.3/32 -j REJECT
 -A OUTPUT -s 1.2.3.4/32 -j DROP
+-A  side -p udp -j DROP
+-A side\t-p udp -j DROP
+-A "side" -s 1.2.3.4/32 -m comment --comment "x" -j DROP
+-A side\x0b -s 1.2.3.4/32 -j DROP
+-A side -s 1.2.3.4/32 -j DROP
+-A side -s 203.0.113.7/32 -j DROP
 COMMIT
 """
 MORE = [*CLIENTS, "11.1.1.1", "12.1.2.3", "13.1.2.3", "14.1.2.3", "18.1.2.3", "19.1.2.3",
@@ -134,7 +140,8 @@ _TARGET = st.sampled_from([
     "-j nosuch", '-j LOG --log-prefix "a -j DROP"'])
 _RULE = st.builds(lambda chain, src, mid, tgt: " ".join(
     ["-A", chain, *([f"-s {src}"] if src else []), *mid, tgt]),
-    st.sampled_from(["INPUT", "side"]), st.one_of(st.none(), _SRC), _MID, _TARGET)
+    st.sampled_from(["INPUT", "side", ' side', '"side"', "side\t", "side\xa0"]),
+    st.one_of(st.none(), _SRC), _MID, _TARGET)
 
 
 @settings(max_examples=300, deadline=None)

@@ -112,11 +112,13 @@ def _parse(text: str, family: str, client: tuple[int, int] | None) -> Ruleset:
             if other is not None:
                 p = line.split(" ", 4)
                 # the common case first, inline: a plain source elsewhere, nothing quoted
-                if len(p) == 5 and ((p[2] == "-s" and not p[3].startswith(other)
-                                     and line.endswith(_FINAL) and "'" not in line
-                                     and '"' not in line and "\\" not in line
-                                     and v4_len8(p[3]) is not None)
-                                    or _never_matches(line, p, other)):
+                # p[1] must be the chain the full parse reads: one plain word
+                if len(p) == 5 and p[1].isprintable() and p[1].isascii() and p[1] and \
+                        ((p[2] == "-s" and not p[3].startswith(other)
+                          and line.endswith(_FINAL) and "'" not in line
+                          and '"' not in line and "\\" not in line
+                          and v4_len8(p[3]) is not None)
+                         or _never_matches(line, p, other)):
                     if last[1] != p[1] or last[0] != table:
                         rules, last = _get(rs, table, p[1], fams).rules, (table, p[1])
                     counts[last] = counts.get(last, 0) + 1
@@ -203,7 +205,7 @@ def _never_matches(line: str, p: list[str], other: str) -> bool:
     jump takes no options) and that the full parse would split (no quote it would refuse):
     leaving it out changes nothing but its count."""
     return (line.endswith(_FINAL) and "'" not in line and "\\" not in line
-            and ('"' not in line or line.count('"') % 2 == 0)
+            and ('"' not in line or (line.count('"') % 2 == 0 and '"' not in p[1]))
             and ((p[2] == "-s" and not p[3].startswith(other) and _V4_LEN8.fullmatch(p[3])
                   is not None)
                  or ((" -p udp " in line or " -p icmp " in line) and "!" not in line

@@ -2,7 +2,7 @@
 """Benchmark: `check` on a host with a big firewall rule set (issue 16, item 2).
 
     .venv/bin/python tests/bench/bench_firewall.py --old /tmp/a-fw [--pairs 7] [--rules 50000]
-        [--no-live] [--no-scaling]
+        [--no-live] [--no-scaling] [--bytecode]
 
 --old is a checkout of the old code (`git worktree add /tmp/a-fw 56cd0b5`); this checkout is
 the new code (B). Every run is a fresh `python -m tui check --client-ip 203.0.113.7 --json`
@@ -14,7 +14,8 @@ with PYTHONPATH set to the checkout it measures.
    per pair. Old against new on the rules root: pairs A B A B, ratio B/A per pair.
 2. Live: a private network namespace (`unshare -n`) with the N rules loaded by
    iptables-restore (iptables-nft shows them to both iptables-save and `nft list ruleset`),
-   against an empty one. Needs root. The time and memory are the check's own (a wrapper
+   against an empty one, each code version in turn within a pair (A without, A with, B
+   without, B with, ...). Needs root. The time and memory are the check's own (a wrapper
    reports its elapsed time and RUSAGE_SELF peak; loading the rules is not counted); the
    peak of the whole process tree (os.wait4 of the namespace's process: iptables-save and
    nft included) is shown beside it.
@@ -24,6 +25,11 @@ with PYTHONPATH set to the checkout it measures.
 
 Time is wall-clock; peak memory is ru_maxrss from os.wait4 of the child process. Goals: 50k
 rules within 2x of the root without them, peak <= 150 MiB, linear. Exits 1 when one is missed.
+
+Python compiles every module of the tool at each run when no bytecode is cached (with
+PYTHONDONTWRITEBYTECODE set, as in this sandbox): --bytecode compiles both checkouts first
+(compileall) and lets the runs use it, as an installed tool does; without it, whatever the
+environment gives (say which when reporting).
 """
 
 from __future__ import annotations
@@ -79,9 +85,19 @@ def rules(n: int, seed: int = 1) -> str:
     return "\n".join(out)
 
 
+BYTECODE = False  # --bytecode
+
+
+def _env(code: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    if BYTECODE:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run(argv: list[str], code: Path, cwd: Path | None = None) -> tuple[float, float, float]:
     """(wall s, peak MiB of the child by os.wait4, the check's own s from the wrapper)."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = _env(code)
     start = time.perf_counter()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                          cwd=str(cwd or code))
@@ -105,7 +121,7 @@ def check_live(rules_file: Path | None, code: Path) -> tuple[float, float, float
     """(the check's own s, its own peak MiB, the tree's peak MiB by os.wait4, wall s)."""
     load = f'iptables-restore < "{rules_file}"; ' if rules_file else ""
     script = f'set -e; ip link set lo up; {load}exec "$0" -c "$1" check --client-ip {CLIENT} --json'
-    env = {**os.environ, "PYTHONPATH": str(code)}
+    env = _env(code)
     start = time.perf_counter()
     p = subprocess.Popen(["unshare", "-n", "sh", "-c", script, sys.executable, _WRAP],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
@@ -139,7 +155,7 @@ for n in map(int, sys.argv[2:]):
 
 def inproc(code: Path, prefix: str, sizes: list[int]) -> None:
     out = subprocess.run([sys.executable, "-c", _INPROC, prefix, *map(str, sizes)],
-                         env={**os.environ, "PYTHONPATH": str(code)}, cwd=str(code),
+                         env=_env(code), cwd=str(code),
                          capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         n, us = line.split()
@@ -177,20 +193,31 @@ def old_vs_new(old: Path, big: Path, pairs: int) -> float:
     return r
 
 
-def live(name: str, code: Path, rules_file: Path, pairs: int) -> dict:
-    t0, t1, own0, own1, tree1, ratios = [], [], [], [], [], []
+def live(codes: dict[str, Path], rules_file: Path, pairs: int) -> dict[str, dict]:
+    """Per pair, each code version in turn runs without then with the rules (A0 A1 B0 B1
+    ...): the with/without ratio per version and pair, and new/old on the rules."""
+    runs: dict[str, list[tuple]] = {name: [] for name in codes}
     for _ in range(pairs):
-        a, b = check_live(None, code), check_live(rules_file, code)
-        t0.append(a[0]), t1.append(b[0]), own0.append(a[1]), own1.append(b[1])
-        tree1.append(b[2])
-        ratios.append(b[0] / a[0])
-    out = {"without": med(t0), "with": med(t1), "ratio": med(ratios), "peak": max(own1),
-           "tree": max(tree1)}
-    print(f"{name} live netns: without rules {out['without']:.2f} s, with "
-          f"{out['with']:.2f} s: ratio {out['ratio']:.2f}x (median of {pairs} pairs; "
-          f"{min(ratios):.2f}-{max(ratios):.2f}); peak {out['peak']:.0f} MiB own, "
-          f"{out['tree']:.0f} MiB with iptables-save and nft", flush=True)
-    return out
+        for name, code in codes.items():
+            runs[name].append((check_live(None, code), check_live(rules_file, code)))
+    outs = {}
+    for name, got in runs.items():
+        ratios = [b[0] / a[0] for a, b in got]
+        out = {"without": med([a[0] for a, _ in got]), "with": med([b[0] for _, b in got]),
+               "ratio": med(ratios), "peak": max(b[1] for _, b in got),
+               "tree": max(b[2] for _, b in got), "ratios": ratios}
+        print(f"{name} live netns: without rules {out['without']:.2f} s, with "
+              f"{out['with']:.2f} s: ratio {out['ratio']:.2f}x (median of {pairs} pairs; "
+              f"{min(ratios):.2f}-{max(ratios):.2f}: {' '.join(f'{r:.2f}' for r in ratios)}); "
+              f"peak {out['peak']:.0f} MiB own, {out['tree']:.0f} MiB with iptables-save "
+              "and nft", flush=True)
+        outs[name] = out
+    if len(runs) == 2:
+        (_, a), (_, b) = runs.items()
+        r = [y[1][0] / x[1][0] for x, y in zip(a, b)]
+        print(f"new/old live, with the rules: {med(r):.3f}x (median of {pairs} pairs; "
+              f"{min(r):.2f}-{max(r):.2f})", flush=True)
+    return outs
 
 
 def main() -> int:
@@ -202,7 +229,18 @@ def main() -> int:
     ap.add_argument("--no-live", action="store_true")
     ap.add_argument("--no-scaling", action="store_true")
     ap.add_argument("--no-roots", action="store_true", help="skip part 1")
+    ap.add_argument("--bytecode", action="store_true",
+                    help="compile both checkouts first and use the bytecode")
     args = ap.parse_args()
+    global BYTECODE
+    if args.bytecode:
+        BYTECODE = True
+        for code in (args.old, REPO):
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(code / "tui")],
+                           check=True, env=_env(code))
+    print(f"bytecode: {'compiled first (--bytecode)' if BYTECODE else 'as the environment gives'}"
+          f"; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}",
+          flush=True)
 
     from tests.helpers.fixture_root import build_root
 
@@ -246,8 +284,8 @@ def main() -> int:
             else:
                 f = Path(tmp) / "live.rules"
                 f.write_text(rules(args.rules))
-                live("old (A)", args.old, f, args.live_pairs)
-                b = live("new (B)", REPO, f, args.live_pairs)
+                b = live({"old (A)": args.old, "new (B)": REPO}, f,
+                         args.live_pairs)["new (B)"]
                 ok &= b["ratio"] <= 2 and b["peak"] <= 150
     print("goals met (in the parts run)" if ok else "GOAL MISSED")
     return 0 if ok else 1

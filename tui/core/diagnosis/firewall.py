@@ -48,7 +48,7 @@ def _check(facts: Facts, ip: str | None) -> FirewallCheck:
     if not facts.firewall:
         return FirewallCheck(FirewallEvidence(False, notes=fw_notes))
     ports = sshdports.ports(facts)
-    parsed = parse_all(facts.firewall)  # once for every port
+    parsed = parse_all(facts.firewall, ip)  # once for every port
     reports = [evaluate(facts.firewall, ip, p, parsed) for p in ports]
     rep = (next((r for r in reports if r.blocked is True), None)
            or next((r for r in reports if r.blocked is None), None) or reports[0])

@@ -41,6 +41,8 @@ from tui.core.facts.model import (
     LOG_FILES,
     LOG_LINES,
     LOG_PATTERN,
+    NFT_ABSENT,
+    NFT_UNLISTED,
     SFTP_SERVERS,
     SSHD_CONFIG,
     SSHD_PATHS,
@@ -145,6 +147,11 @@ class Source(Protocol):
         None when there is no such program; TimeoutExpired or OSError."""
         ...
 
+    def start(self, argv: Sequence[str], timeout: float, limit: int) -> None:
+        """Begin what run() will be asked for with the same arguments, if the source can
+        run it meanwhile (on this machine: a command that takes long on a big rule set)."""
+        ...
+
     def journal(self, notes: list[str]) -> list[str]:
         """sshd's journal lines, oldest first (empty when there is no journal to read)."""
         ...
@@ -178,6 +185,9 @@ def collect(src: Source) -> Facts:
     from tui.core.libs.replace import candidates_for
     from tui.core.libs.resolve import resolve_offline
 
+    if src.live:  # the rules take longest to list: they are read while the rest is
+        for _, argv in FIREWALL_COMMANDS:
+            src.start(argv, FIREWALL_TIMEOUT, FIREWALL_OUTPUT)
     facts = Facts(target=src.label, kind=src.kind, live=src.live, hostname=src.hostname())
     facts.notes += src.first_notes()
     _collect_files(src, facts)
@@ -205,9 +215,9 @@ def collect(src: Source) -> Facts:
     )
     facts.sftp_server = next((p for p in SFTP_SERVERS if src.exists(p)), None)
     facts.logs = _collect_logs(src, facts.notes)
+    firewall_notes = len(facts.notes)  # where the firewall's notes go
     if src.live:
         facts.processes = src.processes()
-        _run_firewall(src, facts)
         _run_live(src, facts)
     else:
         _read_firewall(src, facts)
@@ -219,6 +229,10 @@ def collect(src: Source) -> Facts:
     for path in stat_paths(facts) + ([SSHD_CONFIG] if labelled else []):
         facts.paths[path] = src.stat(path)
     _collect_journals(src, facts)
+    if src.live:  # last: the rules take longest to list (started first, listed meanwhile)
+        notes, facts.notes = facts.notes, []
+        _run_firewall(src, facts)
+        facts.notes = notes[:firewall_notes] + facts.notes + notes[firewall_notes:]
     return facts
 
 
@@ -311,6 +325,10 @@ def _text(data: bytes) -> str:
 
 def _run_firewall(src: Source, facts: Facts) -> None:
     """The live rules: only root may read them; a failure is a note, never an error."""
+    # Their reader is loaded now, while the commands started first may still be listing
+    # tens of thousands of rules: the check reads them next.
+    import tui.core.firewall  # noqa: F401
+
     for label, argv in FIREWALL_COMMANDS:
         try:
             r = src.run(argv, FIREWALL_TIMEOUT, FIREWALL_OUTPUT)
@@ -320,8 +338,9 @@ def _run_firewall(src: Source, facts: Facts) -> None:
         except OSError as e:
             facts.notes.append(f"{label} not run: {e}")
             continue
-        if r is None:
-            continue
+        if r is None or (r.rc == NFT_ABSENT and argv[0] == "sh" and not r.stdout
+                         and not r.stderr):
+            continue  # no such program
         if r.truncated:
             facts.notes.append(f"{label} not read: more than {FIREWALL_OUTPUT >> 20} MiB")
             continue
@@ -331,6 +350,36 @@ def _run_firewall(src: Source, facts: Facts) -> None:
                                f"{err[0][:200] if err else 'no message'}")
             continue
         facts.firewall[label] = _text(r.stdout)
+    _list_unlisted(src, facts)
+
+
+_SAVES = {"ip": "iptables-save", "ip6": "ip6tables-save"}
+_UNLISTED = re.compile("^" + re.escape(NFT_UNLISTED).replace(r"\{family\}", "(ip6?)")
+                       .replace(r"\{table\}", r"(\S+)") + "$", re.M)
+
+
+def _list_unlisted(src: Source, facts: Facts) -> None:
+    """The rules nft's listing left out for iptables-save to show, of a table with a filter
+    chain on the input hook, when iptables-save was not read for its family after all (it
+    failed: say, a table iptables-nft cannot read): listed by nft, in their place."""
+    label = FIREWALL_COMMANDS[-1][0]
+    text = facts.firewall.get(label, "")
+    marked = list(_UNLISTED.finditer(text))
+    for m in reversed(marked):
+        family, table = m.group(1), m.group(2)
+        end = text.find("\n}", m.end())
+        end = len(text) if end < 0 else end + 2
+        if _SAVES[family] in facts.firewall or "type filter hook input " not in text[m.end():end]:
+            continue
+        try:
+            r = src.run(("nft", "-a", "list", "table", family, table), FIREWALL_TIMEOUT,
+                        FIREWALL_OUTPUT)
+        except (OSError, subprocess.TimeoutExpired):
+            continue  # the table's input chains stay unknown (tui.core.firewall.nft)
+        if r is not None and r.rc == 0 and not r.truncated:
+            text = text[:m.start()] + _text(r.stdout).rstrip("\n") + text[end:]
+    if marked:
+        facts.firewall[label] = text
 
 
 def _run_live(src: Source, facts: Facts) -> None:

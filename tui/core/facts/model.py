@@ -51,12 +51,45 @@ LIVE_TIMEOUT = 10  # seconds per command
 PRIVSEP_DIRS = ("/run/sshd", "/var/run/sshd", "/var/empty/sshd", "/var/empty")
 DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
                      "/etc/ssh/ssh_host_ed25519_key")
+# nft's own view, as `nft -a list ruleset` prints it but for the rules of the tables
+# iptables-nft made, which iptables-save shows already: listing those again costs as much as
+# iptables-save itself (the kernel's dump of a chain is quadratic in its length). nft lists
+# every table's chains (cheap: no rules), then each table in full but those: a table of
+# iptables' names, in a family whose iptables-save (or ip6tables-save) is installed, with
+# no named set, and with an INPUT chain or no filter chain on the input hook at all. Its
+# chains come as listed, after a line NFT_UNLISTED names (should iptables-save fail after
+# all, the collector lists that table's rules; tui.core.firewall.nft). One line of sh (the
+# SSH target's request server runs it as it is); no nft here is exit 127, nothing said.
+# An nft that cannot list chains or sets lists the whole ruleset, as before (its errors then).
+NFT_UNLISTED = "# rules of table {family} {table} not listed: iptables-save shows them"
+_NFT_SCRIPT = (
+    "PATH=$PATH:/usr/sbin:/sbin; command -v nft >/dev/null 2>&1 || exit 127; "
+    "c=$(nft -a list chains 2>/dev/null) && s=$(nft list sets 2>/dev/null) || "
+    "exec nft -a list ruleset; "
+    "a=; command -v iptables-save >/dev/null 2>&1 && a=ip; "
+    "command -v ip6tables-save >/dev/null 2>&1 && a=\"$a ip6\"; "
+    "set -f; n=$(printf '\\nx'); n=${n%x}; t=$(printf '\\tx'); t=${t%x}; IFS=$n; "
+    "b=; f=; m=; i=; h=; "
+    "for l in $c; do case $l in "
+    "'table '*) IFS=' '; set -- $l; IFS=$n; f=$2; m=$3; b=$l; i=; h=;; "
+    "'}') b=$b$n$l; k=; "
+    "case \" $a \" in *\" $f \"*) case $m in filter|mangle|raw|security|nat) "
+    "case $n$s in *\"${n}table $f $m {$n${t}set \"*) ;; "
+    "*) if [ -n \"$i\" ] || [ -z \"$h\" ]; then k=1; fi;; esac;; esac;; esac; "
+    "if [ -n \"$k\" ]; then printf '"
+    + NFT_UNLISTED.format(family="%s", table="%s") + "\\n%s\\n' \"$f\" \"$m\" \"$b\"; "
+    "else nft -a list table \"$f\" \"$m\" || exit; fi;; "
+    "*) b=$b$n$l; case $l in \"${t}chain INPUT {\"*) i=1;; esac; "
+    "case $l in *'type filter hook input '*) h=1;; esac;; "
+    "esac; done"
+)
+NFT_ABSENT = 127  # the script's exit status when there is no nft (and it said nothing)
 # Host firewall: the live rules (root only; each run under a time limit) and, on a mounted
 # disk, the files that load at boot. Labels are what evaluate() and the findings show.
 FIREWALL_COMMANDS = (
     ("iptables-save", ("iptables-save",)),
     ("ip6tables-save", ("ip6tables-save",)),
-    ("nft -a list ruleset", ("nft", "-a", "list", "ruleset")),
+    ("nft -a list ruleset", ("sh", "-c", _NFT_SCRIPT, "nft")),
 )
 FIREWALL_FILES = (
     "/etc/iptables/rules.v4", "/etc/iptables/rules.v6", "/etc/sysconfig/iptables",

@@ -647,6 +647,9 @@ class RemoteSource:
         out = rc[1]
         return Ran(int(rc[0][0]), out[:limit], err[1] if err else b"", len(out) > limit)
 
+    def start(self, argv: Sequence[str], timeout: float, limit: int) -> None:
+        """Nothing to begin: the first batch asks for every command at once."""
+
     def journal(self, notes: list[str]) -> list[str]:
         try:
             # the lines no LOG_PATTERN match can hold stay on the target

@@ -35,7 +35,11 @@ def source_kind(label: str, text: str) -> tuple[str, str | None]:
     return "nft", None
 
 
-Parsed = list[tuple[str, str, "str | None", Ruleset]]  # label, kind, family, ruleset
+class Parsed(list[tuple[str, str, "str | None", Ruleset]]):  # label, kind, family, ruleset
+    """parse_all()'s result; `client`: the (version, integer) of the only address it may be
+    asked about (rules that cannot match that one are left out), None: any."""
+
+    client: tuple[int, int] | None = None
 
 
 @contextmanager
@@ -52,20 +56,25 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def parse_all(texts: dict[str, str]) -> Parsed:
-    """Every source parsed, once: evaluate() takes the result for each port it is asked about.
+def parse_all(texts: dict[str, str], ip: str | None = None) -> Parsed:
+    """Every source parsed, once: evaluate() takes the result for each port it is asked about
+    (for `ip` only, when given: then the rules of a big list that cannot match it are only
+    counted, see iptables.parse).
 
     iptables-nft's tables show up both in iptables-save and in `nft list ruleset`; they are
     judged from iptables-save, so in a live nft listing their rules are not parsed at all
-    (nft.parse checks that each table left out is one it would have set aside)."""
+    (nft.parse checks that each table left out is one it would have set aside). The live
+    collector does not even list them (tui.core.facts.model's nft command): a table whose
+    rules it left out that iptables-save then did not show is judged unknown."""
     kinds = {label: source_kind(label, text) for label, text in texts.items()}
     ipt_fams = {fam or "ip" for kind, fam in kinds.values() if kind == "iptables"}
-    parsed: Parsed = []
+    parsed = Parsed()
+    parsed.client = _key(ip)
     with _no_gc():
         for label, text in texts.items():
             kind, fam = kinds[label]
             live = not label.startswith("/")
-            rs = (iptables.parse(text, fam or "ip") if kind == "iptables"
+            rs = (iptables.parse(text, fam or "ip", parsed.client) if kind == "iptables"
                   else nft.parse(text, live=live, skip_families=ipt_fams if live else None))
             parsed.append((label, kind, fam, rs))
     return parsed
@@ -74,9 +83,9 @@ def parse_all(texts: dict[str, str]) -> Parsed:
 def evaluate(texts: dict[str, str], ip: str | None, port: int = 22,
              parsed: Parsed | None = None) -> FirewallReport:
     """Verdicts for a new TCP connection from `ip` (None: anyone) to `port`, per source.
-    `parsed`: parse_all(texts), when several ports are asked about."""
-    if parsed is None:
-        parsed = parse_all(texts)
+    `parsed`: parse_all(texts) or parse_all(texts, ip), when several ports are asked about."""
+    if parsed is None or parsed.client not in (None, _key(ip)):
+        parsed = parse_all(texts, ip)
     with _no_gc():
         return _evaluate(parsed, ip, port)
 
@@ -129,6 +138,16 @@ def _evaluate(parsed: Parsed, ip: str | None, port: int) -> FirewallReport:
                     b.caveats.append(f"not reached: {v.where()} decides first")
                 rep.blocking.append(b)
     return rep
+
+
+def _key(ip: str | None) -> tuple[int, int] | None:
+    """The client's (version, integer), as a Packet keys it; None for none (or no address:
+    evaluate() says so)."""
+    try:
+        addr = _address(ip)
+    except ValueError:
+        return None
+    return None if addr is None else (addr.version, int(addr))
 
 
 def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

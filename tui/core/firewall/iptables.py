@@ -37,17 +37,32 @@ _FAST = re.compile(
     rf"(?: -m comment --comment (?:{_W}|\"[ \x21\x23-\x5b\x5d-\x7e]*\"))?"
     rf" -j (?P<target>{_W})(?: --reject-with (?P<reject>{_W}))?")
 _ALL = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
+# With the client's IPv4 address known, a rule `-A CHAIN -s SOURCE ...` whose source is
+# a.b.c.d/len (len 8 to 32: the first octet is the network's) in another first octet, or a
+# rule for UDP or ICMP, can never match the client's TCP packets, whatever else it says:
+# only its place in the chain counts (its number). Such a rule ending in a target that is no
+# chain (a jump would make its chain reachable) is counted and not built: a ban list of tens
+# of thousands is gone through with a split and a few string tests per line.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_V4_LEN8 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}/(?:[89]|[12][0-9]|3[0-2])")
+_FINAL = tuple(f" -j {t}" for t in (
+    "ACCEPT", "DROP", "RETURN", "REJECT", *(f"REJECT --reject-with {k}" for k in (
+        "icmp-net-unreachable", "icmp-host-unreachable", "icmp-port-unreachable",
+        "icmp-proto-unreachable", "icmp-net-prohibited", "icmp-host-prohibited",
+        "icmp-admin-prohibited", "tcp-reset"))))
 # Matches whose options are pure bookkeeping for our question.
 _NEUTRAL_MODULES = {"comment", "tcp"}
 
 
-def parse(text: str, family: str) -> Ruleset:
+def parse(text: str, family: str, client: tuple[int, int] | None = None) -> Ruleset:
+    """`client`: the (version, integer) of the only address the ruleset will be asked
+    about; rules that cannot match it then count only by their number (see _V4_LEN8)."""
     # Tens of thousands of rules are as many small objects, none of them garbage: a cyclic
     # collection every few thousand allocations makes parsing quadratic. Off while parsing.
     was = gc.isenabled()
     gc.disable()
     try:
-        return _parse(text, family)
+        return _parse(text, family, client)
     finally:
         if was:
             gc.enable()
@@ -78,23 +93,46 @@ def _split(line: str) -> list[str]:
     return words
 
 
-def _parse(text: str, family: str) -> Ruleset:
+def _parse(text: str, family: str, client: tuple[int, int] | None) -> Ruleset:
     rs = Ruleset("iptables")
     fams = frozenset({family})
     table = None
     rules: list[Rule] = []  # the last -A chain's (consecutive lines mostly share one)
     last: tuple[str | None, str | None] = (None, None)
-    fast_match = _FAST.fullmatch
+    fast_match, v4_len8 = _FAST.fullmatch, _V4_LEN8.fullmatch
+    # Rules left out (_V4_LEN8) need every rule numbered as it is appended: not with -I.
+    other = None
+    if client is not None and client[0] == 4 and family == "ip" and \
+            "-I" not in text and "--insert" not in text:
+        other = f"{client[1] >> 24}."  # a source in another first octet does not start so
+    counts: dict[tuple[str | None, str | None], int] = {}  # rules so far, per chain
     for no, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if table is not None and line[:3] == "-A ":
+            if other is not None:
+                p = line.split(" ", 4)
+                # the common case first, inline: a plain source elsewhere, nothing quoted
+                # p[1] must be the chain the full parse reads: one plain word
+                if len(p) == 5 and p[1].isprintable() and p[1].isascii() and p[1] and \
+                        ((p[2] == "-s" and not p[3].startswith(other)
+                          and line.endswith(_FINAL) and "'" not in line
+                          and '"' not in line and "\\" not in line
+                          and v4_len8(p[3]) is not None)
+                         or _never_matches(line, p, other)):
+                    if last[1] != p[1] or last[0] != table:
+                        rules, last = _get(rs, table, p[1], fams).rules, (table, p[1])
+                    counts[last] = counts.get(last, 0) + 1
+                    continue
             fast = fast_match(line)
             if fast is not None:
                 chain, src, proto, module, dport, target, reject = fast.groups()
                 if dport is None or proto or module:
                     if last != (table, chain):
                         rules, last = _get(rs, table, chain, fams).rules, (table, chain)
-                    rules.append(_lazy_rule(src, proto, target, reject, line, no))
+                    rule = _lazy_rule(src, proto, target, reject, line, no)
+                    rules.append(rule)
+                    if other is not None:
+                        rule.index = counts[(table, chain)] = counts.get((table, chain), 0) + 1
                     continue
         if not line or line.startswith("#"):
             continue
@@ -134,6 +172,9 @@ def _parse(text: str, family: str) -> Ruleset:
                     pos, rest = n - 1, rest[1:]
             rule = _rule(rest, line, no, rs, no_prefix=f"{words[0]} {words[1]}")
             ch.rules.insert(len(ch.rules) if pos is None else pos, rule)
+            if other is not None:
+                key = (table, words[1])
+                rule.index = counts[key] = counts.get(key, 0) + 1
         elif len(words) == 2 and words[0] in ("-N", "--new-chain"):
             _get(rs, table, words[1], fams)
         elif len(words) == 3 and words[0] in ("-P", "--policy"):
@@ -144,8 +185,9 @@ def _parse(text: str, family: str) -> Ruleset:
         else:
             rs.notes.append(f"line {no}: not understood: {line[:80]}")
     for ch in rs.chains.values():
-        for i, r in enumerate(ch.rules, 1):
-            r.index = i
+        if other is None:
+            for i, r in enumerate(ch.rules, 1):
+                r.index = i
         _resolve_targets(rs, ch)
     for tbl, name, prio in _INPUT:
         base = rs.chain(tbl, name)
@@ -154,6 +196,20 @@ def _parse(text: str, family: str) -> Ruleset:
             base.policy = base.policy or "accept"
             rs.base.append(base)
     return rs
+
+
+def _never_matches(line: str, p: list[str], other: str) -> bool:
+    """Whether the rule `line`, split as ["-A", CHAIN, OPTION, VALUE, REST], never matches
+    a TCP packet from the client: a source in another first octet (`other` is the
+    client's), or UDP or ICMP, in a rule whose target is no chain (the line ends with it: a
+    jump takes no options) and that the full parse would split (no quote it would refuse):
+    leaving it out changes nothing but its count."""
+    return (line.endswith(_FINAL) and "'" not in line and "\\" not in line
+            and ('"' not in line or (line.count('"') % 2 == 0 and '"' not in p[1]))
+            and ((p[2] == "-s" and not p[3].startswith(other) and _V4_LEN8.fullmatch(p[3])
+                  is not None)
+                 or ((" -p udp " in line or " -p icmp " in line) and "!" not in line
+                     and '"' not in line)))
 
 
 def _get(rs: Ruleset, table: str, name: str, fams: frozenset[str]) -> Chain:

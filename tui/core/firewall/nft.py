@@ -20,8 +20,9 @@ _PRIO = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 5
 
 
 class _Parser:
-    def __init__(self, text: str, lexed: Lexed, live: bool) -> None:
+    def __init__(self, text: str, lexed: Lexed, live: bool, covered: set[str]) -> None:
         self.src, self.lx, self.live = text, lexed, live
+        self.covered = covered  # families whose iptables-nft tables iptables-save showed
         self.tables: dict[tuple[str, str], Table] = {}
         self.vars: dict[str, list[Item]] = {}
         self.notes: list[str] = list(lexed.errors)
@@ -243,6 +244,11 @@ class _Parser:
                         r.action = (Action(r.action.kind[:-1], r.action.target) if ok else
                                     Action("unknown", r.action.target,
                                            f"chain {r.action.target} is not defined"))
+        for key, line in self.lx.unlisted.items():
+            tbl = self.tables.get(key)
+            if tbl is not None and not (tbl.label in rs.iptables_nft
+                                        and tbl.family in self.covered):
+                self.unread(tbl, line)
         base = []
         for t in self.tables.values():
             if t.family not in ("ip", "ip6", "inet"):
@@ -255,6 +261,20 @@ class _Parser:
                     base.append(ch)
         rs.base = sorted(base, key=lambda c: c.priority)  # stable: file order within a priority
         return rs
+
+    def unread(self, t: Table, line: int) -> None:
+        """A table whose rules the listing left out for iptables-save to show, when that
+        did not: what its input chains decide is unknown, never "nothing here blocks"."""
+        why = f"the rules of table {t.label} were not listed and iptables-save was not read"
+        inputs = [ch for name, ch in t.chains.items()
+                  if t.hooks.get(name, ("", "", 0))[:2] == ("filter", "input")]
+        if inputs:
+            self.notes.append(f"line {line}: {why}")
+        for ch in inputs:
+            ch.rules.insert(0, Rule([conds.other("rules not listed", why)],
+                                    Action("unknown", None, why), "rules not listed", line))
+            for i, r in enumerate(ch.rules, 1):
+                r.index = i
 
 
 def _looks_iptables_nft(t: Table) -> bool:
@@ -279,16 +299,16 @@ def parse(text: str, *, live: bool = True, skip_families: set[str] | None = None
     if skip_families:
         cut, left_out = _without_iptables_nft_rules(text, skip_families)
         if left_out:
-            rs = _parse(cut, live)
+            rs = _parse(cut, live, skip_families)
             kept = {t for t in rs.iptables_nft if t.split()[0] in skip_families}
             if left_out <= kept:
                 return rs
-    return _parse(text, live)
+    return _parse(text, live, skip_families or set())
 
 
-def _parse(text: str, live: bool) -> Ruleset:
+def _parse(text: str, live: bool, covered: set[str]) -> Ruleset:
     lexed = lex(text)
-    p = _Parser(text, lexed, live)
+    p = _Parser(text, lexed, live, covered)
     p.top(lexed.top)
     return p.finish()
 

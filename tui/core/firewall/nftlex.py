@@ -14,6 +14,9 @@ from tui.core.text import ascii_int
 
 _HANDLE = re.compile(r"#\s*handle\s+([0-9]+)")
 _IPTNFT = re.compile(r"table (\w+) (\S+) is managed by iptables-nft")
+# What tui.core.facts.model's nft listing writes above a table whose rules it left out
+# (iptables-save shows them): its chains follow, without rules.
+_UNLISTED = re.compile(r"# rules of table (\w+) (\S+) not listed: iptables-save shows them\Z")
 _DELIMS = set(" \t\r\n{};,\"#")
 
 
@@ -47,6 +50,7 @@ class Lexed:
     top: list[Item]
     handles: dict[int, int] = field(default_factory=dict)  # line -> handle
     iptables_nft: set[tuple[str, str]] = field(default_factory=set)  # (family, table)
+    unlisted: dict[tuple[str, str], int] = field(default_factory=dict)  # its rules: line
     errors: list[str] = field(default_factory=list)
 
 
@@ -75,6 +79,9 @@ def lex(src: str) -> Lexed:
             m = _IPTNFT.search(comment)
             if m:
                 out.iptables_nft.add((m.group(1), m.group(2)))
+            m = _UNLISTED.match(comment)
+            if m:
+                out.unlisted[(m.group(1), m.group(2))] = line
             i = j
         elif c == '"':
             j = i + 1

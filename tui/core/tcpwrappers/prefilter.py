@@ -67,6 +67,8 @@ _P = b"+" if POSSESSIVE else b""
 
 def _ci(word: bytes) -> bytes:
     """`word` as a regex, ASCII case-insensitive (as bytes.lower() compares)."""
+    if word.lower() == word.upper():
+        return re.escape(word)
     return rb"(?i:" + re.escape(word) + rb")"
 
 
@@ -167,11 +169,11 @@ def _client_token(addr: bytes, name: bytes, raw_name: bytes) -> bytes:
 
 
 def _daemon_token(daemon: bytes) -> bytes:
-    """A plain daemon name that string_match() cannot match with `daemon` (a lookahead, not
-    lookbehinds: the first token of a line may start the data)."""
-    names = [b"all", b"known", daemon, strip_mapped(daemon)]
-    return (rb"(?!" + b"|".join(_ci(w) for w in sorted(set(names))) + _END_D
-            + rb")[A-Za-z0-9_-][A-Za-z0-9_.-]" + _rep(TOKEN - 1) + _P + rb"(?<!\.)" + _END_D)
+    """A plain daemon name that string_match() cannot match with `daemon`. (The first token
+    of a line follows a newline, or starts the data: '^'.)"""
+    words = sorted({b"all", b"known", daemon, strip_mapped(daemon)} - {b""})
+    return (rb"[A-Za-z0-9_-][A-Za-z0-9_.-]" + _rep(TOKEN - 1) + _P + rb"(?<!\.)" + _END_D
+            + b"".join(rb"(?<![ \t\r,\n]" + _ci(w) + rb")(?<!^" + _ci(w) + rb")" for w in words))
 
 
 def _line(request: Request) -> bytes:
@@ -182,7 +184,11 @@ def _line(request: Request) -> bytes:
     rest = rb"[^\n\0]" + _rep(REST) + _P
     return (
         rb"(?:"
-        rb"#[^\n\0]" + _rep(COMMENT) + _P  # a comment
+        # the commonest line first (DenyHosts, fail2ban): a rule with one number, which is
+        # not the client's address
+        + rb"[^:\n\0@\[\]]" + _rep(DAEMONS) + _P + rb": ?[0-9][0-9.]" + _rep(TOKEN - 1) + _P
+        + rb"(?<!\.)" + _is_not([strip_mapped(c.addr)])
+        + rb"|#[^\n\0]" + _rep(COMMENT) + _P  # a comment
         # no daemon can match: the rest is never looked at
         + rb"|" + sep + rb"(?:" + daemon + sep + rb")" + _rep(TOKENS) + _P + b":"
         + rb"[^\n\0]" + _rep(REST + DAEMONS) + _P

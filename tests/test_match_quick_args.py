@@ -46,13 +46,13 @@ def test_usual_forms_are_read_quickly():
         assert parse_quickly(argv) is not None, argv
 
 
-def test_match_starts_without_argparse_or_typing(tmp_path):
+def test_match_starts_without_argparse_dataclasses_or_typing(tmp_path):
     (tmp_path / "allow").write_bytes(b"")
     (tmp_path / "deny").write_bytes(b"sshd: 10.0.0.3\n")
     code = ("import sys\nfrom tui.cli import main\n"
             f"rc = main(['match', '--allow', {str(tmp_path / 'allow')!r}, '--deny', "
             f"{str(tmp_path / 'deny')!r}, '10.0.0.3'])\n"
-            "print(rc, sorted(m for m in ('argparse', 'typing') "
+            "print(rc, sorted(m for m in ('argparse', 'dataclasses', 'typing', 'inspect') "
             "if m in sys.modules), file=sys.stderr)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "access:   denied" in r.stdout

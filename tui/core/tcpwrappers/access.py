@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request
@@ -18,6 +17,7 @@ from tui.core.tcpwrappers.table import (
     split_rule,
     xgets,
 )
+from tui.core.tcpwrappers.values import Frozen, Value
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
@@ -28,13 +28,15 @@ if TYPE_CHECKING:
     Access = Literal["granted", "denied", "delegated", "unknown"]
 
 
-@dataclass(frozen=True)
-class RuleHit:
+class RuleHit(Frozen):
     """A rule whose daemon and client lists both matched."""
 
-    file: str
-    record: Record
-    options: bytes | None
+    __slots__ = ("file", "record", "options")
+
+    def __init__(self, file: str, record: Record, options: bytes | None) -> None:
+        self.file = file
+        self.record = record
+        self.options = options
 
     @property
     def line(self) -> int:
@@ -45,34 +47,46 @@ class RuleHit:
         return self.record.rule_text
 
 
-@dataclass
-class Verdict:
-    access: Access
-    file: str | None = None  # the file that decided (None: no rule, default grant)
-    line: int | None = None  # 1-based first physical line of the deciding rule
-    rule: str | None = None  # the deciding logical rule, continuations joined
-    reason: str = ""  # plain words
-    hits: list[RuleHit] = field(default_factory=list)  # rules matched on the way
-    warnings: list[str] = field(default_factory=list)  # "file, line N: ..." as tcpd_warn
-    # The deciding record: (0 allow / 1 deny, start and end byte offsets, its last physical
-    # line); a check may resume after it (Evaluator.check's `start`) once it is edited.
-    stop: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
+class Verdict(Value):
+    __slots__ = ("access", "file", "line", "rule", "reason", "hits", "warnings", "stop")
+    _uncompared = ("stop",)
+
+    def __init__(self, access: Access, file: str | None = None, line: int | None = None,
+                 rule: str | None = None, reason: str = "", hits: list[RuleHit] | None = None,
+                 warnings: list[str] | None = None,
+                 stop: tuple[int, int, int, int] | None = None) -> None:
+        self.access = access
+        self.file = file  # the file that decided (None: no rule, default grant)
+        self.line = line  # 1-based first physical line of the deciding rule
+        self.rule = rule  # the deciding logical rule, continuations joined
+        self.reason = reason  # plain words
+        self.hits: list[RuleHit] = [] if hits is None else hits  # rules matched on the way
+        # "file, line N: ..." as tcpd_warn
+        self.warnings: list[str] = [] if warnings is None else warnings
+        # The deciding record: (0 allow / 1 deny, start and end byte offsets, its last
+        # physical line); a check may resume after it (Evaluator.check's `start`) once it
+        # is edited.
+        self.stop = stop
 
     @property
     def granted(self) -> bool:
         return self.access == "granted"
 
 
-@dataclass
 class _Scan:
     """Outcome of table_match(): a hit, nothing, or an error that fails closed."""
 
-    hit: RuleHit | None = None
-    error: str | None = None
-    error_record: Record | None = None
-    fatal: bool = False  # libwrap would crash: the connection dies whichever file it is
-    unknown: bool = False  # we cannot tell what libwrap reads here (too big to collect)
-    stop: tuple[int, int, int] | None = None  # the hit or error record: (start, end, line)
+    __slots__ = ("hit", "error", "error_record", "fatal", "unknown", "stop")
+
+    def __init__(self, hit: RuleHit | None = None, error: str | None = None,
+                 error_record: Record | None = None, fatal: bool = False,
+                 unknown: bool = False, stop: tuple[int, int, int] | None = None) -> None:
+        self.hit = hit
+        self.error = error
+        self.error_record = error_record
+        self.fatal = fatal  # libwrap would crash: the connection dies whichever file it is
+        self.unknown = unknown  # we cannot tell what libwrap reads (too big to collect)
+        self.stop = stop  # the hit or error record: (start, end, line)
 
 
 class Evaluator:

@@ -6,10 +6,10 @@ from __future__ import annotations
 # cost `match` milliseconds of start-up.
 import _socket as socket
 import re
-from dataclasses import dataclass
 
 from tui.core.errors import UserError
 from tui.core.tcpwrappers.hostmatch import PARANOID, UNKNOWN, HostInfo, Request
+from tui.core.tcpwrappers.values import Frozen
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
 _USER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}")
@@ -19,12 +19,15 @@ class ClientError(UserError, ValueError):
     """A CLIENT argument that is neither an address nor a resolvable host name."""
 
 
-@dataclass(frozen=True)
-class Client:
-    spec: str  # as the operator wrote it
-    address: str
-    hostname: str | None  # None when libwrap would not know it ("unknown")
-    user: str | None
+class Client(Frozen):
+    __slots__ = ("spec", "address", "hostname", "user")
+
+    def __init__(self, spec: str, address: str, hostname: str | None,
+                 user: str | None) -> None:
+        self.spec = spec  # as the operator wrote it
+        self.address = address
+        self.hostname = hostname  # None when libwrap would not know it ("unknown")
+        self.user = user
 
     def request(self, daemon: str = "sshd", server: HostInfo | None = None) -> Request:
         name = self.hostname.encode() if self.hostname else UNKNOWN

@@ -20,10 +20,10 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from tui.core.errors import UserError
 from tui.core.tcpwrappers.clib import split_at
+from tui.core.tcpwrappers.values import Frozen, Value
 
 BUFLEN = 2048  # hosts_access.c: size of the logical line buffer
 STREAM_OVER = 8 << 20  # files up to this size are read whole; bigger ones are streamed
@@ -34,15 +34,18 @@ class TableError(UserError):
     """A rules file that could be opened failed while being read (EIO, ...): no verdict."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(Frozen):
     """One logical line: the C string libwrap sees, and where it came from."""
 
-    text: bytes  # as xgets() returns it: continuations joined, NUL-truncated
-    first_line: int  # 1-based physical line where it starts
-    last_line: int  # physical line where it ends
-    start: int  # byte offsets in the file
-    end: int
+    __slots__ = ("text", "first_line", "last_line", "start", "end")
+
+    def __init__(self, text: bytes, first_line: int, last_line: int, start: int,
+                 end: int) -> None:
+        self.text = text  # as xgets() returns it: continuations joined, NUL-truncated
+        self.first_line = first_line  # 1-based physical line where it starts
+        self.last_line = last_line  # physical line where it ends
+        self.start = start  # byte offsets in the file
+        self.end = end
 
     @property
     def rule_text(self) -> str:
@@ -119,21 +122,26 @@ class _OpenFile:
             os.close(self.fd)
 
 
-@dataclass
-class Table:
+class Table(Value):
     """A hosts.allow/hosts.deny file as libwrap would open it."""
 
-    path: str
-    data: bytes = b""
-    # errno of a failed open; ENOENT means "no file" (an empty table), anything else
-    # makes libwrap fail closed.
-    open_errno: int | None = None
-    note: str | None = None  # e.g. "is a directory: read as empty, as libwrap does"
-    # Too big for us to have read (collected facts): its size in bytes, -1 when not known.
-    # libwrap reads it, so there is no verdict from it: neither granted nor denied.
-    too_big: int | None = None
-    file: _OpenFile | None = None  # a big regular file: streamed from here, not `data`
-    window: int = WINDOW
+    __slots__ = ("path", "data", "open_errno", "note", "too_big", "file", "window")
+
+    def __init__(self, path: str, data: bytes = b"", open_errno: int | None = None,
+                 note: str | None = None, too_big: int | None = None,
+                 file: _OpenFile | None = None, window: int = WINDOW) -> None:
+        self.path = path
+        self.data = data
+        # errno of a failed open; ENOENT means "no file" (an empty table), anything else
+        # makes libwrap fail closed.
+        self.open_errno = open_errno
+        self.note = note  # e.g. "is a directory: read as empty, as libwrap does"
+        # Too big for us to have read (collected facts): its size in bytes, -1 when not
+        # known. libwrap reads it, so there is no verdict from it: neither granted nor
+        # denied.
+        self.too_big = too_big
+        self.file = file  # a big regular file: streamed from here, not `data`
+        self.window = window
 
     @property
     def missing(self) -> bool:
@@ -261,11 +269,13 @@ def split_rule(text: bytes) -> tuple[bytes, bytes, bytes | None] | None:
 # Byte-preserving physical view, for display and minimal edits.
 
 
-@dataclass
-class HostsFile:
+class HostsFile(Value):
     """Physical lines of a rules file; ``to_bytes()`` gives back the exact input."""
 
-    lines: list[bytes] = field(default_factory=list)  # each with its b"\n" if it had one
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: list[bytes] | None = None) -> None:
+        self.lines: list[bytes] = [] if lines is None else lines  # each with its newline
 
     @classmethod
     def parse(cls, data: bytes) -> HostsFile:

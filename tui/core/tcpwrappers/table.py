@@ -15,7 +15,6 @@ whatever its size and the verdict is the same as for the same bytes in memory.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -118,8 +117,10 @@ class _OpenFile:
         self.fd = fd
 
     def __del__(self) -> None:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib costs `match` start-up time)
             os.close(self.fd)
+        except OSError:
+            pass
 
 
 class Table(Value):
@@ -182,10 +183,12 @@ def load_table(path: str, shown_as: str | None = None, *, stream_over: int = STR
         if st.st_size > stream_over:
             keep_open = True
             return Table(name, file=_OpenFile(fd), window=max(1, window))
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return Table(name, b"".join(chunks))
+        # One read of the size it has (and one more to see the end): no chunks to join.
+        data = os.read(fd, st.st_size + 1)
+        chunks = [data]
+        while data and (data := os.read(fd, 1 << 20)):
+            chunks.append(data)
+        return Table(name, chunks[0] if len(chunks) == 1 else b"".join(chunks))
     except OSError as e:
         return Table(name, open_errno=e.errno, note=e.strerror)
     finally:

@@ -222,12 +222,15 @@ def _skip_safe(w: Window, pos: int, line: int, run: Callable[[bytes, int], int]
                ) -> tuple[int, int]:
     """Skip the lines `run` finds safe (prefilter.py) from `pos`, a line start in w.buf.
 
-    Stops at the first line that is not, or at the end of the file. A safe line fits in
+    Stops at the first line that is not, or at the end of the file (where the line count
+    it returns is not kept up to date: no record follows). A safe line fits in
     libwrap's buffer, so a run that stops further than that from the end of a window
     stopped at a line that is not safe, not at the window's edge."""
     while True:
         data = w.buf
         end = run(data, pos)
+        if w.eof and end >= len(data):
+            return end, line  # the end of the file: no line number needed any more
         line += data.count(b"\n", pos, end)
         if w.eof or len(data) - end > BUFLEN:
             return end, line

@@ -11,8 +11,9 @@ from tui.core.errors import UserError
 from tui.core.tcpwrappers.hostmatch import PARANOID, UNKNOWN, HostInfo, Request
 from tui.core.tcpwrappers.values import Frozen
 
-_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
-_USER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}")
+# (compiled when first used, by re's cache: not at `match`'s start-up for an address)
+_HOSTNAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
+_USER = r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}"
 
 
 class ClientError(UserError, ValueError):
@@ -60,7 +61,7 @@ def resolve(spec: str) -> list[Client]:
     user, sep, host = spec.partition("@")
     if not sep:
         user, host = "", spec
-    if sep and not _USER.fullmatch(user):
+    if sep and not re.fullmatch(_USER, user):
         raise ClientError(f"bad user name in {spec!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -68,7 +69,7 @@ def resolve(spec: str) -> list[Client]:
         return [Client(spec, host, None, user or None)]
     if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", host):
         raise ClientError(f"not an IP address: {host!r}")
-    if not _HOSTNAME.fullmatch(host) or len(host) > 253:
+    if not re.fullmatch(_HOSTNAME, host) or len(host) > 253:
         raise ClientError(f"not an IP address or host name: {spec!r}")
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)

@@ -37,8 +37,28 @@ _SEP = rb"[ \t\r,]"  # hosts_access.c sep[] inside one line
 _END = rb"(?=[ \t\r,:\n])"  # a client token ends here
 _END_D = rb"(?=[ \t\r,:])"  # a daemon token ends here
 _BEFORE = rb"[ \t\r,:]"  # what precedes a client token
-_TC = rb"[^ \t\r,:\n\0@/\[\]]"  # token characters of the kinds below (no '@', '/', brackets)
-_TC_FIRST = rb"[^ \t\r,:\n\0@/\[\].]"  # ... and not a leading '.'
+
+
+def _neg(excluded: bytes) -> bytes:
+    """The class of all bytes but `excluded`, as ranges: the regex engine tests such a class
+    with a bitmap, and a negated one ([^...]) member by member."""
+    out, start = [], None
+    for b in range(257):
+        if b < 256 and b not in excluded:
+            if start is None:
+                start = b
+        elif start is not None:
+            lo, hi = re.escape(bytes((start,))), re.escape(bytes((b - 1,)))
+            out.append(lo if start == b - 1 else lo + b"-" + hi)
+            start = None
+    return b"[" + b"".join(out) + b"]"
+
+
+_NOT_TOKEN = b" \t\r,:\n\0@/[]"  # separators, the end of a field, and '@', '/', brackets
+_TC = _neg(_NOT_TOKEN)  # token characters of the kinds below
+_TC_FIRST = _neg(_NOT_TOKEN + b".")  # ... and not a leading '.'
+_LINE = _neg(b"\n\0")  # anything on a line
+_DAEMONS = _neg(b":\n\0@[]")  # a daemon field that is not parsed (no host part, brackets)
 
 # Bounds that keep every safe line within libwrap's buffer (2046 bytes and its newline;
 # a longer line is an error): a token has at most TOKEN bytes (a net/mask, or a bracket
@@ -100,8 +120,7 @@ def _cannot_glob(s: bytes) -> bytes:
 
 def _cls(chars: set[int], first: bool = False) -> bytes:
     """A class of token characters but `chars` (and '.', at a token's start)."""
-    base = _TC_FIRST if first else _TC
-    return base[:-1] + b"".join(re.escape(bytes((c,))) for c in sorted(chars)) + b"]"
+    return _neg(_NOT_TOKEN + (b"." if first else b"") + bytes(sorted(chars)))
 
 
 def _cases(chars: bytes) -> set[int]:
@@ -119,7 +138,7 @@ def _client_token(addr: bytes, name: bytes, raw_name: bytes) -> bytes:
     kinds.append(rb"[0-9][0-9.]" + _rep(TOKEN - 1) + _P + rb"(?:(?<!\.)" + _END
                  + _is_not([addr]) + rb"|(?<=\.)" + _END + _is_not(prefixes) + rb")")
     # net/mask, IPv4.
-    mask = rb"[^ \t\r,:\n\0@\[\]]"  # after the '/' (at most TOKEN bytes)
+    mask = _neg(b" \t\r,:\n\0@[]")  # after the '/' (at most TOKEN bytes)
     a4 = clib.dot_quad_addr(addr)
     if a4 == clib.INADDR_NONE:  # not an IPv4 address: masked_match() is false
         kinds.append(_TC + b"{1,%d}" % (TOKEN - 1) + _P + b"/" + mask + _rep(TOKEN) + _P + _END)
@@ -137,7 +156,7 @@ def _client_token(addr: bytes, name: bytes, raw_name: bytes) -> bytes:
         rb"(?<!" + _BEFORE + rb"\." + _ci(w) + rb")" for w in sorted(set(suffixes))))
     # [IPv6] and [IPv6]/len: only an IPv6 address or name can match them.
     if clib.inet6(addr) is None and clib.inet6(name) is None:
-        kinds.append(rb"\[[^ \t\r,\n\0@/\[\]]" + _rep(TOKEN - 2) + _P + rb"\](?:/" + _TC
+        kinds.append(rb"\[" + _neg(b" \t\r,\n\0@/[]") + _rep(TOKEN - 2) + _P + rb"\](?:/" + _TC
                      + _rep(TOKEN - 1) + _P + rb")?" + _END)
     # A name or a pattern (exact compare, or wildcard_match; with the address and, as it
     # is not an address, with the name) that matches neither. First the common cases,
@@ -181,9 +200,10 @@ def _plain_line(addr: bytes | None) -> bytes:
     the client's address `addr` (None: the data holds no such number); comments and blank
     lines."""
     return (
-        rb"(?:[^:\n\0@\[\]]" + _rep(DAEMONS) + _P + rb": ?[0-9][0-9.]" + _rep(TOKEN - 1) + _P
-        + rb"(?<!\.)" + (b"" if addr is None else _is_not([addr]))
-        + rb"|#[^\n\0]" + _rep(COMMENT) + _P  # a comment
+        # (ends with a digit: no backslash before the newline)
+        _DAEMONS + _rep(DAEMONS) + _P + rb": ?[0-9][0-9.]" + _rep(TOKEN - 1) + _P
+        + rb"(?<!\.)" + (b"" if addr is None else _is_not([addr])) + rb"\n"
+        + rb"|(?:#" + _LINE + _rep(COMMENT) + _P  # a comment
         + rb"|[ \t\r]" + _rep(SEPS) + _P  # a blank line
         + rb")(?<!\\)\n"
     )
@@ -194,14 +214,14 @@ def _line(request: Request) -> bytes:
     client = _client_token(strip_mapped(c.addr), strip_mapped(c.name), c.name)
     daemon = _daemon_token(request.daemon)
     sep = _SEP + _rep(SEPS) + _P
-    rest = rb"[^\n\0]" + _rep(REST) + _P
+    rest = _LINE + _rep(REST) + _P
     return (
         rb"(?:" + _plain_line(strip_mapped(c.addr))
         # no daemon can match: the rest is never looked at
         + rb"|(?:" + sep + rb"(?:" + daemon + sep + rb")" + _rep(TOKENS) + _P + b":"
-        + rb"[^\n\0]" + _rep(REST + DAEMONS) + _P
+        + _LINE + _rep(REST + DAEMONS) + _P
         # the daemons may match (and have no host part), no client can
-        + rb"|[^:\n\0@\[\]]" + _rep(DAEMONS) + _P + b":" + sep + rb"(?:" + client + sep
+        + rb"|" + _DAEMONS + _rep(DAEMONS) + _P + b":" + sep + rb"(?:" + client + sep
         + rb")" + _rep(TOKENS) + _P + rb"(?::" + rest + rb")?"
         + rb")(?<!\\)\n)"
     )

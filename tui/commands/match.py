@@ -10,13 +10,21 @@ from tui.core.tcpwrappers.access import Verdict
 from tui.core.tcpwrappers.clients import Client, resolve, validate_address
 from tui.core.tcpwrappers.hostmatch import HostInfo
 from tui.core.tcpwrappers.rulesource import open_rules
-from tui.core.text import printable
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` starts without typing, argparse
 if TYPE_CHECKING:
     import argparse
 
 _VALUED = ("--root", "--allow", "--deny", "--daemon")
+
+
+def printable(s: str) -> str:
+    """tui.core.text.printable(s), loaded only for text that is not all printable."""
+    if s.isprintable():  # no control character to escape
+        return s
+    from tui.core.text import printable
+
+    return printable(s)
 
 
 class Args:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request
-from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
 from tui.core.tcpwrappers.prefilter import safe_run
 from tui.core.tcpwrappers.table import (
     BUFLEN,
@@ -22,6 +21,8 @@ from tui.core.tcpwrappers.values import Frozen, Value
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
     from typing import Literal
+
+    from tui.core.tcpwrappers.options import Accounts
 
     # "unknown": a rules file we could not read whole (too big to collect), which libwrap
     # does read: neither a grant nor a denial can be claimed.
@@ -97,11 +98,21 @@ class Evaluator:
         allow: Table,
         deny: Table,
         read_file: Callable[[str], bytes],
-        accounts: Accounts = LOCAL_ACCOUNTS,
+        accounts: Accounts | None = None,
     ) -> None:
         self.allow, self.deny = allow, deny
         self.read_file = read_file
-        self.accounts = accounts
+        self._accounts = accounts
+
+    @property
+    def accounts(self) -> Accounts:
+        """Whose users and groups options name (this machine's by default). The options
+        module loads only when a rule matched: `match` of an unlisted client never needs it."""
+        if self._accounts is None:
+            from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS
+
+            self._accounts = LOCAL_ACCOUNTS
+        return self._accounts
 
     def check(self, request: Request, start: tuple[int, int, int] = (0, 0, 0)) -> Verdict:
         """The verdict for `request`. `start` (a Verdict's `stop`, the deciding record since
@@ -126,6 +137,8 @@ class Evaluator:
             if scan.hit is None:
                 continue
             v.hits.append(scan.hit)
+            from tui.core.tcpwrappers.options import Outcome, process_options
+
             res = process_options(scan.hit.options or b"", self.accounts)
             rec = scan.hit.record
             if res.outcome is Outcome.TWIST:

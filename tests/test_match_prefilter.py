@@ -74,7 +74,7 @@ def _request(daemon: str, client: str, name: str, user: str) -> Request:
                    name=name.encode()), user=user.encode())
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(allow=_file(), deny=_file(),
        daemon=st.sampled_from(DAEMONS),
        client=st.sampled_from(rulegen.CLIENTS_V4 + rulegen.CLIENTS_V6),

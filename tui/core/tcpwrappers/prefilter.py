@@ -1,11 +1,13 @@
 """Which lines of a rules file cannot decide one request: skipped in C, not in Python.
 
-``safe_run(request)`` compiles, once per request, one regular expression for a *safe* line:
-a physical line that table_match() would read as one complete record (at most 2046 bytes,
-no NUL, no backslash before its newline) and that cannot match the request, nor note,
-warn or fail on the way. The evaluator lets the regex engine skip every run of such lines
-and evaluates only the others exactly as libwrap does, so a 100,000-rule file costs one
-pass of the regex engine plus the few lines that could matter.
+``safe_run(request)`` gives a regular expression for a *safe* line (compiled once per
+request): a physical line that table_match() would read as one complete record (at most
+2046 bytes, no NUL, no backslash before its newline) and that cannot match the request,
+nor note, warn or fail on the way. The evaluator lets the regex engine skip every run of
+such lines and evaluates only the others exactly as libwrap does, so a 100,000-rule file
+costs one pass of the regex engine plus the few lines that could matter. Plain lines
+(``daemon: a.b.c.d``, comments) go first through a small regex compiled once for every
+request, cut at the client's address: a DenyHosts file never needs the big one.
 
 A line is safe when it is a comment or blank line, or a rule (with a ':' before any
 bracket or '@') whose daemon list certainly does not match, or whose client list

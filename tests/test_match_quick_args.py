@@ -28,7 +28,7 @@ def _argparse(argv: list[str]):
             return None
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.sampled_from(WORDS), max_size=7))
 def test_quick_reading_is_argparses_or_nothing(argv: list[str]):
     quick = parse_quickly(argv)

@@ -5,58 +5,70 @@ Kept light on purpose: `match` must start fast and never import textual or param
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
 
 from tui.commands import EXIT_ERROR
 from tui.core.errors import UserError
 
-
-class _Parser(argparse.ArgumentParser):
-    _checking = False
-
-    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep it one line
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        # argparse formats each new argument once as a check, with a formatter that asks
-        # shutil (and so bz2, lzma) for the terminal's width: a width nothing reads then.
-        self._checking = True
-        try:
-            return super().add_argument(*args, **kwargs)
-        finally:
-            self._checking = False
-
-    def add_subparsers(self, **kwargs: Any) -> Any:
-        # Its formatter only works out the subcommands' prog ("ssh-reset-doctor"): too
-        # short to wrap at any width.
-        self._checking = True
-        try:
-            return super().add_subparsers(**kwargs)
-        finally:
-            self._checking = False
-
-    def _get_formatter(self) -> argparse.HelpFormatter:
-        if self._checking:  # no help is printed: no need to ask for the terminal's width
-            return argparse.HelpFormatter(self.prog, width=80)
-        return super()._get_formatter()
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` does without typing and argparse
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
 
 
-class _Version(argparse.Action):
-    """--version, worked out only when asked (it reads tui/_build.py or .git)."""
+def _classes() -> tuple[type[argparse.ArgumentParser], type[argparse.Action]]:
+    """The parser and --version classes, made when a parser is built (argparse loads then)."""
+    import argparse
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
-        from tui.buildinfo import describe
+    class _Parser(argparse.ArgumentParser):
+        _checking = False
 
-        print(f"ssh-reset-doctor {describe()}")
-        parser.exit(0)
+        def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep it one line
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+        def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+            # argparse formats each new argument once as a check, with a formatter that
+            # asks shutil (and so bz2, lzma) for the terminal's width: a width nothing
+            # reads then.
+            self._checking = True
+            try:
+                return super().add_argument(*args, **kwargs)
+            finally:
+                self._checking = False
+
+        def add_subparsers(self, **kwargs: Any) -> Any:
+            # Its formatter only works out the subcommands' prog ("ssh-reset-doctor"): too
+            # short to wrap at any width.
+            self._checking = True
+            try:
+                return super().add_subparsers(**kwargs)
+            finally:
+                self._checking = False
+
+        def _get_formatter(self) -> argparse.HelpFormatter:
+            if self._checking:  # no help is printed: no need to ask for the terminal's width
+                return argparse.HelpFormatter(self.prog, width=80)
+            return super()._get_formatter()
+
+    class _Version(argparse.Action):
+        """--version, worked out only when asked (it reads tui/_build.py or .git)."""
+
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: object, option_string: str | None = None) -> None:
+            from tui.buildinfo import describe
+
+            print(f"ssh-reset-doctor {describe()}")
+            parser.exit(0)
+
+    return _Parser, _Version
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    _Parser, _Version = _classes()
     p = _Parser(
         prog="ssh-reset-doctor",
         description="From 'ssh: Connection reset by peer' to a working SSH login. Without a "
@@ -157,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
+    import argparse
+
     # On the subcommands without a default of their own: `-v check` and `check -v` both count.
     p.add_argument("-v", "--verbose", action="store_true",
                    default=False if top else argparse.SUPPRESS,
@@ -165,12 +179,16 @@ def _verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
 
 
 def _plan_id(text: str) -> str:
+    import argparse
+
     if len(text) != 16 or any(c not in "0123456789abcdef" for c in text):
         raise argparse.ArgumentTypeError(f"not a plan id (16 hex digits): {text!r}")
     return text
 
 
 def _port(text: str) -> int:
+    import argparse
+
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
     return int(text)
@@ -217,8 +235,14 @@ def report(e: UserError) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["match"]:
+        from tui.commands import match
+
+        quick = match.parse_quickly(argv[1:])  # its usual forms, without building argparse
+        if quick is not None:
+            return match.run(quick)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command and any(a not in ("-v", "--verbose")
                             for a in argv[:argv.index(args.command)]):

@@ -3,11 +3,14 @@
 `ssh-reset-doctor match` process against the real `tcpdmatch -d` process, side by side.
 
     .venv/bin/python tests/bench/bench_match.py [--rules N] [--runs N] [--goal G] [--patterns]
+        [--old OLD_VENV_PYTHON]
 
 Default: DenyHosts-style `sshd: a.b.c.d` rules (goal 1.5). --patterns: rules with .domain,
 net/mask, EXCEPT lists, [v6]/len, wildcards and options (goal 3). Runs are paired
 (tcpdmatch, ours, tcpdmatch, ours, ...): the ratio is taken per pair, medians reported.
 Prints the median wall time and peak RSS of each; exits 1 when the ratio misses --goal.
+--old: also the `ssh-reset-doctor` installed next to that Python (e.g. a venv of main),
+in the same rounds (tcpdmatch, ours, old, ...): its ratio to tcpdmatch and ours/old.
 Needs Debian's tcpd package, and `time` (GNU time) for the peak RSS (tests/run.sh has both).
 
 Peak RSS: a child forked from this Python process inherits its memory high-water mark (and
@@ -114,6 +117,8 @@ def main() -> int:
     ap.add_argument("--patterns", action="store_true", help="pattern rules, not plain ones")
     ap.add_argument("--tree", help="run `python -m tui` from this checkout (PYTHONPATH), e.g. "
                     "the old code for an old/new pair, instead of the installed command")
+    ap.add_argument("--old", metavar="PYTHON", help="a Python whose venv has the old code "
+                    "installed: its command runs in the same rounds")
     args = ap.parse_args()
     if args.tree:
         os.environ["PYTHONPATH"] = args.tree
@@ -126,12 +131,16 @@ def main() -> int:
         write_rules(d, args.rules, args.patterns)
         theirs_argv = [tcpdmatch, "-d", "sshd", CLIENT]
         ours = [sys.executable, "-m", "tui", *ours_argv(d)[-6:]] if args.tree else ours_argv(d)
+        old = [str(Path(args.old).with_name("ssh-reset-doctor")), *ours[-6:]] if args.old else None
         timed(theirs_argv, d), timed(ours, d)  # warm the page cache
-        t_times, o_times, ratios = [], [], []
+        t_times, o_times, ratios, old_ratios, new_old = [], [], [], [], []
         for _ in range(args.runs):  # interleaved, so drift hits both alike
             t, _, out_t = timed(theirs_argv, d)
             o, _, out_o = timed(ours, d)
             t_times.append(t), o_times.append(o), ratios.append(o / t)
+            if old:
+                before, _, _ = timed(old, d)
+                old_ratios.append(before / t), new_old.append(o / before)
         t_peak, o_peak = peak_kib(theirs_argv, d), peak_kib(ours, d)
         verdict_t = [x for x in out_t.decode().splitlines() if x.startswith("access:")]
         verdict_o = [x for x in out_o.decode().splitlines() if x.startswith("access:")]
@@ -148,6 +157,9 @@ def main() -> int:
     print(f"tcpdmatch -d       median {mt * 1000:7.1f} ms   peak RSS {mib(t_peak)}")
     print(f"ssh-reset-doctor   median {mo * 1000:7.1f} ms   peak RSS {mib(o_peak)}")
     print(f"ratio ours/tcpdmatch, median of per-pair ratios: {ratio:.2f} (goal <= {goal})")
+    if old_ratios:
+        print(f"old/tcpdmatch {statistics.median(old_ratios):.2f}, ours/old "
+              f"{statistics.median(new_old):.2f} (medians of per-round ratios)")
     return 0 if ratio <= goal else 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from tui.commands import EXIT_ERROR, EXIT_OK, EXIT_PROBLEM
@@ -11,10 +10,75 @@ from tui.core.tcpwrappers.access import Verdict
 from tui.core.tcpwrappers.clients import Client, resolve, validate_address
 from tui.core.tcpwrappers.hostmatch import HostInfo
 from tui.core.tcpwrappers.rulesource import open_rules
-from tui.core.text import printable
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` starts without typing, argparse
+if TYPE_CHECKING:
+    import argparse
+
+_VALUED = ("--root", "--allow", "--deny", "--daemon")
 
 
-def run(args: argparse.Namespace) -> int:
+def printable(s: str) -> str:
+    """tui.core.text.printable(s), loaded only for text that is not all printable."""
+    if s.isprintable():  # no control character to escape
+        return s
+    from tui.core.text import printable
+
+    return printable(s)
+
+
+class Args:
+    """The parsed arguments of `match` (what argparse's Namespace would hold)."""
+
+    def __init__(self) -> None:
+        self.command = "match"
+        self.root: str | None = None
+        self.allow: str | None = None
+        self.deny: str | None = None
+        self.daemon = "sshd"
+        self.json = False
+        self.clients: list[str] = []
+
+
+def parse_quickly(argv: list[str]) -> Args | None:
+    """`match`'s arguments when they take a usual form, which argparse would read the same;
+    None for anything else (help, errors, abbreviations, '--', a value or client that
+    starts with '-', ...): argparse then reads them, and words any error."""
+    args = Args()
+    seen: set[str] = set()
+    i, n, block = 0, len(argv), 0  # block: 0 before the clients, 1 in them, 2 after
+    while i < n:
+        a = argv[i]
+        if not a.startswith("-"):
+            if block == 2:
+                return None  # clients in two places: argparse refuses the second
+            block = 1
+            args.clients.append(a)
+            i += 1
+            continue
+        if block == 1:
+            block = 2
+        if a in ("--json", "-v", "--verbose"):
+            args.json |= a == "--json"
+            i += 1
+            continue
+        name, eq, value = a.partition("=")
+        if name not in _VALUED:
+            return None
+        if not eq:
+            if i + 1 >= n or argv[i + 1].startswith("-"):
+                return None
+            value = argv[i + 1]
+            i += 1
+        i += 1
+        seen.add(name)
+        setattr(args, name[2:], value)
+    if not args.clients or ("--root" in seen and "--allow" in seen):
+        return None
+    return args
+
+
+def run(args: argparse.Namespace | Args) -> int:
     try:
         return _run(args)
     except UserError:
@@ -24,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"no verdict: {type(e).__name__}: {printable(str(e))[:200]}")
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace | Args) -> int:
     if (args.allow is None) != (args.deny is None):
         return _fail("--allow and --deny go together")
     daemon, _, server_host = args.daemon.partition("@")

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from tui.core.tcpwrappers import clib
-from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request, strip_mapped
-from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, Outcome, process_options
+from tui.core.tcpwrappers.hostmatch import FileLoopError, Matcher, Request
+from tui.core.tcpwrappers.prefilter import safe_run
 from tui.core.tcpwrappers.table import (
     BUFLEN,
     Record,
     Table,
     Window,
     is_skipped,
-    records,
     split_rule,
     xgets,
 )
+from tui.core.tcpwrappers.values import Frozen, Value
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
 if TYPE_CHECKING:
     from typing import Literal
+
+    from tui.core.tcpwrappers.options import Accounts
 
     # "unknown": a rules file we could not read whole (too big to collect), which libwrap
     # does read: neither a grant nor a denial can be claimed.
     Access = Literal["granted", "denied", "delegated", "unknown"]
 
 
-@dataclass(frozen=True)
-class RuleHit:
+class RuleHit(Frozen):
     """A rule whose daemon and client lists both matched."""
 
-    file: str
-    record: Record
-    options: bytes | None
+    __slots__ = ("file", "record", "options")
+
+    def __init__(self, file: str, record: Record, options: bytes | None) -> None:
+        self.file = file
+        self.record = record
+        self.options = options
 
     @property
     def line(self) -> int:
@@ -46,59 +48,46 @@ class RuleHit:
         return self.record.rule_text
 
 
-@dataclass
-class Verdict:
-    access: Access
-    file: str | None = None  # the file that decided (None: no rule, default grant)
-    line: int | None = None  # 1-based first physical line of the deciding rule
-    rule: str | None = None  # the deciding logical rule, continuations joined
-    reason: str = ""  # plain words
-    hits: list[RuleHit] = field(default_factory=list)  # rules matched on the way
-    warnings: list[str] = field(default_factory=list)  # "file, line N: ..." as tcpd_warn
-    # The deciding record: (0 allow / 1 deny, start and end byte offsets, its last physical
-    # line); a check may resume after it (Evaluator.check's `start`) once it is edited.
-    stop: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
+class Verdict(Value):
+    __slots__ = ("access", "file", "line", "rule", "reason", "hits", "warnings", "stop")
+    _uncompared = ("stop",)
+
+    def __init__(self, access: Access, file: str | None = None, line: int | None = None,
+                 rule: str | None = None, reason: str = "", hits: list[RuleHit] | None = None,
+                 warnings: list[str] | None = None,
+                 stop: tuple[int, int, int, int] | None = None) -> None:
+        self.access = access
+        self.file = file  # the file that decided (None: no rule, default grant)
+        self.line = line  # 1-based first physical line of the deciding rule
+        self.rule = rule  # the deciding logical rule, continuations joined
+        self.reason = reason  # plain words
+        self.hits: list[RuleHit] = [] if hits is None else hits  # rules matched on the way
+        # "file, line N: ..." as tcpd_warn
+        self.warnings: list[str] = [] if warnings is None else warnings
+        # The deciding record: (0 allow / 1 deny, start and end byte offsets, its last
+        # physical line); a check may resume after it (Evaluator.check's `start`) once it
+        # is edited.
+        self.stop = stop
 
     @property
     def granted(self) -> bool:
         return self.access == "granted"
 
 
-@dataclass
 class _Scan:
     """Outcome of table_match(): a hit, nothing, or an error that fails closed."""
 
-    hit: RuleHit | None = None
-    error: str | None = None
-    error_record: Record | None = None
-    fatal: bool = False  # libwrap would crash: the connection dies whichever file it is
-    unknown: bool = False  # we cannot tell what libwrap reads here (too big to collect)
-    stop: tuple[int, int, int] | None = None  # the hit or error record: (start, end, line)
+    __slots__ = ("hit", "error", "error_record", "fatal", "unknown", "stop")
 
-
-# A run of lines that cannot match a client unless they contain its address as a token:
-# comments without a trailing backslash, blank lines, and "daemon: a.b.c.d ..." rules whose
-# client tokens are plain numbers (only an exact string compare can match those). The
-# bounded repeats keep every such line inside libwrap's 2047-byte buffer. DenyHosts and
-# fail2ban files are almost all such lines, so this is what makes a 100,000-rule file fast.
-# No plain line is longer than _PLAIN_MAX bytes, so a run that stops further than that from
-# the end of a window stopped at a line that is not plain, not at the window's edge.
-_PLAIN_MAX = BUFLEN
-_NUM = rb"[0-9](?:[0-9.]{0,43}[0-9])?"  # no leading/trailing dot: those are suffix/prefix
-_PLAIN_LINE = (
-    rb"(?:[A-Za-z0-9_-]{1,64}[ \t]{0,8}:[ \t]{0,8}" + _NUM
-    + rb"(?:[ \t,]{1,8}" + _NUM + rb"){0,35}[ \t]{0,8}"
-    rb"|#[^\n\0]{0,2045}(?<!\\)"
-    rb"|[ \t\r]{0,2046})\n"
-)
-try:  # possessive: no backtracking state per line (Python >= 3.11)
-    _PLAIN_RUN: re.Pattern[bytes] | None = re.compile(rb"(?:" + _PLAIN_LINE + rb")*+")
-    _NOT_PLAIN = None
-except re.error:  # Python 3.10: find the first line that is not plain (about twice as slow)
-    _PLAIN_RUN = None
-    _NOT_PLAIN = re.compile(rb"^(?!" + _PLAIN_LINE + rb")", re.MULTILINE)
-_DIGITS_DOT = frozenset(b"0123456789.")
-_NUMERIC = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
+    def __init__(self, hit: RuleHit | None = None, error: str | None = None,
+                 error_record: Record | None = None, fatal: bool = False,
+                 unknown: bool = False, stop: tuple[int, int, int] | None = None) -> None:
+        self.hit = hit
+        self.error = error
+        self.error_record = error_record
+        self.fatal = fatal  # libwrap would crash: the connection dies whichever file it is
+        self.unknown = unknown  # we cannot tell what libwrap reads (too big to collect)
+        self.stop = stop  # the hit or error record: (start, end, line)
 
 
 class Evaluator:
@@ -109,11 +98,21 @@ class Evaluator:
         allow: Table,
         deny: Table,
         read_file: Callable[[str], bytes],
-        accounts: Accounts = LOCAL_ACCOUNTS,
+        accounts: Accounts | None = None,
     ) -> None:
         self.allow, self.deny = allow, deny
         self.read_file = read_file
-        self.accounts = accounts
+        self._accounts = accounts
+
+    @property
+    def accounts(self) -> Accounts:
+        """Whose users and groups options name (this machine's by default). The options
+        module loads only when a rule matched: `match` of an unlisted client never needs it."""
+        if self._accounts is None:
+            from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS
+
+            self._accounts = LOCAL_ACCOUNTS
+        return self._accounts
 
     def check(self, request: Request, start: tuple[int, int, int] = (0, 0, 0)) -> Verdict:
         """The verdict for `request`. `start` (a Verdict's `stop`, the deciding record since
@@ -138,6 +137,8 @@ class Evaluator:
             if scan.hit is None:
                 continue
             v.hits.append(scan.hit)
+            from tui.core.tcpwrappers.options import Outcome, process_options
+
             res = process_options(scan.hit.options or b"", self.accounts)
             rec = scan.hit.record
             if res.outcome is Outcome.TWIST:
@@ -157,16 +158,20 @@ class Evaluator:
     def matching_rules(self, table: Table, request: Request) -> list[RuleHit]:
         """Every rule of `table` that matches, not only the first (for remedies)."""
         m = Matcher(request, self.read_file)
-        hits = []
+        hits: list[RuleHit] = []
         if table.open_errno is not None or table.too_big is not None:
-            return []
-        for rec in records(table.reader()):
-            if not rec.complete:
-                break
+            return hits
+        w, pos, line = table.reader(), 0, 0
+        run = safe_run(request)
+        while True:
+            pos, line = _skip_safe(w, pos, line, run)  # lines that cannot match
+            got = xgets(w, pos, line)
+            if got is None or not got[0].complete:
+                return hits
+            rec, pos, line = got
             hit = self._record_match(table, rec, m, None)
             if hit is not None:
                 hits.append(hit)
-        return hits
 
     # -- internals ----------------------------------------------------------------------
 
@@ -189,12 +194,9 @@ class Evaluator:
         if table.note:
             v.warnings.append(f"{table.path}: {table.note}")
         w = table.reader()
-        token = strip_mapped(m.request.client.addr)
-        if not _NUMERIC.fullmatch(token):
-            token = b""  # no plain rule can match this client
-        memo: list = [None, -1, False, -1]
+        run = safe_run(m.request)
         while True:
-            pos, line = _skip_plain(w, pos, line, token, memo)
+            pos, line = _skip_safe(w, pos, line, run)
             got = xgets(w, pos, line)
             if got is None:
                 return _Scan()
@@ -229,56 +231,20 @@ class Evaluator:
         return None
 
 
-def _skip_plain(w: Window, pos: int, line: int, token: bytes,
-                memo: list | None = None) -> tuple[int, int]:
-    """Skip plain lines (see _PLAIN_LINE); stop at one holding `token` as a whole word.
+def _skip_safe(w: Window, pos: int, line: int, run: Callable[[bytes, int], int]
+               ) -> tuple[int, int]:
+    """Skip the lines `run` finds safe (prefilter.py) from `pos`, a line start in w.buf.
 
-    `pos` is at the start of a line in w.buf; so is every place the window is cut. `memo`
-    ([buffer, plain up to, cut there, next hit]) keeps what was found in this buffer, so
-    each byte is searched for the token once and matched against plain lines once, however
-    often the walk stops (a client listed many times, or pattern rules between plain ones).
-    """
-    if memo is None:
-        memo = [None, -1, False, -1]
+    Stops at the first line that is not, or at the end of the file (where the line count
+    it returns is not kept up to date: no record follows). A safe line fits in
+    libwrap's buffer, so a run that stops further than that from the end of a window
+    stopped at a line that is not safe, not at the window's edge."""
     while True:
         data = w.buf
-        if memo[0] is not data:
-            memo[:] = [data, -1, False, -1]
-        limit, found = len(data), False
-        if token:
-            if memo[3] < pos:
-                hit = _find_word(data, token, pos, len(data))
-                memo[3] = hit if hit >= 0 else len(data)
-            if memo[3] < len(data):
-                found = True
-                limit = max(pos, data.rfind(b"\n", pos, memo[3]) + 1)
-        start = max(pos, memo[1]) if memo[1] >= pos and memo[2] else pos
-        if memo[1] >= pos and not memo[2]:
-            end = min(memo[1], limit)  # a run already found, to a line that is not plain
-        elif start >= limit:
-            end = limit
-        else:
-            if _PLAIN_RUN is not None:
-                run = _PLAIN_RUN.match(data, start, limit)  # `(...)*+`: matches, if only ""
-                end = run.end() if run else start
-            else:
-                assert _NOT_PLAIN is not None
-                m = _NOT_PLAIN.search(data, start, limit)
-                end = m.start() if m else limit
-            memo[1], memo[2] = end, end == limit and limit < len(data)
+        end = run(data, pos)
+        if w.eof and end >= len(data):
+            return end, line  # the end of the file: no line number needed any more
         line += data.count(b"\n", pos, end)
-        if found or w.eof or len(data) - end > _PLAIN_MAX:
+        if w.eof or len(data) - end > BUFLEN:
             return end, line
         pos = end - w.more(end)  # the run may go on past the window: read on, then retry
-
-
-def _find_word(data, token: bytes, pos: int, end: int) -> int:
-    """First offset of `token` in data[pos:end] not touching other digits or dots."""
-    n = len(token)
-    while (i := data.find(token, pos, end)) >= 0:
-        if (i == 0 or data[i - 1] not in _DIGITS_DOT) and (
-            i + n >= len(data) or data[i + n] not in _DIGITS_DOT
-        ):
-            return i
-        pos = i + 1
-    return -1

@@ -6,25 +6,29 @@ from __future__ import annotations
 # cost `match` milliseconds of start-up.
 import _socket as socket
 import re
-from dataclasses import dataclass
 
 from tui.core.errors import UserError
 from tui.core.tcpwrappers.hostmatch import PARANOID, UNKNOWN, HostInfo, Request
+from tui.core.tcpwrappers.values import Frozen
 
-_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?")
-_USER = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}")
+# (compiled when first used, by re's cache: not at `match`'s start-up for an address)
+_HOSTNAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
+_USER = r"[A-Za-z0-9._-][A-Za-z0-9._$-]{0,63}"
 
 
 class ClientError(UserError, ValueError):
     """A CLIENT argument that is neither an address nor a resolvable host name."""
 
 
-@dataclass(frozen=True)
-class Client:
-    spec: str  # as the operator wrote it
-    address: str
-    hostname: str | None  # None when libwrap would not know it ("unknown")
-    user: str | None
+class Client(Frozen):
+    __slots__ = ("spec", "address", "hostname", "user")
+
+    def __init__(self, spec: str, address: str, hostname: str | None,
+                 user: str | None) -> None:
+        self.spec = spec  # as the operator wrote it
+        self.address = address
+        self.hostname = hostname  # None when libwrap would not know it ("unknown")
+        self.user = user
 
     def request(self, daemon: str = "sshd", server: HostInfo | None = None) -> Request:
         name = self.hostname.encode() if self.hostname else UNKNOWN
@@ -57,7 +61,7 @@ def resolve(spec: str) -> list[Client]:
     user, sep, host = spec.partition("@")
     if not sep:
         user, host = "", spec
-    if sep and not _USER.fullmatch(user):
+    if sep and not re.fullmatch(_USER, user):
         raise ClientError(f"bad user name in {spec!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -65,7 +69,7 @@ def resolve(spec: str) -> list[Client]:
         return [Client(spec, host, None, user or None)]
     if re.fullmatch(r"[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*", host):
         raise ClientError(f"not an IP address: {host!r}")
-    if not _HOSTNAME.fullmatch(host) or len(host) > 253:
+    if not re.fullmatch(_HOSTNAME, host) or len(host) > 253:
         raise ClientError(f"not an IP address or host name: {spec!r}")
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from tui.core.rootpath import read_regular
 from tui.core.tcpwrappers import clib
+from tui.core.tcpwrappers.values import Frozen, Value
 
 UNKNOWN = b"unknown"
 PARANOID = b"paranoid"
@@ -20,34 +20,45 @@ _MAX_FILE_DEPTH = 16  # libwrap recurses without limit and crashes; we stop and 
 PATTERN_FILE_LIMIT = 64 << 20  # bytes of one /file pattern list read
 
 
-@dataclass(frozen=True)
-class HostInfo:
-    addr: bytes = UNKNOWN  # the text libwrap compares against, as given
-    name: bytes = UNKNOWN  # UNKNOWN when not resolved, PARANOID when verification failed
+class HostInfo(Frozen):
+    __slots__ = ("addr", "name")
+
+    def __init__(self, addr: bytes = UNKNOWN, name: bytes = UNKNOWN) -> None:
+        self.addr = addr  # the text libwrap compares against, as given
+        self.name = name  # UNKNOWN when not resolved, PARANOID when verification failed
 
 
-@dataclass(frozen=True)
-class Request:
+_NO_HOST = HostInfo()
+
+
+class Request(Frozen):
     """What libwrap knows about one connection attempt."""
 
-    daemon: bytes = b"sshd"
-    client: HostInfo = HostInfo()
-    server: HostInfo = HostInfo()
-    user: bytes = UNKNOWN  # RFC 931 user; tcpdmatch uses "unknown" unless told
+    __slots__ = ("daemon", "client", "server", "user")
+
+    def __init__(self, daemon: bytes = b"sshd", client: HostInfo = _NO_HOST,
+                 server: HostInfo = _NO_HOST, user: bytes = UNKNOWN) -> None:
+        self.daemon = daemon
+        self.client = client
+        self.server = server
+        self.user = user  # RFC 931 user; tcpdmatch uses "unknown" unless told
 
 
 class FileLoopError(Exception):
     """A /file pattern list includes itself (libwrap would recurse until it crashes)."""
 
 
-@dataclass
-class Matcher:
+class Matcher(Value):
     """Evaluates patterns for one request; collects what it could not fully evaluate."""
 
-    request: Request
-    read_file: Callable[[str], bytes]  # raises OSError like open() would
-    notes: list[str] = field(default_factory=list)
-    _depth: int = 0
+    __slots__ = ("request", "read_file", "notes", "_depth")
+
+    def __init__(self, request: Request, read_file: Callable[[str], bytes],
+                 notes: list[str] | None = None, _depth: int = 0) -> None:
+        self.request = request
+        self.read_file = read_file  # raises OSError like open() would
+        self.notes: list[str] = [] if notes is None else notes
+        self._depth = _depth
 
     # -- lists -----------------------------------------------------------------------------
 

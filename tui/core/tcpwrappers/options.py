@@ -8,10 +8,10 @@ command: "delegated"), and every check that makes libwrap give up and deny
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
+from enum import Enum  # (re loads enum anyway)
 
 from tui.core.tcpwrappers import clib
+from tui.core.tcpwrappers.values import Frozen
 
 NEED_ARG, OPT_ARG, USE_LAST = 1, 2, 4
 
@@ -45,19 +45,25 @@ class Outcome(Enum):
     TWIST = "twist"  # the connection is handed to a command: no sshd for this client
 
 
-@dataclass(frozen=True)
-class OptionsResult:
-    outcome: Outcome
-    error: str | None = None  # why libwrap gave up, when it did
-    option: str | None = None  # the option that decided, for display
+class OptionsResult(Frozen):
+    __slots__ = ("outcome", "error", "option")
+
+    def __init__(self, outcome: Outcome, error: str | None = None,
+                 option: str | None = None) -> None:
+        self.outcome = outcome
+        self.error = error  # why libwrap gave up, when it did
+        self.option = option  # the option that decided, for display
 
 
-@dataclass(frozen=True)
-class Accounts:
+class Accounts(Frozen):
     """Account lookups the user/group options need (the target's, not always ours)."""
 
-    user_uid: Callable[[bytes], int | None]
-    group_exists: Callable[[bytes], bool]
+    __slots__ = ("user_uid", "group_exists")
+
+    def __init__(self, user_uid: Callable[[bytes], int | None],
+                 group_exists: Callable[[bytes], bool]) -> None:
+        self.user_uid = user_uid
+        self.group_exists = group_exists
 
 
 def _local_uid(name: bytes) -> int | None:

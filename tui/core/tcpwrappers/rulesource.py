@@ -8,8 +8,11 @@ from tui.core.errors import UserError
 from tui.core.rootpath import read_regular, resolve_in_root
 from tui.core.tcpwrappers.access import Evaluator
 from tui.core.tcpwrappers.hostmatch import read_file_under
-from tui.core.tcpwrappers.options import LOCAL_ACCOUNTS, Accounts, accounts_from_files
 from tui.core.tcpwrappers.table import load_table
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: `match` avoids importing typing
+if TYPE_CHECKING:
+    from tui.core.tcpwrappers.options import Accounts
 
 ALLOW, DENY = "/etc/hosts.allow", "/etc/hosts.deny"
 ACCOUNTS_LIMIT = 64 << 20  # bytes of /etc/passwd or /etc/group read
@@ -47,9 +50,12 @@ def open_rules(
     return Evaluator(tables[0], tables[1], read_file_under(root), _accounts(root))
 
 
-def _accounts(root: str | None) -> Accounts:
+def _accounts(root: str | None) -> Accounts | None:
+    """The accounts of the system at `root`; None for this machine's (the default)."""
     if not root or root == "/":
-        return LOCAL_ACCOUNTS
+        return None
+    from tui.core.tcpwrappers.options import accounts_from_files
+
     def read(path: str) -> bytes:
         try:  # regular files only, bounded: a FIFO or /dev/zero here must not hang or flood
             return read_regular(root, path, ACCOUNTS_LIMIT)

@@ -15,15 +15,14 @@ whatever its size and the verdict is the same as for the same bytes in memory.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from tui.core.errors import UserError
 from tui.core.tcpwrappers.clib import split_at
+from tui.core.tcpwrappers.values import Frozen, Value
 
 BUFLEN = 2048  # hosts_access.c: size of the logical line buffer
 STREAM_OVER = 8 << 20  # files up to this size are read whole; bigger ones are streamed
@@ -34,15 +33,18 @@ class TableError(UserError):
     """A rules file that could be opened failed while being read (EIO, ...): no verdict."""
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(Frozen):
     """One logical line: the C string libwrap sees, and where it came from."""
 
-    text: bytes  # as xgets() returns it: continuations joined, NUL-truncated
-    first_line: int  # 1-based physical line where it starts
-    last_line: int  # physical line where it ends
-    start: int  # byte offsets in the file
-    end: int
+    __slots__ = ("text", "first_line", "last_line", "start", "end")
+
+    def __init__(self, text: bytes, first_line: int, last_line: int, start: int,
+                 end: int) -> None:
+        self.text = text  # as xgets() returns it: continuations joined, NUL-truncated
+        self.first_line = first_line  # 1-based physical line where it starts
+        self.last_line = last_line  # physical line where it ends
+        self.start = start  # byte offsets in the file
+        self.end = end
 
     @property
     def rule_text(self) -> str:
@@ -115,25 +117,32 @@ class _OpenFile:
         self.fd = fd
 
     def __del__(self) -> None:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib costs `match` start-up time)
             os.close(self.fd)
+        except OSError:
+            pass
 
 
-@dataclass
-class Table:
+class Table(Value):
     """A hosts.allow/hosts.deny file as libwrap would open it."""
 
-    path: str
-    data: bytes = b""
-    # errno of a failed open; ENOENT means "no file" (an empty table), anything else
-    # makes libwrap fail closed.
-    open_errno: int | None = None
-    note: str | None = None  # e.g. "is a directory: read as empty, as libwrap does"
-    # Too big for us to have read (collected facts): its size in bytes, -1 when not known.
-    # libwrap reads it, so there is no verdict from it: neither granted nor denied.
-    too_big: int | None = None
-    file: _OpenFile | None = None  # a big regular file: streamed from here, not `data`
-    window: int = WINDOW
+    __slots__ = ("path", "data", "open_errno", "note", "too_big", "file", "window")
+
+    def __init__(self, path: str, data: bytes = b"", open_errno: int | None = None,
+                 note: str | None = None, too_big: int | None = None,
+                 file: _OpenFile | None = None, window: int = WINDOW) -> None:
+        self.path = path
+        self.data = data
+        # errno of a failed open; ENOENT means "no file" (an empty table), anything else
+        # makes libwrap fail closed.
+        self.open_errno = open_errno
+        self.note = note  # e.g. "is a directory: read as empty, as libwrap does"
+        # Too big for us to have read (collected facts): its size in bytes, -1 when not
+        # known. libwrap reads it, so there is no verdict from it: neither granted nor
+        # denied.
+        self.too_big = too_big
+        self.file = file  # a big regular file: streamed from here, not `data`
+        self.window = window
 
     @property
     def missing(self) -> bool:
@@ -174,10 +183,12 @@ def load_table(path: str, shown_as: str | None = None, *, stream_over: int = STR
         if st.st_size > stream_over:
             keep_open = True
             return Table(name, file=_OpenFile(fd), window=max(1, window))
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return Table(name, b"".join(chunks))
+        # One read of the size it has (and one more to see the end): no chunks to join.
+        data = os.read(fd, st.st_size + 1)
+        chunks = [data]
+        while data and (data := os.read(fd, 1 << 20)):
+            chunks.append(data)
+        return Table(name, chunks[0] if len(chunks) == 1 else b"".join(chunks))
     except OSError as e:
         return Table(name, open_errno=e.errno, note=e.strerror)
     finally:
@@ -261,11 +272,13 @@ def split_rule(text: bytes) -> tuple[bytes, bytes, bytes | None] | None:
 # Byte-preserving physical view, for display and minimal edits.
 
 
-@dataclass
-class HostsFile:
+class HostsFile(Value):
     """Physical lines of a rules file; ``to_bytes()`` gives back the exact input."""
 
-    lines: list[bytes] = field(default_factory=list)  # each with its b"\n" if it had one
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: list[bytes] | None = None) -> None:
+        self.lines: list[bytes] = [] if lines is None else lines  # each with its newline
 
     @classmethod
     def parse(cls, data: bytes) -> HostsFile:

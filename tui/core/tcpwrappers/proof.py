@@ -77,7 +77,6 @@ _PLAIN_AFTER_NL = re.compile(
 _BLANK_AFTER_NL = re.compile(rb"\n(?=[ \t\r]*\n)")
 _NUM_TOKEN = re.compile(_NUM)
 _DAEMON = re.compile(rb"[a-z][a-z0-9_.-]{0,63}(?<!\.)")
-_LONG_AFTER_NL = re.compile(rb"\n[^\n]{%d}" % (BUFLEN - 1))  # a literal first: fast
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _V4_WORDS = re.compile(rb"(?<![^ ])" + _V4.pattern + rb"(?![^ ])")  # whole words only
@@ -273,15 +272,30 @@ def _simple(data: bytes) -> bool:
 
 
 def _long_line(data) -> bool:
-    """A physical line of BUFLEN-1 bytes or more before its newline (xgets splits it)."""
-    first = data.find(b"\n")
-    if (first if first >= 0 else len(data)) >= BUFLEN - 1:
-        return True
-    return _LONG_AFTER_NL.search(data) is not None
+    """A physical line of BUFLEN-1 bytes or more before its newline (xgets splits it).
+
+    Such a line holds a whole block of half that size, so only blocks without a newline
+    are looked at closer: a few C-level finds per block, not a regex step per byte."""
+    n, size = len(data), (BUFLEN - 1) // 2
+    pos = 0
+    while pos < n:
+        end = min(n, pos + size)
+        if data.find(b"\n", pos, end) >= 0:
+            pos = end
+            continue
+        start = data.rfind(b"\n", 0, pos) + 1
+        stop = data.find(b"\n", end)
+        stop = n if stop < 0 else stop
+        if stop - start >= BUFLEN - 1:
+            return True
+        pos = stop + 1
+    return False
 
 
 def _split_lines(blob: bytes) -> list[bytes]:
     """Records of a `simple_lines` file: each line with its newline, a last one without."""
+    if blob.find(b"\r") < 0:
+        return blob.splitlines(keepends=True)  # at \n only when there is no \r: one C pass
     parts = blob.split(b"\n")
     tail = parts.pop()
     out = [p + b"\n" for p in parts]
@@ -513,6 +527,19 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
     if alo == ahi or blo == bhi or depth > 30:
         out.append(Hunk(a[alo:ahi], b[blo:bhi]))
         return
+    if ahi - alo == bhi - blo:
+        # As many records on both sides (comment-out edits in place): records aligned by
+        # position where equal, if few differ; found a slice at a time at C speed.
+        diff = differing(a, b, alo, blo, ahi - alo, (ahi - alo) // 4)
+        if diff is not None:
+            k = 0
+            while k < len(diff):
+                first = last = diff[k]
+                k += 1
+                while k < len(diff) and diff[k] == last + 1:
+                    last, k = diff[k], k + 1
+                out.append(Hunk(a[alo + first:alo + last + 1], b[blo + first:blo + last + 1]))
+            return
     ca, cb = Counter(a[alo:ahi]), Counter(b[blo:bhi])
     where = {x: j for j, x in enumerate(b[blo:bhi], blo) if cb[x] == 1 and ca[x] == 1}
     pairs = [(i, where[x]) for i, x in enumerate(a[alo:ahi], alo) if x in where]
@@ -526,6 +553,24 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
             _align(a, b, i0, i, j0, j, out, depth + 1)
         i0, j0 = i + 1, j + 1
     _align(a, b, i0, ahi, j0, bhi, out, depth + 1)
+
+
+def differing(a, b, alo: int, blo: int, n: int, limit: int | None = None) -> list[int] | None:
+    """The offsets i < n where a[alo + i] != b[blo + i] (None when more than `limit`): equal
+    stretches are skipped a slice at a time, so few differences cost few Python steps."""
+    out: list[int] = []
+    for big in range(0, n, 1024):
+        big_end = min(n, big + 1024)
+        if a[alo + big:alo + big_end] == b[blo + big:blo + big_end]:
+            continue
+        for small in range(big, big_end, 32):
+            small_end = min(big_end, small + 32)
+            if a[alo + small:alo + small_end] == b[blo + small:blo + small_end]:
+                continue
+            out += [i for i in range(small, small_end) if a[alo + i] != b[blo + i]]
+            if limit is not None and len(out) > limit:
+                return None
+    return out
 
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:

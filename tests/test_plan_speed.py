@@ -228,3 +228,22 @@ def test_preview_of_many_in_place_edits_is_the_whole_file_diff(popular: bool) ->
     after = b"".join(lines)
     assert preview_op(FileEdit("/etc/hosts.deny", before, after)) == _reference_preview(
         before, after)
+
+
+@SETTINGS
+@given(a=st.lists(st.sampled_from([b"a", b"b"]), max_size=12).map(b"".join),
+       b=st.lists(st.sampled_from([b"a", b"b"]), max_size=12).map(b"".join),
+       a_max=st.none() | st.integers(0, 12), b_max=st.none() | st.integers(0, 12),
+       chunk=st.sampled_from([1, 2, 3, 5, 64]))
+def test_common_prefix_and_suffix_are_the_plain_walk(a: bytes, b: bytes, a_max, b_max,
+                                                     chunk: int) -> None:
+    def walk(x: bytes, y: bytes, n: int) -> int:
+        i = 0
+        while i < n and x[i] == y[i]:
+            i += 1
+        return i
+
+    n = min(len(a), len(b), len(a) if a_max is None else a_max,
+            len(b) if b_max is None else b_max)
+    assert tcpwrappers._common_prefix(a, b, a_max, b_max, chunk) == walk(a, b, n)
+    assert tcpwrappers._common_suffix(a, b, n, chunk) == walk(a[::-1], b[::-1], n)

@@ -199,15 +199,16 @@ def plans(facts: Facts, ip: str) -> list[Plan]:
             continue  # refused: it would lock someone else out
         p.notes.append(proof.sentence)
         out.append(p)
-    catch_all = any(not verdict_for(rules, g).granted for g in GENERIC_CLIENTS
-                    if _same_family(g, ip))
     mgr = managers(facts)
     # A hosts.deny libwrap stops reading (no final newline) is a fault, not a policy: repair.
     broken_file = "newline" in current.reason and current.file == DENY
+    # allow-client first when a tool manages hosts.deny, or a rule shuts out everyone: that
+    # takes a pass over the files, made only when it can change the choice.
+    prefer_allow = bool(out) and not broken_file and (bool(mgr) or any(
+        not verdict_for(rules, g).granted for g in GENERIC_CLIENTS if _same_family(g, ip)))
     for p in out:
         if broken_file and p.remedy == "comment-out":
             p.title = f"repair {DENY}: add the missing final newline"
-        prefer_allow = (catch_all or bool(mgr)) and not broken_file
         p.default = (p.remedy == "allow-client") == prefer_allow
         if mgr and p.remedy == "comment-out":
             p.notes.append("a hand edit of hosts.deny does not stick while "
@@ -482,7 +483,7 @@ def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
     b[:start] and a[a_end:] == b[b_end:], each cut at the start of a line."""
     p = _common_prefix(a, b)
     start = a.rfind(b"\n", 0, p) + 1
-    s = _common_prefix(a[::-1], b[::-1], len(a) - start, len(b) - start)
+    s = _common_suffix(a, b, min(len(a), len(b)) - start)
     a_end, b_end = len(a) - s, len(b) - s
     while True:  # both ends at a line boundary (the suffixes stay equal when both move)
         for x, end in ((a, a_end), (b, b_end)):
@@ -512,9 +513,35 @@ def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | No
     i = 0
     while i < n and a[i:i + chunk] == b[i:i + chunk]:
         i += chunk
-    while i < n and a[i] == b[i]:
-        i += 1
-    return min(i, n)
+    if i >= n:
+        return n
+    lo, hi = i, min(n, i + chunk) - 1  # the first difference (or n) is at lo..hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[i:mid + 1] == b[i:mid + 1]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if a[lo:lo + 1] != b[lo:lo + 1] else min(lo + 1, n)
+
+
+def _common_suffix(a: bytes, b: bytes, most: int, chunk: int = 1 << 16) -> int:
+    """How many trailing bytes a and b share, up to `most`: _common_prefix of the reversed
+    texts, without reversing them."""
+    la, lb, i = len(a), len(b), 0
+    while i < most:
+        j = min(most, i + chunk)
+        if a[la - j:la - i] != b[lb - j:lb - i]:
+            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+        i = j
+    return most
 
 
 def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool,

@@ -247,3 +247,18 @@ def test_common_prefix_and_suffix_are_the_plain_walk(a: bytes, b: bytes, a_max, 
             len(b) if b_max is None else b_max)
     assert tcpwrappers._common_prefix(a, b, a_max, b_max, chunk) == walk(a, b, n)
     assert tcpwrappers._common_suffix(a, b, n, chunk) == walk(a[::-1], b[::-1], n)
+
+
+@SETTINGS
+@given(words=st.lists(st.sampled_from(["10.0.0.1", "255.255.255.255", "0.0.0.0", "300.1.2.3",
+                                       "1.2.3", "01.2.3.4", "1.2.3.4.5", "7", "10.0.0.1,10.0.0.2",
+                                       "# 9.9.9.9", "::1"]), max_size=20))
+def test_proof_set_of_plain_rules_whether_all_words_are_addresses(words: list[str]) -> None:
+    from tui.core.tcpwrappers import proof
+
+    data = "".join(f"sshd: {w}\n" for w in words).encode()
+    fast = proof.ProofSet.build([data], READ)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(proof, "_ALL_V4", None)
+        slow = proof.ProofSet.build([data], READ)
+    assert (fast.bulk, fast.probes) == (slow.bulk, slow.probes)

@@ -80,6 +80,10 @@ _DAEMON = re.compile(rb"[a-z][a-z0-9_.-]{0,63}(?<!\.)")
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _V4_WORDS = re.compile(rb"(?<![^ ])" + _V4.pattern + rb"(?![^ ])")  # whole words only
+try:  # possessive (Python >= 3.11): words that are all addresses, checked in one match
+    _ALL_V4: re.Pattern[bytes] | None = re.compile(rb"(?:" + _V4.pattern + rb" )*+")
+except re.error:
+    _ALL_V4 = None
 _MAX_FILE_WORDS = 4096  # words read from one /file pattern list
 _MAX_PAIRED = 256  # addresses paired with every name, user and server
 _MAX_EACH = 64  # names, users, servers and daemons kept
@@ -215,8 +219,11 @@ class ProofSet:
             blob = b"\n" + bytes(data)
             plain = _PLAIN_AFTER_NL.findall(blob)
             if plain:
-                words = set(b" ".join(c for _, c in plain).replace(b",", b" ").split())
-                self.bulk.update(_V4_WORDS.findall(b" ".join(words)))
+                words = set(b" ".join([c for _, c in plain]).replace(b",", b" ").split())
+                joined = b" ".join(words) + b" "
+                # Commonly every word is an address: one match without a capture per word.
+                all_v4 = _ALL_V4 is not None and _ALL_V4.fullmatch(joined) is not None
+                self.bulk.update(words if all_v4 else _V4_WORDS.findall(joined))
                 for d in {d for d, _ in plain}:
                     _name_daemons(d, named)
             lines = blob.count(b"\n") - blob.endswith(b"\n")

@@ -262,3 +262,17 @@ def test_proof_set_of_plain_rules_whether_all_words_are_addresses(words: list[st
         m.setattr(proof, "_ALL_V4", None)
         slow = proof.ProofSet.build([data], READ)
     assert (fast.bulk, fast.probes) == (slow.bulk, slow.probes)
+
+
+def test_preview_and_plan_id_are_made_once_for_the_same_ops() -> None:
+    from tui.core.changes.plan import Plan
+
+    edit = FileEdit("/etc/hosts.deny", b"a\n", b"#a\n")
+    plan = Plan("comment-out", "t", [edit])
+    first_id, first_preview = plan.plan_id, plan.preview()
+    assert plan.plan_id is first_id and plan.preview() is first_preview  # kept
+    plan.ops[0] = FileEdit("/etc/hosts.deny", b"a\n", b"#a\nb\n")  # other ops: made again
+    assert plan.plan_id != first_id and "+b" in plan.preview()
+    assert plan.plan_id == Plan("comment-out", "x", list(plan.ops)).plan_id
+    plan.remedy = "allow-client"
+    assert plan.plan_id == Plan("allow-client", "x", list(plan.ops)).plan_id

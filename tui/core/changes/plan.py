@@ -47,14 +47,31 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # what the operator should also know
     default: bool = False  # the least-privilege choice among the alternatives
     checks: list[CommandCheck] = field(default_factory=list)  # run on the target first
+    # preview() and plan_id, kept with the ops (frozen) and remedy they were made of: a
+    # 100,000-line file is diffed and hashed once, however often they are asked for.
+    _memo: dict[str, tuple[tuple[object, ...], str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def _kept(self, what: str, make) -> str:
+        key = (self.remedy, *self.ops)
+        got = self._memo.get(what)
+        if got is not None and len(got[0]) == len(key) and all(
+                a is b for a, b in zip(got[0], key)):
+            return got[1]
+        value = make()
+        self._memo[what] = (key, value)
+        return value
 
     def preview(self) -> str:
-        return "\n".join(preview_op(op) for op in self.ops)
+        return self._kept("preview", lambda: "\n".join(preview_op(op) for op in self.ops))
 
     @property
     def plan_id(self) -> str:
         """A hash of the remedy, the files' bytes before and after, and the links: the same
         id means exactly the same change to exactly the same files (`fix --plan`)."""
+        return self._kept("plan_id", self._make_id)
+
+    def _make_id(self) -> str:
         h = hashlib.sha256(b"ssh-reset-doctor plan 1\0" + self.remedy.encode() + b"\0")
         for op in self.ops:
             if isinstance(op, Symlink):

@@ -113,7 +113,8 @@ def _lines_naming(text: bytes, target) -> list[tuple[int, int, int]] | None:
     IPv6 address, which holds "ffff" in some case; IPv6 needs "::" or six colons. A
     "# DenyHosts: ... | <rule>" line whose rule is such a line holds the same text.
     """
-    if any(b in text for b in _ODD_BREAKS):  # a C-level find each
+    # A C-level find each; a sequence only looked for when its first byte is there.
+    if any((len(b) == 1 or b[:1] in text) and b in text for b in _ODD_BREAKS):
         return None
     hits: list[int] = []
     if target.version == 4:

@@ -277,3 +277,28 @@ def test_preview_and_plan_id_are_made_once_for_the_same_ops() -> None:
     assert plan.plan_id == Plan("comment-out", "x", list(plan.ops)).plan_id
     plan.remedy = "allow-client"
     assert plan.plan_id == Plan("allow-client", "x", list(plan.ops)).plan_id
+
+
+@SETTINGS
+@given(before=st.lists(st.sampled_from([b"a\n", b"sshd: 1\n", b"#c\n", b"\n", b"b \\\n", b"x\0\n",
+                                        b"y" * 2050 + b"\n", b"z"]), max_size=12),
+       data=st.data())
+def test_records_of_an_edit_are_those_read_from_the_edited_file(before: list[bytes],
+                                                                data) -> None:
+    from tui.core.tcpwrappers import proof
+
+    after = list(before)
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(after)))
+        new = data.draw(st.sampled_from([[b"#" + after[i]] if i < len(after) else [],
+                                         [], [b"q\n"], [b"r \\\n"], [b"s\0\n"]]))
+        after[i:i + data.draw(st.integers(0, 1))] = new
+    old, new_ = b"".join(before), b"".join(after)
+    start, old_end, new_end = tcpwrappers._changed_lines(old, new_)
+    proof._record_texts.cache_clear()
+    proof._simple.cache_clear()
+    proof.note_edit(old, new_, start, old_end, new_end)
+    noted = proof.record_texts(new_), proof.simple_lines(new_)
+    proof._record_texts.cache_clear()
+    proof._simple.cache_clear()
+    assert noted == (proof.record_texts(new_), proof.simple_lines(new_))

@@ -21,6 +21,7 @@ from tui.core.tcpwrappers.proof import (
     ProofSet,
     differing,
     hunks,
+    note_edit,
     prove,
     record_texts,
     simple_lines,
@@ -459,6 +460,7 @@ def _unintended(plan: Plan, token: str) -> str | None:
             return "edits something other than hosts.allow/hosts.deny"
         before = op.before or b""
         start, old_end, new_end = _changed_lines(before, op.after)
+        note_edit(before, op.after, start, old_end, new_end)  # its records: not split again
         old, new = _region_lines(before, start, old_end), _region_lines(op.after, start, new_end)
         at_end = old_end == len(before)
         is_allow = op.path == ALLOW

@@ -36,10 +36,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.access import Evaluator
@@ -273,9 +272,37 @@ def simple_lines(data) -> bool:
     return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
 
 
-@lru_cache(maxsize=8)
-def _simple(data: bytes) -> bool:
+class _Kept:
+    """The results for the last few bytes objects (as lru_cache), which may also be given
+    ahead (`put`) when they are known without reading the bytes."""
+
+    def __init__(self, make: Callable, size: int = 8) -> None:
+        self.make, self.size = make, size
+        self.got: OrderedDict[bytes, object] = OrderedDict()
+
+    def __call__(self, data: bytes):
+        if data in self.got:
+            self.got.move_to_end(data)
+            return self.got[data]
+        value = self.make(data)
+        self.put(data, value)
+        return value
+
+    def put(self, data: bytes, value: object) -> None:
+        self.got[data] = value
+        self.got.move_to_end(data)
+        while len(self.got) > self.size:
+            self.got.popitem(last=False)
+
+    def cache_clear(self) -> None:
+        self.got.clear()
+
+
+def _make_simple(data: bytes) -> bool:
     return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
+
+
+_simple = _Kept(_make_simple)
 
 
 def _long_line(data) -> bool:
@@ -486,11 +513,36 @@ def record_texts(data) -> list[bytes]:
     return [rec.text for rec in records(data)]
 
 
-@lru_cache(maxsize=8)
-def _record_texts(data: bytes) -> tuple[bytes, ...]:
+def _make_record_texts(data: bytes) -> tuple[bytes, ...]:
     if simple_lines(data):
         return tuple(_split_lines(data))
     return tuple(rec.text for rec in records(data))
+
+
+_record_texts = _Kept(_make_record_texts)
+
+
+def note_edit(before: bytes, after: bytes, start: int, old_end: int, new_end: int) -> None:
+    """`after` is `before` with before[start:old_end] replaced by after[start:new_end], each
+    cut at the start of a line (or the end): when each line of `before` is one record, and
+    of that replacement, so are those of `after`, and its records are `before`'s around the
+    replacement's. Kept for record_texts(after): `after` is not split again."""
+    if not (0 <= start <= old_end <= len(before) and start <= new_end <= len(after)):
+        return
+    if before[:start] != after[:start] or before[old_end:] != after[new_end:]:
+        return  # not such an edit (a cheap check: C compares)
+    for data, end in ((before, old_end), (after, new_end)):
+        if not (start == 0 or data[start - 1:start] == b"\n") or not (
+                end == len(data) or data[end - 1:end] == b"\n"):
+            return
+    middle = after[start:new_end]
+    if not (simple_lines(before) and _make_simple(middle)):
+        return
+    old = _record_texts(before)
+    first = before.count(b"\n", 0, start)
+    last = first + len(_split_lines(before[start:old_end]))
+    _simple.put(after, True)
+    _record_texts.put(after, old[:first] + tuple(_split_lines(middle)) + old[last:])
 
 
 def effective(table: Table, is_allow: bool) -> list[bytes]:

@@ -2,6 +2,9 @@
 """Benchmark: the comment-out remedy (`fix tcp-wrappers --remedy comment-out`, and the wizard,
 which plans every remedy when it checks) on a 100,000-rule DenyHosts-style hosts.deny with
 the operator listed once and listed 50 times; also `check`'s tcpdchk diagnostics of that file.
+Cases: plans (every tcp-wrappers plan and the comment-out preview, in one process), fix
+(the whole `fix ... --remedy comment-out` command on the demo system with the file, wall
+time), wizard (a Session on it: check(), i.e. every finding and every plan), diagnose.
 
     .venv/bin/python tests/bench/bench_comment_out.py --base /tmp/a-match [--runs 5]
 
@@ -42,11 +45,62 @@ def deny_file(n: int, listed: int) -> bytes:
     return b"".join(out)
 
 
+def wizard(rules: int, listed: int) -> tuple[float, list]:
+    """What the wizard does when it checks: a Session on the demo system with this hosts.deny,
+    collected, then check(): every finding and every remedy's plan; the time of check()."""
+    import tempfile
+
+    from tui.core.demo import build_sample
+    from tui.core.session import Session
+    from tui.core.targets.target import TargetSpec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "sys"  # the demo system (an sshd linked with libwrap), this file
+        build_sample(root)
+        (root / "etc" / "hosts.allow").write_bytes(b"# hosts.allow\n")
+        (root / "etc" / "hosts.deny").write_bytes(deny_file(rules, listed))
+        s = Session(TargetSpec(root=str(root)), OPERATOR)
+        s.open()
+        s.collect()
+        t0 = time.perf_counter()
+        s.check()
+        took = time.perf_counter() - t0
+        what = sorted(p.remedy for p in s.remedies("tcp-wrappers")[1])
+    return took, what
+
+
+def fix_cli(rules: int, listed: int) -> tuple[float, list]:
+    """`fix tcp-wrappers --remedy comment-out` (the preview: nothing is applied) on the demo
+    system with this hosts.deny: the wall time of the whole command, and a hash of what it
+    printed (old and new must print the same bytes)."""
+    import hashlib
+    import tempfile
+
+    from tui.core.demo import build_sample
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "sys"
+        build_sample(root)
+        (root / "etc" / "hosts.allow").write_bytes(b"# hosts.allow\n")
+        (root / "etc" / "hosts.deny").write_bytes(deny_file(rules, listed))
+        argv = [sys.executable, "-m", "tui", "fix", "tcp-wrappers", "--remedy", "comment-out",
+                "--root", str(root), "--client-ip", OPERATOR]
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, capture_output=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+        took = time.perf_counter() - t0
+        out = r.stdout.replace(str(root).encode(), b"ROOT")
+    return took, [r.returncode, hashlib.sha256(out).hexdigest()[:16], len(out)]
+
+
 def worker(case: str, rules: int, listed: int) -> None:
     sys.path.insert(0, os.getcwd())
     from tests.test_remedies_tcpwrappers import facts
     from tui.core.diagnosis import tcpwrappers
 
+    if case in ("wizard", "fix"):
+        took, what = (wizard if case == "wizard" else fix_cli)(rules, listed)
+        print(json.dumps({"s": took, "what": what}))
+        return
     f = facts(b"# hosts.allow\n", deny_file(rules, listed))
     t0 = time.perf_counter()
     if case == "plans":
@@ -77,12 +131,15 @@ def main() -> int:
     ap.add_argument("--rules", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--listed", type=int, default=1)
-    ap.add_argument("--worker", choices=("plans", "diagnose"))
+    ap.add_argument("--worker", choices=("plans", "diagnose", "wizard", "fix"))
+    ap.add_argument("--cases",
+                    default="plans:1,plans:50,fix:1,fix:50,wizard:1,wizard:50,diagnose:1",
+                    help="CASE:LISTED,... (cases: plans, fix, wizard, diagnose)")
     args = ap.parse_args()
     if args.worker:
         worker(args.worker, args.rules, args.listed)
         return 0
-    cases = [("plans", 1), ("plans", 50), ("diagnose", 1)]
+    cases = [(c, int(n)) for c, n in (x.split(":") for x in args.cases.split(","))]
     for case, listed in cases:
         a_t, b_t, ratios = [], [], []
         for _ in range(args.runs):

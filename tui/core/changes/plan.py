@@ -47,14 +47,31 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # what the operator should also know
     default: bool = False  # the least-privilege choice among the alternatives
     checks: list[CommandCheck] = field(default_factory=list)  # run on the target first
+    # preview() and plan_id, kept with the ops (frozen) and remedy they were made of: a
+    # 100,000-line file is diffed and hashed once, however often they are asked for.
+    _memo: dict[str, tuple[tuple[object, ...], str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def _kept(self, what: str, make) -> str:
+        key = (self.remedy, *self.ops)
+        got = self._memo.get(what)
+        if got is not None and len(got[0]) == len(key) and all(
+                a is b for a, b in zip(got[0], key)):
+            return got[1]
+        value = make()
+        self._memo[what] = (key, value)
+        return value
 
     def preview(self) -> str:
-        return "\n".join(preview_op(op) for op in self.ops)
+        return self._kept("preview", lambda: "\n".join(preview_op(op) for op in self.ops))
 
     @property
     def plan_id(self) -> str:
         """A hash of the remedy, the files' bytes before and after, and the links: the same
         id means exactly the same change to exactly the same files (`fix --plan`)."""
+        return self._kept("plan_id", self._make_id)
+
+    def _make_id(self) -> str:
         h = hashlib.sha256(b"ssh-reset-doctor plan 1\0" + self.remedy.encode() + b"\0")
         for op in self.ops:
             if isinstance(op, Symlink):
@@ -106,7 +123,10 @@ def _window_diff(a: list[bytes], b: list[bytes], parts: list[tuple[int, int]],
         from collections import Counter
 
         most = len(b) // 100 + 1
-        popular = {x for x, c in Counter(b).items() if c > most}
+        # Only lines of b's windows are in the matchers' b2j: count those, in all of b.
+        shown = {x for lo, hi in parts for x in b[lo:hi]}
+        counts = Counter(filter(shown.__contains__, b))
+        popular = {x for x, c in counts.items() if c > most}
     out = [b"--- " + fromfile + b"\n", b"+++ " + tofile + b"\n"]
     for lo, hi in parts:
         sm = difflib.SequenceMatcher(None, a[lo:hi], b[lo:hi], autojunk=False)
@@ -146,7 +166,7 @@ def _windows(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
     whole costs seconds on 100,000 lines changed in 50 places."""
     if len(a) != len(b) or len(a) < 4 * _GAP:
         return []
-    changed = [i for i, (x, y) in enumerate(zip(a, b)) if x is not y and x != y]
+    changed = _differing(a, b)
     if len(changed) < 2:
         return []
     out, start = [], changed[0]
@@ -154,6 +174,21 @@ def _windows(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
         if i - prev > _GAP:
             out.append((max(0, start - _GAP // 2), min(len(a), prev + 1 + _GAP // 2)))
             start = i
+    return out
+
+
+def _differing(a: list[bytes], b: list[bytes]) -> list[int]:
+    """The indexes where two lists as long differ: equal stretches compared a slice at a
+    time (C speed), so a few changes in 100,000 lines cost a few Python steps."""
+    out: list[int] = []
+    for lo in range(0, len(a), 1024):
+        hi = min(len(a), lo + 1024)
+        if a[lo:hi] == b[lo:hi]:
+            continue
+        for s in range(lo, hi, 32):
+            e = min(hi, s + 32)
+            if a[s:e] != b[s:e]:
+                out += [i for i in range(s, e) if a[i] != b[i]]
     return out
 
 
@@ -169,7 +204,7 @@ def _trim_unchanged(old: bytes, new: bytes, context: int) -> tuple[int, bytes, b
     whole, shifted by that many lines. Byte compares in C: linear for any content."""
     most = min(len(old), len(new))
     same = _common_prefix(old, new, most)
-    tail = _common_prefix(old[::-1], new[::-1], most - same)
+    tail = _common_suffix(old, new, most - same)
     # Back to `context` + 1 whole lines before the first change, one more than are kept after
     # the last: among repeated lines difflib then aligns the change as it would in the whole.
     cut = same
@@ -188,6 +223,26 @@ def _trim_unchanged(old: bytes, new: bytes, context: int) -> tuple[int, bytes, b
     head = old[:cut]
     lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
     return lines, old[cut:end_old], new[cut:end_new]
+
+
+def _common_suffix(a: bytes, b: bytes, most: int) -> int:
+    """How many trailing bytes a and b share, up to `most` (as _common_prefix of the
+    reversed texts, without reversing them)."""
+    la, lb = len(a), len(b)
+    i = 0
+    while i < most:
+        j = min(most, i + (1 << 16))
+        if a[la - j:la - i] != b[lb - j:lb - i]:
+            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+        i = j
+    return most
 
 
 def _common_prefix(a: bytes, b: bytes, most: int) -> int:

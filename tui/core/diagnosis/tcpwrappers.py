@@ -19,7 +19,9 @@ from tui.core.tcpwrappers.options import accounts_from_files
 from tui.core.tcpwrappers.proof import (
     Proof,
     ProofSet,
+    differing,
     hunks,
+    note_edit,
     prove,
     record_texts,
     simple_lines,
@@ -184,7 +186,8 @@ def plans(facts: Facts, ip: str) -> list[Plan]:
     current = verdict_for(rules, ip)
     if current.granted:
         return []
-    built = [p for p in (_plan_allow(facts, ip, token), _plan_comment(facts, ip)) if p]
+    built = [p for p in (_plan_allow(facts, ip, token), _plan_comment(facts, ip, current))
+             if p]
     proof_set: ProofSet | None = None
     out = []
     for p in built:
@@ -197,15 +200,16 @@ def plans(facts: Facts, ip: str) -> list[Plan]:
             continue  # refused: it would lock someone else out
         p.notes.append(proof.sentence)
         out.append(p)
-    catch_all = any(not verdict_for(rules, g).granted for g in GENERIC_CLIENTS
-                    if _same_family(g, ip))
     mgr = managers(facts)
     # A hosts.deny libwrap stops reading (no final newline) is a fault, not a policy: repair.
     broken_file = "newline" in current.reason and current.file == DENY
+    # allow-client first when a tool manages hosts.deny, or a rule shuts out everyone: that
+    # takes a pass over the files, made only when it can change the choice.
+    prefer_allow = bool(out) and not broken_file and (bool(mgr) or any(
+        not verdict_for(rules, g).granted for g in GENERIC_CLIENTS if _same_family(g, ip)))
     for p in out:
         if broken_file and p.remedy == "comment-out":
             p.title = f"repair {DENY}: add the missing final newline"
-        prefer_allow = (catch_all or bool(mgr)) and not broken_file
         p.default = (p.remedy == "allow-client") == prefer_allow
         if mgr and p.remedy == "comment-out":
             p.notes.append("a hand edit of hosts.deny does not stick while "
@@ -249,29 +253,49 @@ def _plan_allow(facts: Facts, ip: str, token: str) -> Plan | None:
     return None
 
 
-def _plan_comment(facts: Facts, ip: str) -> Plan | None:
+def _plan_comment(facts: Facts, ip: str, first: Verdict | None = None) -> Plan | None:
+    """Comment out the deciding rule until `ip` is granted (`first`: the verdict on the
+    files as they are, when the caller has it)."""
     data = {p: (facts.files[p].data if p in facts.files else None) for p in (ALLOW, DENY)}
-    edited: dict[str, bytes] = {}
+    base = dict(data)  # the files as edited so far, except for the '#'s still in `marks`
+    marks: dict[str, list[int]] = {}  # offsets in `base` that get a '#'
     request = Request(daemon=b"sshd", client=HostInfo(addr=ip.encode()))
     resume = (0, 0, 0)
     for _ in range(100):
-        cur = {p: edited.get(p, data[p]) for p in data}
-        # Resumed after the record commented out last: the records before it did not decide
-        # and are unchanged, so a client listed many times costs one pass, not one each.
-        v = evaluator(facts, allow=cur[ALLOW], deny=cur[DENY]).check(request, resume)
+        if first is not None:
+            v, first = first, None
+        else:
+            # Resumed after the record commented out last: the records before it did not
+            # decide and are unchanged, so a client listed many times costs one pass.
+            v = evaluator(facts, allow=base[ALLOW], deny=base[DENY]).check(request, resume)
         if v.granted:
             break
         path = v.file
-        text = cur[path] if path is not None and path in data else None
+        text = base[path] if path is not None and path in data else None
         if path is None or text is None:
             return None  # unreadable file: no edit can fix that
         stop, k = v.stop, (0 if path == ALLOW else 1)
         ok = stop is not None and stop[0] == k and v.line is not None
+        if (stop is not None and ok and text.endswith(b"\n")
+                and _one_plain_line(text, stop[1], stop[2])):
+            # A line read whole, without NUL or continuation, in a file that ends in a
+            # newline: with a '#' it is one comment line ending where it ended, so reading
+            # on from its end in `base` is reading on in the edited file. The '#'s go in
+            # once at the end (linear in the file, however often the client is listed).
+            marks.setdefault(path, []).append(stop[1])
+            resume = (k, stop[2], stop[3])
+            continue
         at = stop[1] if stop is not None and ok else None
+        if at is not None:  # where the record is once the '#'s above it are in
+            at += sum(1 for m in marks.get(path, ()) if m < at)
+        for p, at_list in marks.items():  # anything else: on the file as edited so far
+            base[p] = _insert_hashes(base[p] or b"", at_list)
+        marks = {}
+        text = base[path] or b""
         new = _comment_out(text, v.line, path == ALLOW, at)
         if new is None or new == text:
             return None
-        edited[path] = new
+        base[path] = new
         if at is not None and v.line is not None and text.endswith(b"\n"):
             # Only '#'s went into that record, from its start: read on from there.
             resume = (k, at, v.line - 1)
@@ -279,11 +303,31 @@ def _plan_comment(facts: Facts, ip: str) -> Plan | None:
             resume = (k, 0, 0)  # an unterminated last line was repaired: from the top
     else:
         return None
+    for p, at_list in marks.items():
+        base[p] = _insert_hashes(base[p] or b"", at_list)
+    edited = {p: b for p, b in base.items() if b is not None and b is not data[p]}
     ops: list[Op] = [FileEdit(p, data[p], edited[p]) for p in (ALLOW, DENY) if p in edited]
     notes = ["as the article does; affects every client those rules matched"]
     if ALLOW in edited and not (data[ALLOW] or b"\n").endswith(b"\n"):
         notes.append(_INERT_NOTE.format(path=ALLOW))
     return Plan("comment-out", "comment out the rule(s) that deny " + ip, ops, notes=notes)
+
+
+def _one_plain_line(data: bytes, start: int, end: int) -> bool:
+    """data[start:end] is one whole physical line that xgets reads in one go, with room for
+    a '#', and that holds no NUL and does not continue: commented, it is a comment."""
+    return (0 < end - start < BUFLEN - 2 and data[end - 1:end] == b"\n"
+            and data.find(b"\n", start, end - 1) < 0 and data[end - 2:end - 1] != b"\\"
+            and data.find(b"\0", start, end) < 0 and (start == 0 or data[start - 1:start] == b"\n"))
+
+
+def _insert_hashes(data: bytes, starts: list[int]) -> bytes:
+    """`data` with a '#' inserted at each offset in `starts`."""
+    out, prev = [], 0
+    for at in sorted(starts):
+        out += [data[prev:at], b"#"]
+        prev = at
+    return b"".join([*out, data[prev:]])
 
 
 def _comment_out(data: bytes, line: int | None, is_allow: bool,
@@ -328,13 +372,7 @@ def _comment_out(data: bytes, line: int | None, is_allow: bool,
         if size + 1 >= BUFLEN - 1:
             return None
     starts = _line_starts(data, first, last) if at is None else _starts_from(data, at, first, last)
-    if starts is None:
-        return None
-    out, prev = [], 0
-    for at in starts:
-        out += [data[prev:at], b"#"]
-        prev = at
-    return b"".join([*out, data[prev:]])
+    return None if starts is None else _insert_hashes(data, starts)
 
 
 def _starts_from(data: bytes, at: int, first: int, last: int) -> list[int] | None:
@@ -422,7 +460,8 @@ def _unintended(plan: Plan, token: str) -> str | None:
             return "edits something other than hosts.allow/hosts.deny"
         before = op.before or b""
         start, old_end, new_end = _changed_lines(before, op.after)
-        old, new = phys_lines(before[start:old_end]), phys_lines(op.after[start:new_end])
+        note_edit(before, op.after, start, old_end, new_end)  # its records: not split again
+        old, new = _region_lines(before, start, old_end), _region_lines(op.after, start, new_end)
         at_end = old_end == len(before)
         is_allow = op.path == ALLOW
         if plan.remedy == "allow-client":
@@ -446,7 +485,7 @@ def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
     b[:start] and a[a_end:] == b[b_end:], each cut at the start of a line."""
     p = _common_prefix(a, b)
     start = a.rfind(b"\n", 0, p) + 1
-    s = _common_prefix(a[::-1], b[::-1], len(a) - start, len(b) - start)
+    s = _common_suffix(a, b, min(len(a), len(b)) - start)
     a_end, b_end = len(a) - s, len(b) - s
     while True:  # both ends at a line boundary (the suffixes stay equal when both move)
         for x, end in ((a, a_end), (b, b_end)):
@@ -459,6 +498,16 @@ def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
             return start, a_end, b_end
 
 
+def _region_lines(data: bytes, start: int, end: int) -> list[bytes]:
+    """phys_lines(data[start:end]) for `start` and `end` at line starts (or the end): taken
+    from the file's records when each line is one (cached, shared with the proof)."""
+    if not simple_lines(data):
+        return phys_lines(data[start:end])
+    first = data.count(b"\n", 0, start)
+    return record_texts(data)[first:first + data.count(b"\n", start, end)
+                              + (end > start and data[end - 1:end] != b"\n")]
+
+
 def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | None = None,
                    chunk: int = 1 << 16) -> int:
     n = min(len(a), len(b), a_max if a_max is not None else len(a),
@@ -466,9 +515,35 @@ def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | No
     i = 0
     while i < n and a[i:i + chunk] == b[i:i + chunk]:
         i += chunk
-    while i < n and a[i] == b[i]:
-        i += 1
-    return min(i, n)
+    if i >= n:
+        return n
+    lo, hi = i, min(n, i + chunk) - 1  # the first difference (or n) is at lo..hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[i:mid + 1] == b[i:mid + 1]:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if a[lo:lo + 1] != b[lo:lo + 1] else min(lo + 1, n)
+
+
+def _common_suffix(a: bytes, b: bytes, most: int, chunk: int = 1 << 16) -> int:
+    """How many trailing bytes a and b share, up to `most`: _common_prefix of the reversed
+    texts, without reversing them."""
+    la, lb, i = len(a), len(b), 0
+    while i < most:
+        j = min(most, i + chunk)
+        if a[la - j:la - i] != b[lb - j:lb - i]:
+            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return lo
+        i = j
+    return most
 
 
 def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool,
@@ -482,9 +557,8 @@ def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bo
     if len(new) != len(old):
         return False
     start = _tail_start(old) if open_tail else len(old)
-    for i, (o, n) in enumerate(zip(old, new)):
-        if n == o:
-            continue
+    for i in differing(old, new, 0, 0, len(old)) or ():
+        o, n = old[i], new[i]
         last = open_tail and i == len(old) - 1
         ok = {b"#" + o} if (not tail_only or i >= start) else set()
         if last:

@@ -36,10 +36,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.access import Evaluator
@@ -77,10 +76,13 @@ _PLAIN_AFTER_NL = re.compile(
 _BLANK_AFTER_NL = re.compile(rb"\n(?=[ \t\r]*\n)")
 _NUM_TOKEN = re.compile(_NUM)
 _DAEMON = re.compile(rb"[a-z][a-z0-9_.-]{0,63}(?<!\.)")
-_LONG_AFTER_NL = re.compile(rb"\n[^\n]{%d}" % (BUFLEN - 1))  # a literal first: fast
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _V4_WORDS = re.compile(rb"(?<![^ ])" + _V4.pattern + rb"(?![^ ])")  # whole words only
+try:  # possessive (Python >= 3.11): words that are all addresses, checked in one match
+    _ALL_V4: re.Pattern[bytes] | None = re.compile(rb"(?:" + _V4.pattern + rb" )*+")
+except re.error:
+    _ALL_V4 = None
 _MAX_FILE_WORDS = 4096  # words read from one /file pattern list
 _MAX_PAIRED = 256  # addresses paired with every name, user and server
 _MAX_EACH = 64  # names, users, servers and daemons kept
@@ -216,8 +218,11 @@ class ProofSet:
             blob = b"\n" + bytes(data)
             plain = _PLAIN_AFTER_NL.findall(blob)
             if plain:
-                words = set(b" ".join(c for _, c in plain).replace(b",", b" ").split())
-                self.bulk.update(_V4_WORDS.findall(b" ".join(words)))
+                words = set(b" ".join([c for _, c in plain]).replace(b",", b" ").split())
+                joined = b" ".join(words) + b" "
+                # Commonly every word is an address: one match without a capture per word.
+                all_v4 = _ALL_V4 is not None and _ALL_V4.fullmatch(joined) is not None
+                self.bulk.update(words if all_v4 else _V4_WORDS.findall(joined))
                 for d in {d for d, _ in plain}:
                     _name_daemons(d, named)
             lines = blob.count(b"\n") - blob.endswith(b"\n")
@@ -267,21 +272,64 @@ def simple_lines(data) -> bool:
     return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
 
 
-@lru_cache(maxsize=8)
-def _simple(data: bytes) -> bool:
+class _Kept:
+    """The results for the last few bytes objects (as lru_cache), which may also be given
+    ahead (`put`) when they are known without reading the bytes."""
+
+    def __init__(self, make: Callable, size: int = 8) -> None:
+        self.make, self.size = make, size
+        self.got: OrderedDict[bytes, object] = OrderedDict()
+
+    def __call__(self, data: bytes):
+        if data in self.got:
+            self.got.move_to_end(data)
+            return self.got[data]
+        value = self.make(data)
+        self.put(data, value)
+        return value
+
+    def put(self, data: bytes, value: object) -> None:
+        self.got[data] = value
+        self.got.move_to_end(data)
+        while len(self.got) > self.size:
+            self.got.popitem(last=False)
+
+    def cache_clear(self) -> None:
+        self.got.clear()
+
+
+def _make_simple(data: bytes) -> bool:
     return data.find(b"\\\n") < 0 and data.find(b"\0") < 0 and not _long_line(data)
 
 
+_simple = _Kept(_make_simple)
+
+
 def _long_line(data) -> bool:
-    """A physical line of BUFLEN-1 bytes or more before its newline (xgets splits it)."""
-    first = data.find(b"\n")
-    if (first if first >= 0 else len(data)) >= BUFLEN - 1:
-        return True
-    return _LONG_AFTER_NL.search(data) is not None
+    """A physical line of BUFLEN-1 bytes or more before its newline (xgets splits it).
+
+    Such a line holds a whole block of half that size, so only blocks without a newline
+    are looked at closer: a few C-level finds per block, not a regex step per byte."""
+    n, size = len(data), (BUFLEN - 1) // 2
+    pos = 0
+    while pos < n:
+        end = min(n, pos + size)
+        if data.find(b"\n", pos, end) >= 0:
+            pos = end
+            continue
+        start = data.rfind(b"\n", 0, pos) + 1
+        stop = data.find(b"\n", end)
+        stop = n if stop < 0 else stop
+        if stop - start >= BUFLEN - 1:
+            return True
+        pos = stop + 1
+    return False
 
 
 def _split_lines(blob: bytes) -> list[bytes]:
     """Records of a `simple_lines` file: each line with its newline, a last one without."""
+    if blob.find(b"\r") < 0:
+        return blob.splitlines(keepends=True)  # at \n only when there is no \r: one C pass
     parts = blob.split(b"\n")
     tail = parts.pop()
     out = [p + b"\n" for p in parts]
@@ -465,11 +513,36 @@ def record_texts(data) -> list[bytes]:
     return [rec.text for rec in records(data)]
 
 
-@lru_cache(maxsize=8)
-def _record_texts(data: bytes) -> tuple[bytes, ...]:
+def _make_record_texts(data: bytes) -> tuple[bytes, ...]:
     if simple_lines(data):
         return tuple(_split_lines(data))
     return tuple(rec.text for rec in records(data))
+
+
+_record_texts = _Kept(_make_record_texts)
+
+
+def note_edit(before: bytes, after: bytes, start: int, old_end: int, new_end: int) -> None:
+    """`after` is `before` with before[start:old_end] replaced by after[start:new_end], each
+    cut at the start of a line (or the end): when each line of `before` is one record, and
+    of that replacement, so are those of `after`, and its records are `before`'s around the
+    replacement's. Kept for record_texts(after): `after` is not split again."""
+    if not (0 <= start <= old_end <= len(before) and start <= new_end <= len(after)):
+        return
+    if before[:start] != after[:start] or before[old_end:] != after[new_end:]:
+        return  # not such an edit (a cheap check: C compares)
+    for data, end in ((before, old_end), (after, new_end)):
+        if not (start == 0 or data[start - 1:start] == b"\n") or not (
+                end == len(data) or data[end - 1:end] == b"\n"):
+            return
+    middle = after[start:new_end]
+    if not (simple_lines(before) and _make_simple(middle)):
+        return
+    old = _record_texts(before)
+    first = before.count(b"\n", 0, start)
+    last = first + len(_split_lines(before[start:old_end]))
+    _simple.put(after, True)
+    _record_texts.put(after, old[:first] + tuple(_split_lines(middle)) + old[last:])
 
 
 def effective(table: Table, is_allow: bool) -> list[bytes]:
@@ -513,6 +586,19 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
     if alo == ahi or blo == bhi or depth > 30:
         out.append(Hunk(a[alo:ahi], b[blo:bhi]))
         return
+    if ahi - alo == bhi - blo:
+        # As many records on both sides (comment-out edits in place): records aligned by
+        # position where equal, if few differ; found a slice at a time at C speed.
+        diff = differing(a, b, alo, blo, ahi - alo, (ahi - alo) // 4)
+        if diff is not None:
+            k = 0
+            while k < len(diff):
+                first = last = diff[k]
+                k += 1
+                while k < len(diff) and diff[k] == last + 1:
+                    last, k = diff[k], k + 1
+                out.append(Hunk(a[alo + first:alo + last + 1], b[blo + first:blo + last + 1]))
+            return
     ca, cb = Counter(a[alo:ahi]), Counter(b[blo:bhi])
     where = {x: j for j, x in enumerate(b[blo:bhi], blo) if cb[x] == 1 and ca[x] == 1}
     pairs = [(i, where[x]) for i, x in enumerate(a[alo:ahi], alo) if x in where]
@@ -526,6 +612,24 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
             _align(a, b, i0, i, j0, j, out, depth + 1)
         i0, j0 = i + 1, j + 1
     _align(a, b, i0, ahi, j0, bhi, out, depth + 1)
+
+
+def differing(a, b, alo: int, blo: int, n: int, limit: int | None = None) -> list[int] | None:
+    """The offsets i < n where a[alo + i] != b[blo + i] (None when more than `limit`): equal
+    stretches are skipped a slice at a time, so few differences cost few Python steps."""
+    out: list[int] = []
+    for big in range(0, n, 1024):
+        big_end = min(n, big + 1024)
+        if a[alo + big:alo + big_end] == b[blo + big:blo + big_end]:
+            continue
+        for small in range(big, big_end, 32):
+            small_end = min(big_end, small + 32)
+            if a[alo + small:alo + small_end] == b[blo + small:blo + small_end]:
+                continue
+            out += [i for i in range(small, small_end) if a[alo + i] != b[blo + i]]
+            if limit is not None and len(out) > limit:
+                return None
+    return out
 
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ allowed-hosts. It is not packaged in Debian 12; the formats are DenyHosts 2.x's.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 import time
@@ -77,8 +78,73 @@ def _counter_entries(path: str, text: bytes, ip: str) -> list[Entry]:
 def _deny_entries(path: str, text: bytes, ip: str) -> list[Entry]:
     """Live rules of a hosts.deny-style file that name `ip` as a client, each with the date
     of DenyHosts' "# DenyHosts: <date> | <rule>" twin line when there is one."""
+    target = addr(ip)
+    if target is None:
+        return []  # no word is the same address as something that is not one
+    found = _lines_naming(text, target)
+    if found is None:
+        return _entries_in(path, enumerate(text.decode("utf-8", "replace").splitlines(), 1), ip)
+    return _entries_in(path, ((n, text[a:b].decode("utf-8", "replace")) for n, a, b in found), ip)
+
+
+# Line breaks of str.splitlines other than \n (as UTF-8): with none, lines are split at \n.
+_ODD_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\xc2\x85", b"\xe2\x80\xa8",
+               b"\xe2\x80\xa9")
+# A line where an IPv6 address could be written: "::", or six colons.
+_V6_LINE = re.compile(rb"(?m)^[^\n]*?::|^(?:[^\n:]*:){6}")
+
+
+def _leading_zeros_parse() -> bool:
+    try:
+        ipaddress.ip_address("01.2.3.4")  # Python before 3.9.5 read it as 1.2.3.4
+    except ValueError:
+        return False
+    return True
+
+
+_LEADING_ZEROS = _leading_zeros_parse()
+
+
+def _lines_naming(text: bytes, target) -> list[tuple[int, int, int]] | None:
+    """(line number, start, end) of every line where a word could be `target` in some
+    spelling, found with C-level searches; None when that cannot be done (then all lines).
+
+    IPv4 is written one way only (ipaddress takes no leading zeros), or as a v4-mapped
+    IPv6 address, which holds "ffff" in some case; IPv6 needs "::" or six colons. A
+    "# DenyHosts: ... | <rule>" line whose rule is such a line holds the same text.
+    """
+    # A C-level find each; a sequence only looked for when its first byte is there.
+    if any((len(b) == 1 or b[:1] in text) and b in text for b in _ODD_BREAKS):
+        return None
+    hits: list[int] = []
+    if target.version == 4:
+        if _LEADING_ZEROS:
+            return None
+        for hay, needle in ((text, str(target).encode()), (text.lower(), b"ffff")):
+            at = hay.find(needle)
+            while at >= 0:
+                hits.append(at)
+                at = hay.find(needle, hay.find(b"\n", at) + 1 or len(hay))
+        hits.sort()
+    else:
+        hits = [m.start() for m in _V6_LINE.finditer(text)]
+    out, line, counted, last = [], 1, 0, -1
+    for at in hits:
+        start = text.rfind(b"\n", 0, at) + 1
+        if start == last:
+            continue
+        end = text.find(b"\n", at)
+        line += text.count(b"\n", counted, start)
+        counted, last = start, start
+        out.append((line, start, end if end >= 0 else len(text)))
+    return out
+
+
+def _entries_in(path: str, lines, ip: str) -> list[Entry]:
+    """_deny_entries over (line number, line) pairs: every line, or every line that can
+    name `ip` (a "# DenyHosts:" line only matters for the rule it repeats)."""
     out, stamps = [], {}
-    for n, raw in enumerate(text.decode("utf-8", "replace").splitlines(), 1):
+    for n, raw in lines:
         line = raw.strip()
         if raw.startswith(MARK):
             stamp, _, rule = raw[len(MARK):].partition(" | ")
@@ -105,7 +171,8 @@ def _marks(text: bytes | None) -> int:
     """How many entries DenyHosts marked in a hosts.deny-style file."""
     if not text:
         return 0
-    return sum(1 for raw in text.split(b"\n") if raw.startswith(MARK.encode()))
+    mark = MARK.encode()
+    return text.count(b"\n" + mark) + text.startswith(mark)
 
 
 def check(facts: Facts, ip: str | None) -> Part[DenyHostsEvidence] | None:

@@ -11,12 +11,18 @@ from __future__ import annotations
 # cost `match` milliseconds of start-up.
 import _socket as socket
 import re
+import sys
 from functools import lru_cache
 
 INADDR_NONE = 0xFFFFFFFF
 C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
 LIST_SEP = b", \t\r\n"  # hosts_access.c: sep[]
 _LIST_SPLIT = re.compile(rb"[, \t\r\n]+")
+
+# Possessive repeats (`x*+`) came with Python 3.11 but matched wrongly until 3.11.5 (CPython
+# gh-106052: `(?:ab?c)*+` matched "a"), so a fast path built on them would skip a rule that
+# decides. Debian 12's python3 is 3.11.2: below 3.11.5 the fast paths take their fallbacks.
+POSSESSIVE = sys.version_info >= (3, 11, 5)
 
 
 def strtok(s: bytes) -> list[bytes]:

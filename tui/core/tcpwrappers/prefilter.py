@@ -27,13 +27,9 @@ from functools import lru_cache
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import UNKNOWN, HostInfo, Request, name_known, strip_mapped
 
-# `(...)*+` and `*+` need Python >= 3.11; before that a search for the first line that is
-# not safe does the same, slower.
-try:
-    re.compile(rb"a*+")
-    POSSESSIVE = True
-except re.error:  # pragma: no cover - Python 3.9/3.10
-    POSSESSIVE = False
+# `(...)*+` and `*+` need a Python whose possessive repeats work (clib.POSSESSIVE); before
+# that a search for the first line that is not safe does the same, slower.
+POSSESSIVE = clib.POSSESSIVE
 
 _SEP = rb"[ \t\r,]"  # hosts_access.c sep[] inside one line
 _END = rb"(?=[ \t\r,:\n])"  # a client token ends here

@@ -27,19 +27,18 @@ from tui.core.tcpwrappers.hostmatch import HostInfo, Request
 
 REPO = Path(__file__).resolve().parent.parent
 
-DENY = b"""# hosts.deny: the demo's comments, then rules of every kind the prefilter looks at
-# ALL: PARANOID
-
-sshd: .host1.example.com, .10.1
+PATTERNS = b"""sshd: .host1.example.com, .10.1
 sshd: 11.0.0.0/255.255.0.0 EXCEPT 11.0.0.1
 sshd, vsftpd: 11.0.0.0/24, 11.0. EXCEPT 11.0.0.
 sshd: [2001:db8::]/64 [fe80::1]
 sshd: 11.0.*.3 *.host.example.net ?1.0.0.*
 sshd: 11.0.0.3/32 : severity auth.info : deny
 vsftpd, in.ftpd: ALL EXCEPT 10.0.0.3 : spawn /bin/true
-sshd: 192.0.2.7
-all:all:deny
 """
+# The demo's comments, then rules of every kind the prefilter looks at: enough of them
+# (over prefilter.FULL_AFTER) that the full regex, not line-by-line reading, passes them.
+DENY = (b"# hosts.deny\n# ALL: PARANOID\n\n" + PATTERNS * 200
+        + b"sshd: 192.0.2.7\nall:all:deny\n")
 ALLOW = b"# nothing\nsshd: 198.51.100.0/255.255.255.0 EXCEPT 198.51.100.9\n"
 CLIENTS = ["203.0.113.45", "192.0.2.7", "198.51.100.5", "198.51.100.9", "11.0.0.1",
            "11.0.0.3", "10.0.0.3", "2001:db8::1"]
@@ -62,6 +61,7 @@ def _interpreters() -> list[str]:
 
 @pytest.mark.parametrize("python", _interpreters())
 def test_match_equals_tcpdmatch_under_each_python(python: str, tmp_path: Path) -> None:
+    assert len(DENY) > prefilter.FULL_AFTER
     write_pair(tmp_path, ALLOW, DENY)
     r = subprocess.run(
         [python, "-m", "tui", "match", "--allow", str(tmp_path / "hosts.allow"),
@@ -96,9 +96,12 @@ def _fallback():
     return mod
 
 
-def test_fallback_regexes_skip_the_same_lines() -> None:
+def test_fallback_regexes_skip_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefilter, "FULL_AFTER", 0)
     fallback = _fallback()
-    lines = DENY.splitlines(keepends=True) + ALLOW.splitlines(keepends=True) + [
+    fallback.FULL_AFTER = 0
+    lines = PATTERNS.splitlines(keepends=True) + ALLOW.splitlines(keepends=True) + [
+        b"sshd: 192.0.2.7\n", b"all:all:deny\n",
         b"sshd: 10.0.0.4\n", b"sshd: 10.0.0.3\n", b"ALL: 10.0.0.3\n", b"sshd: 1.2.3.4\\\n",
         b"# a comment \\\n", b"sshd: ALL\n", b"sshd: 10.0.0.\n", b"sshd: unknown\n"]
     for client in CLIENTS + ["10.0.0.3"]:

@@ -57,11 +57,12 @@ sh tests/helpers/fetch_openssh_backports.sh /var/cache/ssh-reset-doctor-tests/op
 # The single-file binary, built fresh from this tree into dist/ (tests/test_binary.py runs
 # that file in an empty chroot; it fails, never skips, without it).
 .ci/build-binary
-# The unit tier first (no root, namespaces or network needed; under a minute), then the
-# integration tier (if the unit tier passed); extra arguments go to both. pytest exits 5 when
+# The unit tier first (no root, namespaces or network needed; under a minute, in two
+# processes: pytest-xdist), then the integration tier (if the unit tier passed; one process:
+# its tests share ports, tmux and namespaces); extra arguments go to both. pytest exits 5 when
 # it selects no test: fine for one tier (e.g. a test file of the other tier), not for both.
 unit=0
-.venv/bin/python -m pytest -m "not integration" "$@" || unit=$?
+.venv/bin/python -m pytest -m "not integration" -n 2 "$@" || unit=$?
 [ "$unit" -eq 0 ] || [ "$unit" -eq 5 ] || exit "$unit"
 integration=0
 .venv/bin/python -m pytest -m integration "$@" || integration=$?

@@ -21,7 +21,7 @@ TUI = Path(__file__).resolve().parent.parent / "tui"
 # Layer of every top-level unit of the package; a unit is tui.<x> or tui.core.<x>.
 LAYERS: dict[str, int] = {
     "tui": 0, "core": 0, "core.text": 0, "core.rootpath": 0, "core.procenv": 0, "core.errors": 0,
-    "buildinfo": 0, "core.actionlog": 0,
+    "buildinfo": 0, "core.actionlog": 0, "core.bytescmp": 0,
     "core.tcpwrappers": 1, "core.firewall": 1, "core.libs": 1, "core.selinux": 1,
     "core.pkgdb": 1,
     "core.targets": 2, "core.facts": 2, "core.clientip": 2, "core.probe": 2,
@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
 }
 ENGINES = ("core.tcpwrappers", "core.firewall", "core.libs", "core.selinux", "core.pkgdb")
 FOUNDATION = ("tui", "core", "core.text", "core.rootpath", "core.procenv", "core.errors",
-              "core.actionlog")
+              "core.actionlog", "core.bytescmp")
 
 
 def _unit(module: str) -> str:

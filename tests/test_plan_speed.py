@@ -18,6 +18,7 @@ from tests.helpers import rulegen
 from tests.test_plan_proof import _same_as_full, pair
 from tests.test_remedies_tcpwrappers import facts
 from tests.test_sizes import _python_calls, _reference_preview
+from tui.core.bytescmp import common_prefix, common_suffix
 from tui.core.changes.plan import FileEdit, preview_op
 from tui.core.diagnosis import tcpwrappers
 from tui.core.facts.model import ALLOW, DENY
@@ -246,8 +247,8 @@ def test_common_prefix_and_suffix_are_the_plain_walk(a: bytes, b: bytes, a_max, 
 
     n = min(len(a), len(b), len(a) if a_max is None else a_max,
             len(b) if b_max is None else b_max)
-    assert tcpwrappers._common_prefix(a, b, a_max, b_max, chunk) == walk(a, b, n)
-    assert tcpwrappers._common_suffix(a, b, n, chunk) == walk(a[::-1], b[::-1], n)
+    assert common_prefix(a, b, n, chunk) == walk(a, b, n)
+    assert common_suffix(a, b, n, chunk) == walk(a[::-1], b[::-1], n)
 
 
 @FEW

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
+from tui.core.bytescmp import common_prefix, common_suffix
 from tui.core.text import printable
 
 
@@ -203,8 +204,8 @@ def _trim_unchanged(old: bytes, new: bytes, context: int) -> tuple[int, bytes, b
     the lines are split (\n, \r\n, \r), so the diff of what is left is the diff of the
     whole, shifted by that many lines. Byte compares in C: linear for any content."""
     most = min(len(old), len(new))
-    same = _common_prefix(old, new, most)
-    tail = _common_suffix(old, new, most - same)
+    same = common_prefix(old, new, most)
+    tail = common_suffix(old, new, most - same)
     # Back to `context` + 1 whole lines before the first change, one more than are kept after
     # the last: among repeated lines difflib then aligns the change as it would in the whole.
     cut = same
@@ -223,42 +224,3 @@ def _trim_unchanged(old: bytes, new: bytes, context: int) -> tuple[int, bytes, b
     head = old[:cut]
     lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
     return lines, old[cut:end_old], new[cut:end_new]
-
-
-def _common_suffix(a: bytes, b: bytes, most: int) -> int:
-    """How many trailing bytes a and b share, up to `most` (as _common_prefix of the
-    reversed texts, without reversing them)."""
-    la, lb = len(a), len(b)
-    i = 0
-    while i < most:
-        j = min(most, i + (1 << 16))
-        if a[la - j:la - i] != b[lb - j:lb - i]:
-            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return lo
-        i = j
-    return most
-
-
-def _common_prefix(a: bytes, b: bytes, most: int) -> int:
-    """How many leading bytes a and b share, up to `most`: 64 KiB compares, then a binary
-    search inside the block that differs."""
-    i = 0
-    while i < most:
-        j = min(most, i + (1 << 16))
-        if a[i:j] != b[i:j]:
-            lo, hi = i, j - 1  # the first difference is in lo..hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if a[i:mid + 1] == b[i:mid + 1]:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return lo
-        i = j
-    return most

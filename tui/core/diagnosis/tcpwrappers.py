@@ -6,6 +6,7 @@ import errno
 import ipaddress
 from collections import Counter
 
+from tui.core.bytescmp import common_prefix, common_suffix
 from tui.core.changes.plan import FileEdit, Op, Plan
 from tui.core.diagnosis import denylists
 from tui.core.diagnosis.evidence import TcpWrappersEvidence
@@ -391,14 +392,7 @@ def _line_starts(data: bytes, first: int, last: int) -> list[int] | None:
     rest = data.split(b"\n", first - 1)  # C speed, even for line 100,000
     if len(rest) < first:
         return None
-    pos = len(data) - len(rest[-1])
-    out = [pos]
-    for _ in range(last - first):
-        pos = data.find(b"\n", pos) + 1
-        if pos == 0:
-            return None
-        out.append(pos)
-    return out if out[-1] < len(data) else None
+    return _starts_from(data, len(data) - len(rest[-1]), first, last)
 
 
 def _tail_start(lines: list[bytes]) -> int:
@@ -483,9 +477,9 @@ def _unintended(plan: Plan, token: str) -> str | None:
 def _changed_lines(a: bytes, b: bytes) -> tuple[int, int, int]:
     """(start, a_end, b_end): whole lines around the bytes that differ; a[:start] ==
     b[:start] and a[a_end:] == b[b_end:], each cut at the start of a line."""
-    p = _common_prefix(a, b)
+    p = common_prefix(a, b, min(len(a), len(b)))
     start = a.rfind(b"\n", 0, p) + 1
-    s = _common_suffix(a, b, min(len(a), len(b)) - start)
+    s = common_suffix(a, b, min(len(a), len(b)) - start)
     a_end, b_end = len(a) - s, len(b) - s
     while True:  # both ends at a line boundary (the suffixes stay equal when both move)
         for x, end in ((a, a_end), (b, b_end)):
@@ -506,44 +500,6 @@ def _region_lines(data: bytes, start: int, end: int) -> list[bytes]:
     first = data.count(b"\n", 0, start)
     return record_texts(data)[first:first + data.count(b"\n", start, end)
                               + (end > start and data[end - 1:end] != b"\n")]
-
-
-def _common_prefix(a: bytes, b: bytes, a_max: int | None = None, b_max: int | None = None,
-                   chunk: int = 1 << 16) -> int:
-    n = min(len(a), len(b), a_max if a_max is not None else len(a),
-            b_max if b_max is not None else len(b))
-    i = 0
-    while i < n and a[i:i + chunk] == b[i:i + chunk]:
-        i += chunk
-    if i >= n:
-        return n
-    lo, hi = i, min(n, i + chunk) - 1  # the first difference (or n) is at lo..hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[i:mid + 1] == b[i:mid + 1]:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if a[lo:lo + 1] != b[lo:lo + 1] else min(lo + 1, n)
-
-
-def _common_suffix(a: bytes, b: bytes, most: int, chunk: int = 1 << 16) -> int:
-    """How many trailing bytes a and b share, up to `most`: _common_prefix of the reversed
-    texts, without reversing them."""
-    la, lb, i = len(a), len(b), 0
-    while i < most:
-        j = min(most, i + chunk)
-        if a[la - j:la - i] != b[lb - j:lb - i]:
-            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return lo
-        i = j
-    return most
 
 
 def _lines_fit(old: list[bytes], new: list[bytes], is_allow: bool, tail_only: bool,

@@ -226,78 +226,9 @@ SAVE6 = """\
 COMMIT
 # Completed on Thu Dec  3 13:46:45 2026
 """
-RULESET = """\
-table ip filter { # handle 1
-\tchain INPUT { # handle 1
-\t\ttype filter hook input priority filter; policy accept;
-\t\tmeta l4proto tcp tcp dport 22 counter packets 0 bytes 0 jump f2b-sshd # handle 5
-\t}
-
-\tchain FORWARD { # handle 2
-\t\ttype filter hook forward priority filter; policy accept;
-\t}
-
-\tchain OUTPUT { # handle 3
-\t\ttype filter hook output priority filter; policy accept;
-\t}
-
-\tchain f2b-sshd { # handle 4
-\t\tip saddr 198.51.100.7 counter packets 0 bytes 0 reject # handle 6
-\t\tcounter packets 0 bytes 0 return # handle 7
-\t}
-}
-table ip nat { # handle 2
-\tchain PREROUTING { # handle 1
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t\ttcp dport 80 counter packets 0 bytes 0 redirect to :8080 # handle 5
-\t}
-
-\tchain INPUT { # handle 2
-\t\ttype nat hook input priority 100; policy accept;
-\t}
-
-\tchain OUTPUT { # handle 3
-\t\ttype nat hook output priority -100; policy accept;
-\t}
-
-\tchain POSTROUTING { # handle 4
-\t\ttype nat hook postrouting priority srcnat; policy accept;
-\t}
-}
-table inet mine { # handle 3
-\tset blk { # handle 2
-\t\ttype ipv4_addr
-\t\telements = { 198.51.100.9 }
-\t}
-
-\tchain inp { # handle 1
-\t\ttype filter hook input priority filter; policy accept;
-\t\tip saddr @blk tcp dport 22 reject with tcp reset # handle 3
-\t\ttcp dport 22 ip saddr 198.51.100.10 drop # handle 4
-\t}
-}
-table ip filter2 { # handle 4
-\tchain input { # handle 1
-\t\ttype filter hook input priority filter + 10; policy accept;
-\t}
-}
-table ip6 filter { # handle 5
-\tset s6 { # handle 2
-\t\ttype ipv6_addr
-\t}
-
-\tchain INPUT { # handle 1
-\t\ttype filter hook input priority filter; policy accept;
-\t\tip6 saddr @s6 drop # handle 3
-\t}
-}
-table ip raw { # handle 6
-\tchain input { # handle 1
-\t\ttype filter hook input priority filter; policy accept;
-\t\tip saddr 198.51.100.11 drop # handle 2
-\t}
-}
-"""
+# `nft -a list ruleset`: each table as `nft -a list table` prints it, in the kernel's order.
+RULESET = "".join(NFT[f"-a list table {t}"] for t in (
+    "ip filter", "ip nat", "inet mine", "ip filter2", "ip6 filter", "ip raw"))
 COMPOSITE = "\n".join([  # what the command printed for that ruleset
     NFT_UNLISTED.format(family="ip", table="filter"), NFT["-a list chains"].split("table ip nat")[0]
     .rstrip("\n"),

@@ -121,3 +121,31 @@ def test_the_proof_after_a_fix_probes_where_sshd_listens(
     s.facts = facts
     assert s.local_endpoint() == expected
     assert Session(TargetSpec(root="/mnt/sysimage")).local_endpoint() is None  # a disk
+
+
+def test_apply_all_applies_each_fix_in_turn_and_stops_before_the_next_when_told(
+        tmp_path: Path) -> None:
+    """The demo disk (both faults of the article): every recommended fix applied, each with
+    its own change set; told to stop, it applies none and names every fix as not tried."""
+    from tui.core.demo import build_sample
+
+    for stop_now in (False, True):
+        sample = build_sample(tmp_path / f"disk-{stop_now}")
+        s = Session(TargetSpec(root=str(sample.root)), sample.client_ip)
+        s.open()
+        s.collect()
+        s.check()
+        items = s.recommended()
+        assert [what for what, _ in items] == ["tcp-wrappers", "libraries"]
+        said: list[str] = []
+        result = s.apply_all(items, said.append, lambda stop=stop_now: stop)
+        s.close()
+        if stop_now:
+            assert (result.applied, result.failed, said) == ([], None, [])
+            assert result.not_tried == [p.title for _, p in items]
+            continue
+        assert [t for t, _ in result.applied] == [p.title for _, p in items]
+        assert (result.failed, result.skipped, result.not_tried) == (None, [], [])
+        assert said == [f"applying {n} of 2: {p.title}" for n, (_, p) in enumerate(items, 1)]
+        assert len({cs.id for _, cs in result.applied}) == 2
+        assert s.report and not [f for f in s.report.findings if f.status == "problem"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tui.core.changes.apply import StaleError
 from tui.core.changes.journal import JOURNAL, JOURNAL_DIR, ChangeSet, render
@@ -21,6 +21,7 @@ from tui.core.diagnosis.evidence import ClientIpEvidence
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.remedies import apply_remedy
 from tui.core.diagnosis.report import Report, choose_client, run_checks
+from tui.core.errors import UserError
 from tui.core.facts.model import Facts, FileBlob
 from tui.core.targets.base import TargetError
 from tui.core.targets.target import Target, TargetSpec, open_target
@@ -34,6 +35,17 @@ class Change:
     title: str
     change_set: ChangeSet
     undone: bool = False
+
+
+@dataclass
+class ApplyAllResult:
+    """What apply_all() did: what was applied (title, change set), where it stopped and why
+    (None: it did not), what was skipped and what was not tried."""
+
+    applied: list[tuple[str, ChangeSet]] = field(default_factory=list)
+    failed: tuple[str, BaseException] | None = None
+    skipped: list[str] = field(default_factory=list)
+    not_tried: list[str] = field(default_factory=list)
 
 
 class Session:
@@ -192,6 +204,42 @@ class Session:
         for what, (found, plans) in self._plans.items():
             if found.status == "problem" and plans:
                 out.append((what, next((p for p in plans if p.default), plans[0])))
+        return out
+
+    def apply_all(self, items: list[tuple[str, Plan]], progress: Callable[[str], object],
+                  stop: Callable[[], bool]) -> ApplyAllResult:
+        """Apply the confirmed (check id, plan)s in turn, stopping at the first failure or
+        when `stop()` says so (before the next fix: a fix is never cut half-way). Each fix
+        after the first is taken again from the re-check the one before made: skipped when
+        its problem is gone, refused when its files changed other than by those fixes."""
+        out = ApplyAllResult()
+        written: dict[str, bytes] = {}  # what the fixes before wrote (read back)
+        for n, (what, confirmed) in enumerate(items):
+            if stop():
+                out.not_tried = [p.title for _, p in items[n:]]
+                return out
+            rest = [p.title for _, p in items[n + 1:]]
+            plan: Plan | None = confirmed
+            if out.applied:  # the fixes before re-checked the target: the same edit still?
+                found = self.finding(what)
+                if found is None or found.status != "problem":
+                    out.skipped.append(f"{confirmed.title} (no longer needed)")
+                    continue
+                plan = self.same_fix(what, confirmed, written)
+            if plan is None:
+                out.failed = (confirmed.title, UserError(
+                    "its files changed since the preview (not only by the fixes before it); "
+                    "nothing more was changed: look at the new preview"))
+                out.not_tried = rest
+                return out
+            progress(f"applying {n + 1} of {len(items)}: {plan.title}")
+            try:
+                cs = self.apply(what, plan)
+            except Exception as e:  # reported with what was applied before it
+                out.failed, out.not_tried = (plan.title, e), rest
+                return out
+            out.applied.append((plan.title, cs))
+            written.update((op.path, op.after) for op in plan.ops if isinstance(op, FileEdit))
         return out
 
     def same_fix(self, what: str, plan: Plan, written: dict[str, bytes]) -> Plan | None:

@@ -49,7 +49,6 @@ from tui.wizard.screens.overview import OverviewScreen
 from tui.wizard.widgets.notice import KEEP, Notice, Said
 
 if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
-    from tui.core.changes.journal import ChangeSet
     from tui.core.changes.plan import Plan
     from tui.core.probe import ProbeResult
     from tui.core.session import Session
@@ -419,62 +418,30 @@ class WizardApp(App[int]):
         assert s is not None
 
         def job() -> None:
-            from tui.core.changes.plan import FileEdit
-
-            applied: list[tuple[str, ChangeSet]] = []
-            skipped: list[str] = []
-            written: dict[str, bytes] = {}  # what the fixes before wrote (read back)
-            for n, (what, confirmed) in enumerate(items):
-                if self.hung_up:  # the terminal went away: no further fix
-                    self.post_message(AllApplied(applied, None, skipped,
-                                                 [p.title for _, p in items[n:]]))
-                    return
-                rest = [p.title for _, p in items[n + 1:]]
-                plan: Plan | None = confirmed
-                if applied:  # the fixes before re-checked the target: the same edit still?
-                    found = s.finding(what)
-                    if found is None or found.status != "problem":
-                        skipped.append(f"{confirmed.title} (no longer needed)")
-                        continue
-                    plan = s.same_fix(what, confirmed, written)
-                if plan is None:
-                    error = UserError("its files changed since the preview (not only by the "
-                                      "fixes before it); nothing more was changed: look at "
-                                      "the new preview")
-                    self.post_message(AllApplied(applied, (confirmed.title, error), skipped,
-                                                 rest))
-                    return
-                self.post_message(Progress(f"applying {n + 1} of {len(items)}: {plan.title}"))
-                try:
-                    cs = s.apply(what, plan)
-                except Exception as e:  # shown with what was applied before it
-                    self.post_message(AllApplied(applied, (plan.title, e), skipped, rest))
-                    return
-                applied.append((plan.title, cs))
-                written.update((op.path, op.after) for op in plan.ops
-                               if isinstance(op, FileEdit))
-            self.post_message(AllApplied(applied, None, skipped, []))
+            result = s.apply_all(items, lambda text: self.post_message(Progress(text)),
+                                 lambda: self.hung_up)  # the terminal went away: no next fix
+            self.post_message(AllApplied(result))
 
         self.start_target_job("applying all", job)
 
     def on_all_applied(self, message: AllApplied) -> None:
         assert self._session is not None
-        m = message
+        m = message.result
         total = len(m.applied) + len(m.skipped) + len(m.not_tried) + (1 if m.failed else 0)
         lines = [f"applied {len(m.applied)} of {total} recommended fix{'es' if total > 1 else ''}"]
-        for title, cs in message.applied:
+        for title, cs in m.applied:
             backups = ", ".join(cs.backups()) or "no backup needed (a new link)"
             lines.append(f"applied: {title} (change set {cs.id}; backups: {backups})")
-        lines += [f"skipped: {t}" for t in message.skipped]
+        lines += [f"skipped: {t}" for t in m.skipped]
         severity = "information"
-        if message.failed:
-            title, error = message.failed
+        if m.failed:
+            title, error = m.failed
             details = error.details if isinstance(error, UserError) else []
             lines.append(f"stopped at: {title}: {one_line(error)}")
             lines += details
-            lines += [f"not tried: {t}" for t in message.not_tried]
+            lines += [f"not tried: {t}" for t in m.not_tried]
             severity = "error"
-        if message.applied:
+        if m.applied:
             lines.append("Undo each with u (the newest first)")
         recovered, self._session.recovered = self._session.recovered, []
         text = "\n".join([*recovered, *lines])
@@ -482,7 +449,7 @@ class WizardApp(App[int]):
         stopped = [ln for ln in lines if ln.startswith("stopped at: ")]
         self.status = "; ".join(lines[:1] + stopped)
         self.session = self._session
-        if message.applied:
+        if m.applied:
             self.prove()
 
     def action_undo(self, set_id: str | None = None) -> None:

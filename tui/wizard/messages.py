@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # heavy, and the core's: imported by the workers that send th
     from tui.core.changes.journal import ChangeSet
     from tui.core.changes.undo import SetView
     from tui.core.probe import ProbeResult
-    from tui.core.session import Session
+    from tui.core.session import ApplyAllResult, Session
 
 
 @dataclass
@@ -55,13 +55,9 @@ class ChangeSetsRead(Message):
 
 @dataclass
 class AllApplied(Message):
-    """`apply all` stopped: what was applied (title, change set), where it stopped and why
-    (None: it did not), what was skipped and what was not tried."""
+    """`apply all` stopped: what it did (applied, where it stopped and why, skipped, not tried)."""
 
-    applied: list[tuple[str, ChangeSet]]
-    failed: tuple[str, BaseException] | None
-    skipped: list[str]
-    not_tried: list[str]
+    result: ApplyAllResult
 
 
 @dataclass

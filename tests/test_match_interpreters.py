@@ -1,17 +1,16 @@
 """`match` agrees with tcpdmatch under every Python on this machine, not only the venv's.
 
-The regex fast paths (prefilter, tcpdchk's quiet run, the proof's address check) use
-possessive repeats, which Python 3.11.0-3.11.4 matched wrongly (CPython gh-106052). Debian
-12's own python3 is 3.11.2: a fast path that trusted it skipped `all:all:deny` and said
-"granted". So the command runs under each python3 found here (the venv's, and Debian's
-/usr/bin/python3 in CI) on rules that need the full regex, and the fallback regexes are
-checked against the possessive ones in-process.
+The regex fast paths (prefilter, tcpdchk's quiet run, the proof's address check) use atomic
+repeats, `(?>x*)`. The possessive form, `x*+`, matched wrongly in Python 3.11.0-3.11.4
+(CPython gh-106052), and Debian 12's own python3, which the single-file build bundles, is
+3.11.2: a fast path built on it skipped `all:all:deny` and said "granted". So the command
+runs under each python3 found here (the venv's, and Debian's /usr/bin/python3 in CI) on
+rules that need the full regex, and under each the fast path is compared with the fallback.
 """
 
 from __future__ import annotations
 
 import glob
-import importlib.util
 import json
 import os
 import re
@@ -21,27 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import fastpath
+from tests.helpers.fastpath import ALLOW, CLIENTS, PATTERNS
 from tests.helpers.oracle import oracle, write_pair
 from tui.core.tcpwrappers import clib, prefilter
-from tui.core.tcpwrappers.hostmatch import HostInfo, Request
 
 REPO = Path(__file__).resolve().parent.parent
 
-PATTERNS = b"""sshd: .host1.example.com, .10.1
-sshd: 11.0.0.0/255.255.0.0 EXCEPT 11.0.0.1
-sshd, vsftpd: 11.0.0.0/24, 11.0. EXCEPT 11.0.0.
-sshd: [2001:db8::]/64 [fe80::1]
-sshd: 11.0.*.3 *.host.example.net ?1.0.0.*
-sshd: 11.0.0.3/32 : severity auth.info : deny
-vsftpd, in.ftpd: ALL EXCEPT 10.0.0.3 : spawn /bin/true
-"""
 # The demo's comments, then rules of every kind the prefilter looks at: enough of them
 # (over prefilter.FULL_AFTER) that the full regex, not line-by-line reading, passes them.
 DENY = (b"# hosts.deny\n# ALL: PARANOID\n\n" + PATTERNS * 200
         + b"sshd: 192.0.2.7\nall:all:deny\n")
-ALLOW = b"# nothing\nsshd: 198.51.100.0/255.255.255.0 EXCEPT 198.51.100.9\n"
-CLIENTS = ["203.0.113.45", "192.0.2.7", "198.51.100.5", "198.51.100.9", "11.0.0.1",
-           "11.0.0.3", "10.0.0.3", "2001:db8::1"]
 
 
 def _interpreters() -> list[str]:
@@ -76,40 +65,26 @@ def test_match_equals_tcpdmatch_under_each_python(python: str, tmp_path: Path) -
     assert want["203.0.113.45"] == "denied"  # by the last line: the case 3.11.2 got wrong
 
 
-def test_possessive_repeats_are_used_only_where_they_work() -> None:
-    if clib.POSSESSIVE:  # gh-106052's own example must not match where they are used
-        assert re.fullmatch("(?:ab?c)*+", "a") is None
-    assert not ((3, 11, 0) <= sys.version_info < (3, 11, 5) and clib.POSSESSIVE)
+def test_atomic_repeats_match_where_possessive_ones_did_not() -> None:
+    """gh-106052's own example, in the form the fast paths write: it must not match under
+    any Python that takes them (3.11.0-3.11.4 matched the possessive form wrongly)."""
+    assert (sys.version_info >= (3, 11)) == clib.ATOMIC
+    if clib.ATOMIC:
+        assert re.fullmatch(clib.atomic(rb"(?:ab?c)*"), b"a") is None
+        assert re.fullmatch(clib.atomic(rb"(?:ab?c)*"), b"abcac").end() == 5
+    else:
+        assert clib.atomic(rb"(?:ab?c)*") == rb"(?:ab?c)*"
 
 
-def _fallback():
-    """prefilter.py loaded again as if possessive repeats did not work."""
-    spec = importlib.util.spec_from_file_location("prefilter_fallback", prefilter.__file__)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    saved, clib.POSSESSIVE = clib.POSSESSIVE, False
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        clib.POSSESSIVE = saved
-    assert not mod.POSSESSIVE
-    return mod
-
-
-def test_fallback_regexes_skip_the_same_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(prefilter, "FULL_AFTER", 0)
-    fallback = _fallback()
-    fallback.FULL_AFTER = 0
-    lines = PATTERNS.splitlines(keepends=True) + ALLOW.splitlines(keepends=True) + [
-        b"sshd: 192.0.2.7\n", b"all:all:deny\n",
-        b"sshd: 10.0.0.4\n", b"sshd: 10.0.0.3\n", b"ALL: 10.0.0.3\n", b"sshd: 1.2.3.4\\\n",
-        b"# a comment \\\n", b"sshd: ALL\n", b"sshd: 10.0.0.\n", b"sshd: unknown\n"]
-    for client in CLIENTS + ["10.0.0.3"]:
-        req = Request(daemon=b"sshd", client=HostInfo(addr=client.encode()))
-        fast, slow = prefilter.safe_run(req), fallback.safe_run(req)
-        for line in lines:  # each line alone, and every run of lines from each start
-            assert fast(line, 0) == slow(line, 0), (client, line)
-        data = b"".join(lines)
-        starts = [m.end() for m in re.finditer(rb"\n", data)]
-        for pos in [0, *starts[:-1]]:
-            assert fast(data, pos) == slow(data, pos), (client, pos)
+@pytest.mark.parametrize("python", _interpreters())
+def test_atomic_regexes_skip_what_the_fallback_skips(python: str) -> None:
+    """Under each Python: the atomic fast path stops exactly where the line-by-line
+    fallback does (in-process for the venv's; Debian's python3 3.11.2 in a subprocess)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        assert fastpath.compare() > 100
+        return
+    r = subprocess.run([python, "-m", "tests.helpers.fastpath"], capture_output=True,
+                       text=True, timeout=60, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0, r.stderr
+    cases, atomic = r.stdout.split()
+    assert int(cases) > 100 and atomic == "True"

@@ -19,10 +19,19 @@ C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
 LIST_SEP = b", \t\r\n"  # hosts_access.c: sep[]
 _LIST_SPLIT = re.compile(rb"[, \t\r\n]+")
 
-# Possessive repeats (`x*+`) came with Python 3.11 but matched wrongly until 3.11.5 (CPython
-# gh-106052: `(?:ab?c)*+` matched "a"), so a fast path built on them would skip a rule that
-# decides. Debian 12's python3 is 3.11.2: below 3.11.5 the fast paths take their fallbacks.
-POSSESSIVE = sys.version_info >= (3, 11, 5)
+# Atomic groups and possessive repeats came with Python 3.11. Possessive repeats matched
+# wrongly until 3.11.5 (CPython gh-106052: `(?:ab?c)*+` matched "a"), so a fast path built on
+# them would skip a rule that decides; Debian 12's python3 (and so the single-file build) is
+# 3.11.2. 3.11.5 fixed them by compiling `x*+` as `(?>x*)`, and atomic groups were right
+# from 3.11.0: the fast paths write that form, which every 3.11+ matches alike.
+ATOMIC = sys.version_info >= (3, 11)
+
+
+def atomic(repeat: bytes, groups: bool = ATOMIC) -> bytes:
+    """`repeat` (an atom and its repeat) in an atomic group: what it matched is never given
+    back. Without atomic `groups` (before 3.11) the plain repeat, which the callers use only
+    where it matches alike."""
+    return b"(?>" + repeat + b")" if groups else repeat
 
 
 def strtok(s: bytes) -> list[bytes]:

@@ -27,9 +27,9 @@ from functools import lru_cache
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.hostmatch import UNKNOWN, HostInfo, Request, name_known, strip_mapped
 
-# `(...)*+` and `*+` need a Python whose possessive repeats work (clib.POSSESSIVE); before
-# that a search for the first line that is not safe does the same, slower.
-POSSESSIVE = clib.POSSESSIVE
+# The run of safe lines is one atomic repeat where Python has atomic groups (clib.ATOMIC);
+# before that, a search for the first line that is not safe does the same, slower.
+ATOMIC = clib.ATOMIC
 
 _SEP = rb"[ \t\r,]"  # hosts_access.c sep[] inside one line
 _END = rb"(?=[ \t\r,:\n])"  # a client token ends here
@@ -77,10 +77,11 @@ def _rep(n: int) -> bytes:
     return b"{0,%d}" % n
 
 # Every kind is written so that the regex engine can reject it on its first character
-# (the exclusions are lookbehinds at the token's end), and with possessive repeats, so a
-# token is scanned a few times at most. Python < 3.11 has no possessive repeats: plain
-# ones match the same tokens (each kind ends at a separator), only slower.
-_P = b"+" if POSSESSIVE else b""
+# (the exclusions are lookbehinds at the token's end), and with atomic repeats, so a
+# token is scanned a few times at most. Python < 3.11 has no atomic groups: plain
+# repeats match the same tokens (each kind ends at a separator), only slower.
+def _at(repeat: bytes) -> bytes:
+    return clib.atomic(repeat, ATOMIC)
 
 
 def _ci(word: bytes) -> bytes:
@@ -128,25 +129,26 @@ def _cases(chars: bytes) -> set[int]:
 def _client_token(addr: bytes, name: bytes, raw_name: bytes) -> bytes:
     """The kinds of client token that cannot match a client at `addr` named `name`."""
     strings = [addr] if addr == name else [addr, name]
-    tc = _TC + _rep(TOKEN - 1) + _P  # the rest of a token after its first character
+    tc = _at(_TC + _rep(TOKEN - 1))  # the rest of a token after its first character
     prefixes = [s[: i + 1] for s in strings for i in range(len(s)) if s[i] == 0x2E]
     kinds = []
     # A number (exact compare with the address only: NOT_INADDR is false), or a net
     # prefix ending in '.' that does not start the address or name.
-    kinds.append(rb"[0-9][0-9.]" + _rep(TOKEN - 1) + _P + rb"(?:(?<!\.)" + _END
+    kinds.append(rb"[0-9]" + _at(rb"[0-9.]" + _rep(TOKEN - 1)) + rb"(?:(?<!\.)" + _END
                  + _is_not([addr]) + rb"|(?<=\.)" + _END + _is_not(prefixes) + rb")")
     # net/mask, IPv4.
     mask = _neg(b" \t\r,:\n\0@[]")  # after the '/' (at most TOKEN bytes)
     a4 = clib.dot_quad_addr(addr)
     if a4 == clib.INADDR_NONE:  # not an IPv4 address: masked_match() is false
-        kinds.append(_TC + b"{1,%d}" % (TOKEN - 1) + _P + b"/" + mask + _rep(TOKEN) + _P + _END)
+        kinds.append(_at(_TC + b"{1,%d}" % (TOKEN - 1)) + b"/" + _at(mask + _rep(TOKEN)) + _END)
     else:
         # A decimal net whose first byte is not the address's, with a mask whose first
         # byte is 255 (dotted, or /8../32): (addr & mask) != net. A mask starting "255."
         # that is no dotted quad is atoi()'d to 255 bits: invalid, no match either.
         top = str(a4 >> 24).encode()
-        kinds.append(rb"[1-9][0-9]{0,2}\.(?<!" + _BEFORE + top + rb"\.)[0-9.]" + _rep(TOKEN - 5)
-                     + _P + rb"/(?:255\." + mask + _rep(TOKEN - 4) + _P
+        kinds.append(rb"[1-9][0-9]{0,2}\.(?<!" + _BEFORE + top + rb"\.)"
+                     + _at(rb"[0-9.]" + _rep(TOKEN - 5))
+                     + rb"/(?:255\." + _at(mask + _rep(TOKEN - 4))
                      + rb"|0{0,8}(?:[89]|[12][0-9]|3[0-2]))" + _END)
     # .suffix: not one of the strings' tails that start with '.' (and are shorter).
     suffixes = [s[i + 1:] for s in strings for i in range(1, len(s)) if s[i] == 0x2E]
@@ -154,8 +156,8 @@ def _client_token(addr: bytes, name: bytes, raw_name: bytes) -> bytes:
         rb"(?<!" + _BEFORE + rb"\." + _ci(w) + rb")" for w in sorted(set(suffixes))))
     # [IPv6] and [IPv6]/len: only an IPv6 address or name can match them.
     if clib.inet6(addr) is None and clib.inet6(name) is None:
-        kinds.append(rb"\[" + _neg(b" \t\r,\n\0@/[]") + _rep(TOKEN - 2) + _P + rb"\](?:/" + _TC
-                     + _rep(TOKEN - 1) + _P + rb")?" + _END)
+        kinds.append(rb"\[" + _at(_neg(b" \t\r,\n\0@/[]") + _rep(TOKEN - 2)) + rb"\](?:/"
+                     + _at(_TC + _rep(TOKEN - 1)) + rb")?" + _END)
     # A name or a pattern (exact compare, or wildcard_match; with the address and, as it
     # is not an address, with the name) that matches neither. First the common cases,
     # told by the first or last character alone: for each string, the token's first
@@ -189,7 +191,7 @@ def _daemon_token(daemon: bytes) -> bytes:
     """A plain daemon name that string_match() cannot match with `daemon`. (The first token
     of a line follows a newline, or starts the data: '^'.)"""
     words = sorted({b"all", b"known", daemon, strip_mapped(daemon)} - {b""})
-    return (rb"[A-Za-z0-9_-][A-Za-z0-9_.-]" + _rep(TOKEN - 1) + _P + rb"(?<!\.)" + _END_D
+    return (rb"[A-Za-z0-9_-]" + _at(rb"[A-Za-z0-9_.-]" + _rep(TOKEN - 1)) + rb"(?<!\.)" + _END_D
             + b"".join(rb"(?<![ \t\r,\n]" + _ci(w) + rb")(?<!^" + _ci(w) + rb")" for w in words))
 
 
@@ -199,10 +201,10 @@ def _plain_line(addr: bytes | None) -> bytes:
     lines."""
     return (
         # (ends with a digit: no backslash before the newline)
-        _DAEMONS + _rep(DAEMONS) + _P + rb": ?[0-9][0-9.]" + _rep(TOKEN - 1) + _P
+        _at(_DAEMONS + _rep(DAEMONS)) + rb": ?[0-9]" + _at(rb"[0-9.]" + _rep(TOKEN - 1))
         + rb"(?<!\.)" + (b"" if addr is None else _is_not([addr])) + rb"\n"
-        + rb"|(?:#" + _LINE + _rep(COMMENT) + _P  # a comment
-        + rb"|[ \t\r]" + _rep(SEPS) + _P  # a blank line
+        + rb"|(?:#" + _at(_LINE + _rep(COMMENT))  # a comment
+        + rb"|" + _at(rb"[ \t\r]" + _rep(SEPS))  # a blank line
         + rb")(?<!\\)\n"
     )
 
@@ -211,24 +213,24 @@ def _line(request: Request) -> bytes:
     c = request.client
     client = _client_token(strip_mapped(c.addr), strip_mapped(c.name), c.name)
     daemon = _daemon_token(request.daemon)
-    sep = _SEP + _rep(SEPS) + _P
-    rest = _LINE + _rep(REST) + _P
+    sep = _at(_SEP + _rep(SEPS))
+    rest = _at(_LINE + _rep(REST))
     return (
         rb"(?:" + _plain_line(strip_mapped(c.addr))
         # no daemon can match: the rest is never looked at
-        + rb"|(?:" + sep + rb"(?:" + daemon + sep + rb")" + _rep(TOKENS) + _P + b":"
-        + _LINE + _rep(REST + DAEMONS) + _P
+        + rb"|(?:" + sep + _at(rb"(?:" + daemon + sep + rb")" + _rep(TOKENS)) + b":"
+        + _at(_LINE + _rep(REST + DAEMONS))
         # the daemons may match (and have no host part), no client can
-        + rb"|" + _DAEMONS + _rep(DAEMONS) + _P + b":" + sep + rb"(?:" + client + sep
-        + rb")" + _rep(TOKENS) + _P + rb"(?::" + rest + rb")?"
+        + rb"|" + _at(_DAEMONS + _rep(DAEMONS)) + b":" + sep
+        + _at(rb"(?:" + client + sep + rb")" + _rep(TOKENS)) + rb"(?::" + rest + rb")?"
         + rb")(?<!\\)\n)"
     )
 
 
 def _runner(line: bytes) -> Callable[[bytes, int, int], int]:
     """`f(data, pos, end)`: where the run of `line`s from `pos` stops before `end`."""
-    if POSSESSIVE:
-        run = re.compile(rb"(?:" + line + rb")*+").match
+    if ATOMIC:
+        run = re.compile(_at(rb"(?:" + line + rb")*")).match
 
         def safe_end(data: bytes, pos: int, end: int) -> int:
             m = run(data, pos, end)

@@ -79,9 +79,9 @@ _DAEMON = re.compile(rb"[a-z][a-z0-9_.-]{0,63}(?<!\.)")
 _V4 = re.compile(rb"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                  rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 _V4_WORDS = re.compile(rb"(?<![^ ])" + _V4.pattern + rb"(?![^ ])")  # whole words only
-# possessive (where they work: clib.POSSESSIVE): words that are all addresses, in one match
+# atomic (where Python has atomic groups: clib.ATOMIC): words that are all addresses, in one match
 _ALL_V4: re.Pattern[bytes] | None = (
-    re.compile(rb"(?:" + _V4.pattern + rb" )*+") if clib.POSSESSIVE else None)
+    re.compile(clib.atomic(rb"(?:" + _V4.pattern + rb" )*")) if clib.ATOMIC else None)
 _MAX_FILE_WORDS = 4096  # words read from one /file pattern list
 _MAX_PAIRED = 256  # addresses paired with every name, user and server
 _MAX_EACH = 64  # names, users, servers and daemons kept

@@ -31,9 +31,9 @@ _QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
 _QUIET_MAX = BUFLEN - 1
 _QUIET_LINE = (rb"(?:[Aa][Ll][Ll]|[Ss][Ss][Hh][Dd])[ \t]{0,64}:[ \t]{0,64}[0-9.]{1,1800}"
                rb"[ \t]{0,64}\n|#[^\n\0]{0,2045}(?<!\\)\n")
-# possessive: no backtracking state per line; without working ones (clib.POSSESSIVE) no fast path
+# atomic: no backtracking state kept per line; without atomic groups (clib.ATOMIC) no fast path
 _QUIET_RUN: re.Pattern[bytes] | None = (
-    re.compile(rb"(?:" + _QUIET_LINE + rb")*+") if clib.POSSESSIVE else None)
+    re.compile(clib.atomic(rb"(?:" + _QUIET_LINE + rb")*")) if clib.ATOMIC else None)
 
 
 @dataclass(frozen=True)

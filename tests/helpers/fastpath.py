@@ -49,23 +49,28 @@ def compare() -> int:
     """Asserts the fast and the fallback runs stop at the same place, for every client,
     on each line alone and on every run of lines from each start; the cases compared."""
     slow_mod = fallback()
-    saved = prefilter.FULL_AFTER
+    saved = prefilter.FULL_AFTER, prefilter.WINDOW
     prefilter.FULL_AFTER = slow_mod.FULL_AFTER = 0  # the full regex, even on small data
     try:
         cases = 0
         data = b"".join(LINES)
         starts = [0, *[m.end() for m in re.finditer(rb"\n", data)][:-1]]
-        for client in CLIENTS:
-            req = Request(daemon=b"sshd", client=HostInfo(addr=client.encode()))
-            fast, slow = prefilter.safe_run(req), slow_mod.safe_run(req)
-            for line in LINES:
-                assert fast(line, 0) == slow(line, 0), (client, line)
-            for pos in starts:
-                assert fast(data, pos) == slow(data, pos), (client, pos)
-            cases += len(LINES) + len(starts)
+        # The run goes window by window: windows longer than any line, cutting the data
+        # at every offset (the default one takes it whole).
+        longest = max(map(len, LINES))
+        for window in (saved[1], longest, longest + 1, 2 * longest - 1, 97):
+            prefilter.WINDOW = window
+            for client in CLIENTS:
+                req = Request(daemon=b"sshd", client=HostInfo(addr=client.encode()))
+                fast, slow = prefilter.safe_run(req), slow_mod.safe_run(req)
+                for line in LINES:
+                    assert fast(line, 0) == slow(line, 0), (client, line)
+                for pos in starts:
+                    assert fast(data, pos) == slow(data, pos), (client, pos, window)
+                cases += len(LINES) + len(starts)
         return cases
     finally:
-        prefilter.FULL_AFTER = saved
+        prefilter.FULL_AFTER, prefilter.WINDOW = saved
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ import _socket as socket
 import re
 import sys
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 INADDR_NONE = 0xFFFFFFFF
 C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
@@ -22,16 +26,42 @@ _LIST_SPLIT = re.compile(rb"[, \t\r\n]+")
 # Atomic groups and possessive repeats came with Python 3.11. Possessive repeats matched
 # wrongly until 3.11.5 (CPython gh-106052: `(?:ab?c)*+` matched "a"), so a fast path built on
 # them would skip a rule that decides; Debian 12's python3 (and so the single-file build) is
-# 3.11.2. 3.11.5 fixed them by compiling `x*+` as `(?>x*)`, and atomic groups were right
-# from 3.11.0: the fast paths write that form, which every 3.11+ matches alike.
+# 3.11.2. Atomic groups were right from 3.11.0, and `(?>x*)` matches what `x*+` should; but
+# where possessive repeats work they are faster (8 against 13 ms over 100,000 lines) and
+# keep no backtracking state per repeat.
 ATOMIC = sys.version_info >= (3, 11)
+POSSESSIVE = sys.version_info >= (3, 11, 5)
 
 
 def atomic(repeat: bytes, groups: bool = ATOMIC) -> bytes:
-    """`repeat` (an atom and its repeat) in an atomic group: what it matched is never given
-    back. Without atomic `groups` (before 3.11) the plain repeat, which the callers use only
-    where it matches alike."""
-    return b"(?>" + repeat + b")" if groups else repeat
+    """`repeat` (an atom and its repeat) made atomic: what it matched is never given back.
+    Possessive where that works, else in an atomic group; without atomic `groups` (before
+    3.11) the plain repeat, which the callers use only where it matches alike."""
+    if not groups:
+        return repeat
+    return repeat + b"+" if POSSESSIVE else b"(?>" + repeat + b")"
+
+
+LINE_WINDOW = 64 << 10
+
+
+def line_run(match: Callable[[bytes, int, int], re.Match[bytes] | None], data: bytes,
+             pos: int, end: int, window: int = LINE_WINDOW) -> int:
+    """Where the run of lines that `match` passes from `pos` (a line start) stops before
+    `end`. `match` is an atomic repeat of whole lines, each ending in a newline and shorter
+    than `window`.
+
+    It runs window by window: an atomic group (3.11.0-3.11.4) keeps a backtracking mark
+    per line until it closes, which over 100,000 lines costs 10 MiB and twice the time. A
+    run that stops short of a window's end stopped at a line it does not pass, or at one
+    the window cut (no newline after it in the window: that one is read again)."""
+    while True:
+        stop = min(end, pos + window)
+        m = match(data, pos, stop)
+        got = m.end() if m else pos
+        if got == end or got < stop and (got == pos or data.find(b"\n", got, stop) >= 0):
+            return got
+        pos = got
 
 
 def strtok(s: bytes) -> list[bytes]:

@@ -227,14 +227,16 @@ def _line(request: Request) -> bytes:
     )
 
 
+WINDOW = clib.LINE_WINDOW  # > LINE_MAX
+
+
 def _runner(line: bytes) -> Callable[[bytes, int, int], int]:
     """`f(data, pos, end)`: where the run of `line`s from `pos` stops before `end`."""
     if ATOMIC:
         run = re.compile(_at(rb"(?:" + line + rb")*")).match
 
         def safe_end(data: bytes, pos: int, end: int) -> int:
-            m = run(data, pos, end)
-            return m.end() if m else pos
+            return clib.line_run(run, data, pos, end, WINDOW)
 
         return safe_end
     search = re.compile(rb"^(?!" + line + rb")", re.MULTILINE).search  # pragma: no cover

@@ -120,8 +120,7 @@ def _skip_quiet(w: Window, pos: int, line: int) -> tuple[int, int, int, int]:
         return pos, line, quiet, denyhosts
     while True:
         data = w.buf
-        run = _QUIET_RUN.match(data, pos)
-        end = run.end() if run else pos
+        end = clib.line_run(_QUIET_RUN.match, data, pos, len(data))
         if end > pos:
             lines = data.count(b"\n", pos, end)
             lead = pos == 0  # a line start with no newline before it

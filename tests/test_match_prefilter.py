@@ -99,6 +99,9 @@ def test_skipping_never_changes_a_verdict(allow, deny, daemon, client, name, use
     b"sshd: /etc/list\n", b"sshd 10.0.0.3\n", b"sshd: 1.2.3.4\\\n", b"sshd: 1.2.3.4\0x\n",
     b"sshd: 1.2.3.4", b"sshd: " + b"1.2.3.4 " * 11 + b"\n", b"sshd: " + b"1" * 2100 + b"\n",
     b"#" + b"x" * 2046 + b"\n", b"# a comment \\\n", b" \f\n",
+    # a NUL anywhere: libwrap's strlen() cuts the line there (the regexes scan [^\n])
+    b"# a comment \0 x\n", b"#\0\n", b"sshd: 10.0.0.4 : spawn \0 /bin/true\n",
+    b"vsftpd: ALL : severity\0\n", b"sshd: 10.0.0.4\0\n",
 ])
 def test_lines_that_may_decide_are_not_skipped(line: bytes):
     run = prefilter.safe_run(_request("sshd", "10.0.0.3", "unknown", "unknown"))
@@ -119,3 +122,40 @@ def test_lines_that_cannot_decide_are_skipped(line: bytes):
 
 def test_a_safe_line_fits_libwraps_buffer():
     assert prefilter.LINE_MAX <= 2046
+
+
+@pytest.mark.parametrize("size", [10, 5_000, 300_000])
+def test_a_line_with_a_nul_ends_every_run(size: int):
+    """However far into the data (past a window of clib.line_run), and after the plain run
+    was taken for another client over the same bytes."""
+    safe = b"# DenyHosts: x | sshd: 10.0.0.4\nsshd: 10.0.0.4\n"
+    head = safe * (size // len(safe) + 1)
+    data = head + b"# a \0 comment\n" + safe * 3
+    for client in ("10.0.0.5", "10.0.0.3", "10.0.0.4"):
+        run = prefilter.safe_run(_request("sshd", client, "unknown", "unknown"))
+        # 10.0.0.4 is named on line 2: its run stops there; the others' at the NUL
+        want = data.index(b"\n") + 1 if client == "10.0.0.4" else len(head)
+        assert run(data, 0) == want
+        assert run(data, len(head)) == len(head)
+
+
+def test_the_shared_plain_run_answers_as_a_fresh_one(monkeypatch: pytest.MonkeyPatch):
+    """Requests in any order over the same bytes (and others) get what a run of their own
+    gives: the plain run is kept across requests (prefilter._PlainRun)."""
+    monkeypatch.setattr(prefilter, "FULL_AFTER", 1 << 30)  # the plain run alone
+    lines = [b"sshd: 10.0.%d.%d\n" % (i // 250, i % 250 + 1) for i in range(2000)]
+    lines[1500] = b"sshd: 10.0.0.0/8\n"  # not plain: every plain run stops there
+    data = b"# comment\n" + b"".join(lines)
+    other = bytes(data)  # equal bytes, another object
+    starts = [0, 10, data.index(b"\n", len(data) // 2) + 1]
+    clients = ["10.0.1.1", "10.0.0.200", "10.0.7.250", "192.0.2.1", "10.0.0.3"]
+    calls = [(d, pos, c) for d in (data, other, data) for pos in starts for c in clients]
+    calls += calls[::-1]
+    got, want = [], []
+    for d, pos, c in calls:
+        got.append(prefilter.safe_run(_request("sshd", c, "unknown", "unknown"))(d, pos))
+    for d, pos, c in calls:
+        prefilter._PLAIN_RUN.last = None
+        want.append(prefilter.safe_run(_request("sshd", c, "unknown", "unknown"))(d, pos))
+    assert got == want
+    assert len(set(want)) > 3  # the clients stop at different lines

@@ -62,3 +62,13 @@ def test_errors_describe_what_tcpdmatch_does(tmp_path: Path, bad: bytes):
     verdict = oracle(tmp_path, "10.0.0.1")
     assert verdict == "denied"
     assert ("never matches" in msg) or ("denies" in msg)
+
+
+@pytest.mark.parametrize("before", [0, 3, 40_000])
+def test_a_nul_in_a_comment_is_found_among_quiet_lines(before: int):
+    """The quiet run (a regex that scans comments as [^\\n]) stops at a line with a NUL,
+    however many quiet lines come first (past clib.line_run's windows)."""
+    quiet = b"".join(b"# DenyHosts: x | sshd: 10.0.%d.%d\nsshd: 10.0.%d.%d\n"
+                     % (i // 250, i % 250, i // 250, i % 250) for i in range(before))
+    data = quiet + b"# old \0 note\nsshd: 10.9.9.9\n"
+    assert (2 * before + 1, "nul-byte") in codes(data)

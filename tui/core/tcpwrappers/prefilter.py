@@ -55,7 +55,7 @@ def _neg(excluded: bytes) -> bytes:
 _NOT_TOKEN = b" \t\r,:\n\0@/[]"  # separators, the end of a field, and '@', '/', brackets
 _TC = _neg(_NOT_TOKEN)  # token characters of the kinds below
 _TC_FIRST = _neg(_NOT_TOKEN + b".")  # ... and not a leading '.'
-_LINE = _neg(b"\n\0")  # anything on a line
+_LINE = rb"[^\n]"  # anything on a line (runs end before a NUL's line: see _runner)
 _DAEMONS = _neg(b":\n\0@[]")  # a daemon field that is not parsed (no host part, brackets)
 
 # Bounds that keep every safe line within libwrap's buffer (2046 bytes and its newline;
@@ -243,7 +243,9 @@ def _runner(line: bytes) -> Callable[[bytes, int, int], int]:
 
     def first_unsafe(data: bytes, pos: int, end: int) -> int:  # pragma: no cover
         m = search(data, pos, end)
-        return m.start() if m else end
+        stop = m.start() if m else end
+        nul = data.find(b"\0", pos, stop)  # a line with a NUL is not safe
+        return stop if nul < 0 else max(pos, data.rfind(b"\n", pos, nul) + 1)
 
     return first_unsafe  # pragma: no cover
 
@@ -265,6 +267,30 @@ def _full(key: tuple[bytes, bytes, bytes]) -> Callable[[bytes, int, int], int]:
     return _runner(_line(Request(daemon=daemon, client=HostInfo(addr=addr, name=name))))
 
 
+class _PlainRun:
+    """The plain run last taken: plain lines do not depend on the request, so for the same
+    bytes object and start the run one request took serves the next (check evaluates two
+    clients, then the operator's, over the same 100,000-line file). Only the last one is
+    kept, and with it that bytes object."""
+
+    last: tuple[bytes, int, int, bool] | None = None  # data, pos, reached, stopped there
+
+    def end(self, data: bytes, pos: int, end: int) -> int:
+        """Where the plain run from `pos` stops before `end` (a line start)."""
+        start, last = pos, self.last  # one read: threads may replace it
+        if last is not None and last[0] is data and last[1] == pos:
+            reached, stopped = last[2], last[3]
+            if stopped or end <= reached:
+                return min(reached, end)
+            start = reached  # read on from where the last run was cut
+        got = _plain()(data, start, end)
+        self.last = (data, pos, got, got < end)
+        return got
+
+
+_PLAIN_RUN = _PlainRun()
+
+
 def safe_run(request: Request) -> Callable[[bytes, int], int]:
     """`f(data, pos)`: the end of the run of safe lines from `pos` (a line start) in data.
 
@@ -281,7 +307,7 @@ def safe_run(request: Request) -> Callable[[bytes, int], int]:
             # Plain lines up to the line that holds the address (a C-level find), if any.
             hit = data.find(addr, pos) if addr else -1
             end = len(data) if hit < 0 else data.rfind(b"\n", pos, hit) + 1
-            pos = _plain()(data, pos, max(pos, end))
+            pos = _PLAIN_RUN.end(data, pos, max(pos, end))
             if len(data) - pos < FULL_AFTER:
                 return pos  # the rest is read line by line sooner than the regex compiles
             full.append(_full(key))

@@ -30,8 +30,9 @@ _QUIET = re.compile(rb"(?:ALL|sshd)[ \t]*:[ \t]*[0-9.]+[ \t]*\n", re.IGNORECASE)
 # fast path: a 100,000-rule DenyHosts file is two regex runs, not 200,000 records.
 _QUIET_MAX = BUFLEN - 1
 _QUIET_LINE = (rb"(?:[Aa][Ll][Ll]|[Ss][Ss][Hh][Dd])[ \t]{0,64}:[ \t]{0,64}[0-9.]{1,1800}"
-               rb"[ \t]{0,64}\n|#[^\n\0]{0,2045}(?<!\\)\n")
-# atomic: no backtracking state kept per line; without atomic groups (clib.ATOMIC) no fast path
+               rb"[ \t]{0,64}\n|#[^\n]{0,2045}(?<!\\)\n")
+# atomic: no backtracking state kept per line; without atomic groups (clib.ATOMIC) no fast
+# path. clib.line_run stops before a line with a NUL, which the comments' [^\n] would pass.
 _QUIET_RUN: re.Pattern[bytes] | None = (
     re.compile(clib.atomic(rb"(?:" + _QUIET_LINE + rb")*")) if clib.ATOMIC else None)
 

@@ -115,7 +115,7 @@ def diagnose(table: Table, is_deny: bool, accounts: Accounts = LOCAL_ACCOUNTS) -
 
 def _skip_quiet(w: Window, pos: int, line: int) -> tuple[int, int, int, int]:
     """Skip a run of quiet lines (see _QUIET_LINE) from `pos`, a line start in w.buf:
-    (new pos, new line, _QUIET rules in it, '# DenyHosts:' comments in it)."""
+    (new pos, new line, _QUIET rules in it, 1 if a '# DenyHosts:' comment is in it)."""
     quiet = denyhosts = 0
     if _QUIET_RUN is None:
         return pos, line, quiet, denyhosts
@@ -126,8 +126,9 @@ def _skip_quiet(w: Window, pos: int, line: int) -> tuple[int, int, int, int]:
             lines = data.count(b"\n", pos, end)
             lead = pos == 0  # a line start with no newline before it
             comments = data.count(b"\n#", max(pos - 1, 0), end) + (lead and data[:1] == b"#")
-            denyhosts += data.count(b"\n# DenyHosts:", max(pos - 1, 0), end) + (
-                lead and data.startswith(b"# DenyHosts:"))
+            # whether, not how many: only that is said (a count costs a pass of its own)
+            denyhosts = denyhosts or int(data.find(b"\n# DenyHosts:", max(pos - 1, 0), end) >= 0
+                                         or lead and data.startswith(b"# DenyHosts:"))
             quiet += lines - comments
             line += lines
         if w.eof or len(data) - end > _QUIET_MAX:

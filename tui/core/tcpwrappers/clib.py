@@ -12,11 +12,8 @@ from __future__ import annotations
 import _socket as socket
 import re
 import sys
+from collections.abc import Callable  # not typing: `match` never imports it (4 ms)
 from functools import lru_cache
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 INADDR_NONE = 0xFFFFFFFF
 C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale

@@ -7,10 +7,8 @@ already painted. Screens watch `session` and `probe_result` and redraw from them
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -26,16 +24,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
-from tui.wizard import gcpause
+from tui.wizard import export, gcpause
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
-from tui.wizard.hangup import (
-    CHECK_EVERY,
-    EXIT_HANGUP,
-    exit_later,
-    silence_terminal,
-    terminal_fd,
-    terminal_gone,
-)
+from tui.wizard.hangup import EXIT_HANGUP, exit_later, silence_terminal, watch_terminal
 from tui.wizard.messages import (
     AllApplied,
     ChangeDone,
@@ -179,7 +170,7 @@ class WizardApp(App[int]):
         # meanwhile. Textual composes the keys after the first frame; should they not come
         # (the terminal never focused), the check starts anyway.
         self.set_timer(0.5, self._start)
-        self._watch_terminal()
+        self._terminal = watch_terminal(self, self.hang_up)
 
     def on_wizard_footer_keys_shown(self) -> None:
         self._start()  # the frame with the keys is out by now (or goes out first)
@@ -210,22 +201,6 @@ class WizardApp(App[int]):
         self.exit(code, return_code=code)
 
     # --- the terminal going away (see tui/wizard/hangup.py) -----------------------------
-
-    def _watch_terminal(self) -> None:
-        if self.is_headless:
-            return
-        fd = self._terminal = terminal_fd()
-        if fd is None:
-            return
-        # Not in the main thread, or no Unix signals: the tty check below still sees it.
-        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
-
-        def check() -> None:
-            if terminal_gone(fd):
-                self.hang_up()
-
-        self.set_interval(CHECK_EVERY, check, name="terminal check")
 
     def hang_up(self) -> None:
         """The terminal is gone (SIGHUP, or its tty fails with EIO): nothing can be shown or
@@ -617,55 +592,13 @@ class WizardApp(App[int]):
         self.probing = None
         self.probe_result = message.result
 
-    # --- copy and save ----------------------------------------------------------------
-
-    def _export(self) -> tuple[str, str] | None:
-        export = getattr(self.screen, "export", None)
-        item = export() if export else None
-        if not item:
-            self.say("nothing to copy or save on this screen yet", severity="warning")
-        return item
+    # --- copy and save (see tui/wizard/export.py) -------------------------------------
 
     def action_copy(self) -> None:
-        item = self._export()
-        if not item:
-            return
-        from tui.core.export import copy_text
-
-        name, text = item
-        r = copy_text(text, name, osc52=self.copy_to_clipboard, term=os.environ.get("TERM"),
-                      directory=self.config.copies_dir, suffix=_suffix(name))
-        # One line; what did not work, and why, only in the help screen's list (`?`).
-        self.say("\n".join([r.message(), *r.details()]), timeout=10,
-                 severity="information" if r.ways else "error")
+        export.copy_shown(self)
 
     def action_save(self) -> None:
-        item = self._export()
-        if not item:
-            return
-        from tui.core.export import default_name, save_text
-        from tui.wizard.screens.save import SaveScreen
-
-        name, text = item
-        directory = self.config.save_dir or Path.cwd()
-        suffix = _suffix(name)
-
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            try:
-                where = save_text(path, text, suffix=suffix)
-            except FileExistsError:
-                self.say(f"{path} exists; nothing was overwritten (press s again)",
-                            severity="error")
-                return
-            except OSError as e:
-                self.say(f"could not save {path}: {e.strerror or e}", severity="error")
-                return
-            self.say(f"saved {name} to {where} (only you can read it)", timeout=10)
-
-        default = str(directory / default_name(name, suffix))
-        self.push_screen(SaveScreen(name, default), chosen)
+        export.save_shown(self)
 
     # --- notices and the one error handler ---------------------------------------------
 
@@ -744,11 +677,6 @@ class WizardApp(App[int]):
                 self._session.close(wait=0.5)
             except Exception as e:  # closing a dead SSH link must not hide the exit code
                 self.log.warning(f"close: {one_line(e)}")
-
-
-def _suffix(name: str) -> str:
-    """The report is Markdown: saved and copied as .md; everything else is plain text."""
-    return ".md" if name == "report" else ".txt"
 
 
 def one_line(e: BaseException | None) -> str:

@@ -7,24 +7,23 @@ already painted. Screens watch `session` and `probe_result` and redraw from them
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import fields
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, TypeVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
-from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.core.errors import UserError
 from tui.core.targets.hostspec import TargetSpec, split_host
 from tui.wizard import export, gcpause
+from tui.wizard.base import WizardBase, WizardConfig, one_line
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
 from tui.wizard.hangup import EXIT_HANGUP, exit_later, silence_terminal, watch_terminal
 from tui.wizard.messages import (
@@ -37,14 +36,13 @@ from tui.wizard.messages import (
     TargetReady,
 )
 from tui.wizard.screens.overview import OverviewScreen
-from tui.wizard.widgets.notice import KEEP, Notice, Said
 
 if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
     from tui.core.changes.plan import Plan
-    from tui.core.probe import ProbeResult
     from tui.core.session import Session
     from tui.wizard.screens.undo import UndoScreen
 
+__all__ = ["WizardApp", "WizardConfig", "one_line"]
 T = TypeVar("T")
 
 
@@ -63,28 +61,7 @@ CHANGING = ("applying", "applying all", "undoing")  # target jobs that write to 
 _SCREENS = Binding.Group("go", compact=True)
 
 
-@dataclass
-class WizardConfig(TargetSpec):
-    """Everything the wizard needs from outside; tests inject their own (hermetic).
-
-    The target (root, host, identities, jump, sudo, timeout) as TargetSpec has it, then:
-    """
-
-    client_ip: str | None = None
-    label: str | None = None  # the demo names its sample system
-    copies_dir: Path | None = None  # None: platformdirs' state dir
-    save_dir: Path | None = None  # where `s` proposes to save; None: the current directory
-    probe_host: str | None = None  # Method 4's probe target; None: from --host
-    probe_port: int = 22
-    banner_wait: float = 8.0  # > 5 s: Debian's libwrap sleeps 5 s before it resets
-    auto_probe: bool = True  # probe --host once at start
-    # After a fix, where to prove that sshd answers again; None: 127.0.0.1 on sshd's port
-    # when the target is this machine (console mode), no probe for --root and --host.
-    proof_at: tuple[str, int] | None = None
-    console: bool | None = None  # the Linux console's look: True/False forced, None: by TERM
-
-
-class WizardApp(App[int]):
+class WizardApp(WizardBase):
     CSS_PATH = "wizard.tcss"
     TITLE = "ssh-reset-doctor"
     MODES = {  # "overview" is added per app: its screen is the default screen (see below)
@@ -111,37 +88,23 @@ class WizardApp(App[int]):
         Binding("q", "quit_wizard", "quit"),
     ]
 
-    session: var[Session | None] = var(None, always_update=True)
-    probe_result: var[ProbeResult | None] = var(None, always_update=True)
-    status: var[str] = var("starting")
-    busy: var[str | None] = var(None)  # what the target worker is doing
-    proof: var[ProbeResult | None] = var(None, always_update=True)  # sshd answers after a fix
-    proving: var[tuple[str, int] | None] = var(None)  # that probe, while it runs
-    notice: var[Notice | None] = var(None)  # shown in the status line until it times out
-
     def __init__(self, config: WizardConfig | None = None) -> None:
         config = config or WizardConfig()
         self.console_mode = wants_console(config.console, os.environ)
         # The console's own 16 colours pass through as they are; with NO_COLOR, Textual's
         # greys (Monochrome) keep a highlighted row visible where NoColor would drop it.
         here = Path(__file__).parent  # absolute: also for subclasses defined elsewhere
-        css = [here / self.CSS_PATH, *([here / "console.tcss"] if self.console_mode else [])]
-        super().__init__(css_path=css,  # type: ignore[arg-type]
+        css: list[str | PurePath] = [here / self.CSS_PATH,
+                                     *([here / "console.tcss"] if self.console_mode else [])]
+        super().__init__(config, css_path=css,
                          ansi_color=self.console_mode and "NO_COLOR" not in os.environ)
-        self.config = config
         if self.console_mode:
             theme = console_theme(self.no_color)
             self.register_theme(theme)
             self.theme = theme.name
             self._console_filter = ConsoleFilter(greys_only=self.no_color)
-        self._session: Session | None = None
-        self._probe_cancel: threading.Event | None = None
-        self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
-        self.probing: tuple[str, int] | None = None
-        self.notices: list[Notice] = []  # newest last, whole: the help screen lists them
         self._overview: OverviewScreen | None = None
         self._started = False  # the first check
-        self.hung_up = False  # the terminal went away: quit as soon as no change is in hand
         self._terminal: int | None = None  # the tty watched for a hangup (not headless)
         self.add_mode("overview", self.get_default_screen)
 
@@ -600,41 +563,7 @@ class WizardApp(App[int]):
     def action_save(self) -> None:
         export.save_shown(self)
 
-    # --- notices and the one error handler ---------------------------------------------
-
-    def say(self, message: str, title: str = "", severity: str = "information",
-            timeout: float | None = None) -> None:
-        """A notice. Never markup: it often carries text from the target ('[/]' included).
-        Its first line shows in the status line; every line is kept for the help screen."""
-        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
-
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
-        """Every notice (ours, the screens', Textual's own) goes to the status line, one
-        line above the footer: no toast ever covers the screen. Thread-safe, as Textual's."""
-        if markup:
-            from textual.content import Content
-
-            with contextlib.suppress(Exception):  # not valid markup: show it as it is
-                message = Content.from_markup(message).plain
-        notice = Notice(message, title, str(severity))
-        wait = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
-        self.post_message(Said(notice, wait))
-
-    def on_said(self, message: Said) -> None:
-        notice = message.notice
-        self.notices = [*self.notices[-(KEEP - 1):], notice]
-        self.notice = notice
-
-        def expire() -> None:
-            if self.notice is notice:
-                self.notice = None
-
-        self.set_timer(message.timeout, expire)
-
-    def clear_notifications(self) -> None:
-        super().clear_notifications()
-        self.notice = None
+    # --- the one error handler --------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -677,17 +606,3 @@ class WizardApp(App[int]):
                 self._session.close(wait=0.5)
             except Exception as e:  # closing a dead SSH link must not hide the exit code
                 self.log.warning(f"close: {one_line(e)}")
-
-
-def one_line(e: BaseException | None) -> str:
-    if e is None:
-        return "unknown error"
-    if isinstance(e, UserError):
-        return e.message
-    if isinstance(e, OSError) and e.strerror:
-        return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-    text = str(e).strip().splitlines()
-    name = type(e).__name__  # not one of ours to show: say what kind of failure it was
-    first = text[0] if text else name
-    return first if isinstance(e, ValueError) else f"{name}: {first}"
-

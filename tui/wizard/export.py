@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from tui.wizard.app import WizardApp
+from tui.wizard.base import WizardBase
 
 
-def copy_shown(app: WizardApp) -> None:
+def copy_shown(app: WizardBase) -> None:
     item = _export(app)
     if not item:
         return
@@ -25,7 +23,7 @@ def copy_shown(app: WizardApp) -> None:
             severity="information" if r.ways else "error")
 
 
-def save_shown(app: WizardApp) -> None:
+def save_shown(app: WizardBase) -> None:
     item = _export(app)
     if not item:
         return
@@ -54,7 +52,7 @@ def save_shown(app: WizardApp) -> None:
     app.push_screen(SaveScreen(name, default), chosen)
 
 
-def _export(app: WizardApp) -> tuple[str, str] | None:
+def _export(app: WizardBase) -> tuple[str, str] | None:
     export = getattr(app.screen, "export", None)
     item = export() if export else None
     if not item:

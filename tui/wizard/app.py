@@ -3,58 +3,36 @@
 The app owns a tui.core.session.Session, created in the first worker so that the heavy core
 (the ELF reader, the rule engine, paramiko for --host) is imported while the first screen is
 already painted. Screens watch `session` and `probe_result` and redraw from them.
+
+This module wires the app (keys, modes, the first screen, start, quit, the terminal going
+away, the one error handler); the flows are the classes it is made of: base.py (the config,
+the state screens watch, notices), targetjobs.py (open, collect, check), probes.py (Method 4's
+probe, the proof after a fix), changes.py (apply, apply all, undo); export.py copies and saves.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import signal
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path, PurePath
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
-from textual.reactive import var
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from tui.core.errors import UserError
-from tui.core.targets.hostspec import TargetSpec, split_host
-from tui.wizard import gcpause
+from tui.wizard import export, gcpause
+from tui.wizard.base import WizardConfig, one_line
+from tui.wizard.changes import Changes
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
-from tui.wizard.hangup import (
-    CHECK_EVERY,
-    EXIT_HANGUP,
-    exit_later,
-    silence_terminal,
-    terminal_fd,
-    terminal_gone,
-)
-from tui.wizard.messages import (
-    AllApplied,
-    ChangeDone,
-    ChangeSetsRead,
-    ProbeDone,
-    Progress,
-    ProofDone,
-    TargetReady,
-)
+from tui.wizard.hangup import EXIT_HANGUP, exit_later, silence_terminal, watch_terminal
+from tui.wizard.probes import Probes
 from tui.wizard.screens.overview import OverviewScreen
-from tui.wizard.widgets.notice import KEEP, Notice, Said
+from tui.wizard.targetjobs import TargetJobs
 
-if TYPE_CHECKING:  # the core loads in the first worker, after the first frame
-    from tui.core.changes.plan import Plan
-    from tui.core.probe import ProbeResult
-    from tui.core.session import Session
-    from tui.wizard.screens.undo import UndoScreen
-
-T = TypeVar("T")
+__all__ = ["WizardApp", "WizardConfig", "one_line"]
 
 
 def _lazy(module: str, name: str) -> Callable[[], Screen]:
@@ -72,28 +50,7 @@ CHANGING = ("applying", "applying all", "undoing")  # target jobs that write to 
 _SCREENS = Binding.Group("go", compact=True)
 
 
-@dataclass
-class WizardConfig(TargetSpec):
-    """Everything the wizard needs from outside; tests inject their own (hermetic).
-
-    The target (root, host, identities, jump, sudo, timeout) as TargetSpec has it, then:
-    """
-
-    client_ip: str | None = None
-    label: str | None = None  # the demo names its sample system
-    copies_dir: Path | None = None  # None: platformdirs' state dir
-    save_dir: Path | None = None  # where `s` proposes to save; None: the current directory
-    probe_host: str | None = None  # Method 4's probe target; None: from --host
-    probe_port: int = 22
-    banner_wait: float = 8.0  # > 5 s: Debian's libwrap sleeps 5 s before it resets
-    auto_probe: bool = True  # probe --host once at start
-    # After a fix, where to prove that sshd answers again; None: 127.0.0.1 on sshd's port
-    # when the target is this machine (console mode), no probe for --root and --host.
-    proof_at: tuple[str, int] | None = None
-    console: bool | None = None  # the Linux console's look: True/False forced, None: by TERM
-
-
-class WizardApp(App[int]):
+class WizardApp(Changes, TargetJobs, Probes):
     CSS_PATH = "wizard.tcss"
     TITLE = "ssh-reset-doctor"
     MODES = {  # "overview" is added per app: its screen is the default screen (see below)
@@ -120,37 +77,23 @@ class WizardApp(App[int]):
         Binding("q", "quit_wizard", "quit"),
     ]
 
-    session: var[Session | None] = var(None, always_update=True)
-    probe_result: var[ProbeResult | None] = var(None, always_update=True)
-    status: var[str] = var("starting")
-    busy: var[str | None] = var(None)  # what the target worker is doing
-    proof: var[ProbeResult | None] = var(None, always_update=True)  # sshd answers after a fix
-    proving: var[tuple[str, int] | None] = var(None)  # that probe, while it runs
-    notice: var[Notice | None] = var(None)  # shown in the status line until it times out
-
     def __init__(self, config: WizardConfig | None = None) -> None:
         config = config or WizardConfig()
         self.console_mode = wants_console(config.console, os.environ)
         # The console's own 16 colours pass through as they are; with NO_COLOR, Textual's
         # greys (Monochrome) keep a highlighted row visible where NoColor would drop it.
         here = Path(__file__).parent  # absolute: also for subclasses defined elsewhere
-        css = [here / self.CSS_PATH, *([here / "console.tcss"] if self.console_mode else [])]
-        super().__init__(css_path=css,  # type: ignore[arg-type]
+        css: list[str | PurePath] = [here / self.CSS_PATH,
+                                     *([here / "console.tcss"] if self.console_mode else [])]
+        super().__init__(config, css_path=css,
                          ansi_color=self.console_mode and "NO_COLOR" not in os.environ)
-        self.config = config
         if self.console_mode:
             theme = console_theme(self.no_color)
             self.register_theme(theme)
             self.theme = theme.name
             self._console_filter = ConsoleFilter(greys_only=self.no_color)
-        self._session: Session | None = None
-        self._probe_cancel: threading.Event | None = None
-        self._proof_cancel = threading.Event()  # set on quit: the proof's probe stops
-        self.probing: tuple[str, int] | None = None
-        self.notices: list[Notice] = []  # newest last, whole: the help screen lists them
         self._overview: OverviewScreen | None = None
         self._started = False  # the first check
-        self.hung_up = False  # the terminal went away: quit as soon as no change is in hand
         self._terminal: int | None = None  # the tty watched for a hangup (not headless)
         self.add_mode("overview", self.get_default_screen)
 
@@ -179,7 +122,7 @@ class WizardApp(App[int]):
         # meanwhile. Textual composes the keys after the first frame; should they not come
         # (the terminal never focused), the check starts anyway.
         self.set_timer(0.5, self._start)
-        self._watch_terminal()
+        self._terminal = watch_terminal(self, self.hang_up)
 
     def on_wizard_footer_keys_shown(self) -> None:
         self._start()  # the frame with the keys is out by now (or goes out first)
@@ -209,23 +152,7 @@ class WizardApp(App[int]):
             self._probe_cancel.set()
         self.exit(code, return_code=code)
 
-    # --- the terminal going away (see tui/wizard/hangup.py) -----------------------------
-
-    def _watch_terminal(self) -> None:
-        if self.is_headless:
-            return
-        fd = self._terminal = terminal_fd()
-        if fd is None:
-            return
-        # Not in the main thread, or no Unix signals: the tty check below still sees it.
-        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
-
-        def check() -> None:
-            if terminal_gone(fd):
-                self.hang_up()
-
-        self.set_interval(CHECK_EVERY, check, name="terminal check")
+    # --- the terminal going away (see tui/wizard/hangup.py) ---------------------------
 
     def hang_up(self) -> None:
         """The terminal is gone (SIGHUP, or its tty fails with EIO): nothing can be shown or
@@ -294,414 +221,15 @@ class WizardApp(App[int]):
         yield SystemCommand("Save", "save it to a file", self.action_save)
         yield SystemCommand("Help", "keys and what the tool does", self.action_help)
 
-    # --- the target: open, collect, check ---------------------------------------------
-
-    def action_recheck(self) -> None:
-        self.recheck()
-
-    def recheck(self) -> None:
-        self.start_target_job("check", self._check_job)
-
-    def start_target_job(self, name: str, job: Callable[[], None]) -> bool:
-        if self.busy:
-            self.say(f"still {self.busy}; wait for it or press q", severity="warning")
-            return False
-        self.busy = name
-        self.run_worker(job, name=name, group="target", thread=True, exit_on_error=False)
-        return True
-
-    def _check_job(self) -> None:
-        s = self._get_session()
-        self.post_message(Progress(f"opening {s.target_label}"))
-        self._open(s)
-        self.post_message(Progress(f"collecting facts from {s.target_label}"))
-        s.collect()
-        self.post_message(Progress("running the checks"))
-        s.check()
-        self.post_message(TargetReady(s))
-
-    def _get_session(self) -> Session:
-        if self._session is None:
-            from tui.core.session import Session
-
-            c = self.config
-            spec = TargetSpec(**{f.name: getattr(c, f.name) for f in fields(TargetSpec)})
-            self._session = Session(spec, c.client_ip, label=c.label)
-        return self._session
-
-    def _open(self, s: Session) -> None:
-        from tui.core.targets.base import TargetError
-
-        if s.kind != "ssh":
-            s.open()
-            return
-        from tui.core.targets.ssh.knownhosts import UnknownHostKey, add_known_host
-
-        for _ in range(4):  # the target and up to three jump hosts may each be new
-            try:
-                s.open(self._password_from_thread)
-                return
-            except UnknownHostKey as e:
-                from tui.wizard.screens.hostkey import HostKeyScreen
-
-                if not self.ask_from_thread(HostKeyScreen(e)):
-                    raise TargetError(f"host key of {e.hostname} not trusted; nothing was "
-                                      "done") from None
-                add_known_host(e.known_hosts or "~/.ssh/known_hosts", e.hostname, e.port,
-                               e.key)
-        raise TargetError("too many unknown host keys on the way to the target")
-
-    def _password_from_thread(self, prompt: str) -> str | None:
-        from tui.wizard.screens.password import PasswordScreen
-
-        return self.ask_from_thread(PasswordScreen(prompt))
-
-    def ask_from_thread(self, dialog: ModalScreen[T]) -> T | None:
-        """Show `dialog` from a worker thread and wait for the answer (None if cancelled)."""
-        box: list[T | None] = []
-        done = threading.Event()
-
-        def answered(result: T | None) -> None:
-            box.append(result)
-            done.set()
-
-        self.call_from_thread(self.push_screen, dialog, answered)
-        worker = get_current_worker()
-        while not done.wait(0.2):
-            if worker.is_cancelled:
-                return None
-        return box[0]
-
-    def on_progress(self, message: Progress) -> None:
-        self.status = message.text
-
-    def on_target_ready(self, message: TargetReady) -> None:
-        self.status = "checks done"
-        self.session = message.session
-
-    # --- changes ----------------------------------------------------------------------
-
-    def apply_plan(self, what: str, plan: Plan) -> None:
-        """Called by a method screen once the operator confirmed `plan`."""
-        s = self._session
-        assert s is not None  # plans come from a checked session
-
-        def job() -> None:
-            self.post_message(Progress(f"applying: {plan.title}"))
-            cs = s.apply(what, plan)
-            self.post_message(ChangeDone("applied", plan.title, cs))
-
-        self.start_target_job("applying", job)
-
-    def action_apply_all(self) -> None:
-        """Every recommended fix, after one confirmation that lists them all."""
-        s = self._session
-        if s is None or s.report is None or self.busy:
-            self.say("wait for the checks to finish", severity="warning")
-            return
-        items = s.recommended()
-        if not items:
-            self.say("nothing to apply: no problem found that a previewed edit fixes",
-                     severity="warning")
-            return
-        from tui.wizard.screens.confirm import ConfirmScreen, plans_text
-
-        body = plans_text(items, s.target_label)
-        keys = "y apply all  ·  n/Esc cancel"
-        title = (f"Apply all {len(items)} recommended fixes?" if len(items) > 1
-                 else "Apply the recommended fix?")
-        self.push_screen(ConfirmScreen(title, body, keys),
-                         lambda ok: self._apply_all(items) if ok else None)
-
-    def _apply_all(self, items: list[tuple[str, Plan]]) -> None:
-        s = self._session
-        assert s is not None
-
-        def job() -> None:
-            result = s.apply_all(items, lambda text: self.post_message(Progress(text)),
-                                 lambda: self.hung_up)  # the terminal went away: no next fix
-            self.post_message(AllApplied(result))
-
-        self.start_target_job("applying all", job)
-
-    def on_all_applied(self, message: AllApplied) -> None:
-        assert self._session is not None
-        m = message.result
-        total = len(m.applied) + len(m.skipped) + len(m.not_tried) + (1 if m.failed else 0)
-        lines = [f"applied {len(m.applied)} of {total} recommended fix{'es' if total > 1 else ''}"]
-        for title, cs in m.applied:
-            backups = ", ".join(cs.backups()) or "no backup needed (a new link)"
-            lines.append(f"applied: {title} (change set {cs.id}; backups: {backups})")
-        lines += [f"skipped: {t}" for t in m.skipped]
-        severity = "information"
-        if m.failed:
-            title, error = m.failed
-            details = error.details if isinstance(error, UserError) else []
-            lines.append(f"stopped at: {title}: {one_line(error)}")
-            lines += details
-            lines += [f"not tried: {t}" for t in m.not_tried]
-            severity = "error"
-        if m.applied:
-            lines.append("Undo each with u (the newest first)")
-        recovered, self._session.recovered = self._session.recovered, []
-        text = "\n".join([*recovered, *lines])
-        self.say(text, title="apply all", severity=severity, timeout=20)
-        stopped = [ln for ln in lines if ln.startswith("stopped at: ")]
-        self.status = "; ".join(lines[:1] + stopped)
-        self.session = self._session
-        if m.applied:
-            self.prove()
-
-    def action_undo(self, set_id: str | None = None) -> None:
-        """The undo dialog: the newest change set in place (or `set_id`), its files and the
-        diff each would get; y undoes it, l lists every change set."""
-        self._read_change_sets(set_id, listing=False)
-
-    def action_undo_list(self) -> None:
-        self._read_change_sets(None, listing=True)
-
-    def _read_change_sets(self, set_id: str | None, listing: bool) -> None:
-        s = self._session
-        if s is None or s.target is None:
-            self.say("nothing is open yet", severity="warning")
-            return
-
-        def job() -> None:
-            views, problems = s.change_sets()
-            self.post_message(ChangeSetsRead(views, problems, set_id, listing))
-
-        self.start_target_job("reading the change journal", job)
-
-    def on_change_sets_read(self, message: ChangeSetsRead) -> None:
-        s = self._session
-        assert s is not None
-        if isinstance(self.screen, ModalScreen):
-            return  # a dialog came up meanwhile: never stack the journal on top of it
-        from tui.core.changes.journal import ACTIVE
-        from tui.wizard.screens.undo import UndoListScreen, UndoScreen
-
-        views = message.views
-        titles = {c.change_set.id: c.title for c in s.changes}
-        if message.listing:
-            if not views:
-                self.say("no change set on " + s.target_label + ": this tool changed nothing "
-                         "there", severity="warning")
-                return
-
-            def chosen(set_id: str | None) -> None:
-                view = next((v for v in views if v.change_set.id == set_id), None)
-                if view is not None:
-                    dialog = UndoScreen(view, s.target_label, titles)
-                    self.push_screen(dialog, self._undo_answer(dialog))
-
-            self.push_screen(UndoListScreen(views, titles), chosen)
-            return
-        if message.set_id is None:
-            view = next((v for v in views if v.change_set.state in ACTIVE), None)
-        else:
-            view = next((v for v in views if v.change_set.id == message.set_id), None)
-        if view is None:
-            extra = f" ({len(message.problems)} unreadable: {message.problems[0]})" \
-                if message.problems else ""
-            self.say(f"nothing to undo on {s.target_label}: no change set in place{extra}",
-                     severity="warning")
-            return
-        dialog = UndoScreen(view, s.target_label, titles)
-        self.push_screen(dialog, self._undo_answer(dialog))
-
-    def _undo_answer(self, dialog: UndoScreen) -> Callable[[bool | None], None]:
-        s = self._session
-        assert s is not None
-        set_id = dialog.view.change_set.id
-
-        def answered(_: bool | None) -> None:
-            if dialog.choice == "list":
-                self.action_undo_list()
-            elif dialog.choice == "undo":
-
-                def job() -> None:
-                    self.post_message(Progress(f"undoing change set {set_id}"))
-                    cs = s.undo(set_id)
-                    self.post_message(ChangeDone("undone", cs.remedy, cs))
-
-                self.start_target_job("undoing", job)
-
-        return answered
-
-    def on_change_done(self, message: ChangeDone) -> None:
-        cs = message.change_set
-        assert self._session is not None  # changes are made through it
-        if message.verb == "applied":
-            backups = ", ".join(cs.backups()) or "none needed (only a new link)"
-            text = f"applied: {message.title}. Backups: {backups}. Undo with u."
-        else:
-            text = (f"undone: change set {cs.id} restored from its backups (every file read "
-                    "back)")
-        recovered, self._session.recovered = self._session.recovered, []
-        text = "\n".join([*recovered, text, *cs.notes])
-        self.say(text, title="done", timeout=15)
-        self.status = text
-        self.session = self._session
-        if message.verb == "applied":
-            self.prove()
-
-    # --- the finish: does sshd answer again? -------------------------------------------
-
-    def proof_target(self) -> tuple[str, int] | None:
-        if self.config.proof_at:
-            return self.config.proof_at
-        return self._session.local_endpoint() if self._session else None
-
-    def prove(self) -> None:
-        """After a fix on this machine: connect to sshd as a client would and show its
-        banner, or the exact failure (in a worker; the probe waits for the banner)."""
-        where = self.proof_target()
-        if where is None:
-            return
-        host, port = where
-        self.proving = where
-        wait, timeout = self.config.banner_wait, self.config.timeout
-
-        cancel = self._proof_cancel
-
-        def job() -> None:
-            from tui.core.probe import probe
-
-            result = probe(host, port, timeout=timeout, banner_wait=wait, cancel=cancel)
-            if not cancel.is_set():
-                self.post_message(ProofDone(result))
-
-        self.run_worker(job, name="proof", group="proof", thread=True, exit_on_error=False)
-
-    def on_proof_done(self, message: ProofDone) -> None:
-        r = message.result
-        self.proving = None
-        self.proof = r
-        if r.outcome == "banner":
-            text = f"sshd answers again on {r.host}:{r.port}: {r.banner}"
-            self.say(text, title="proof", timeout=10)
-        else:
-            text = f"sshd does not answer on {r.host}:{r.port} yet: {r.summary()}"
-            self.say(f"{text}\n{r.meaning()}", title="proof", severity="warning", timeout=20)
-        self.status = text
-
-    # --- Method 4's probe -------------------------------------------------------------
-
-    def probe_default(self) -> tuple[str, int] | None:
-        c = self.config
-        if c.probe_host:
-            return c.probe_host, c.probe_port
-        if c.host:
-            return split_host(c.host, c.probe_port)
-        return None
-
-    def run_probe(self, host: str, port: int) -> None:
-        if self._probe_cancel:
-            self._probe_cancel.set()
-        cancel = self._probe_cancel = threading.Event()
-        self.probing = (host, port)
-        wait = self.config.banner_wait
-        timeout = self.config.timeout
-
-        def job() -> None:
-            from tui.core.probe import probe
-
-            result = probe(host, port, timeout=timeout, banner_wait=wait, cancel=cancel)
-            if not cancel.is_set():
-                self.post_message(ProbeDone(result))
-
-        self.probe_result = None
-        self.run_worker(job, name="probe", group="probe", thread=True, exit_on_error=False)
-
-    def on_probe_done(self, message: ProbeDone) -> None:
-        self.probing = None
-        self.probe_result = message.result
-
-    # --- copy and save ----------------------------------------------------------------
-
-    def _export(self) -> tuple[str, str] | None:
-        export = getattr(self.screen, "export", None)
-        item = export() if export else None
-        if not item:
-            self.say("nothing to copy or save on this screen yet", severity="warning")
-        return item
+    # --- copy and save (see tui/wizard/export.py) -------------------------------------
 
     def action_copy(self) -> None:
-        item = self._export()
-        if not item:
-            return
-        from tui.core.export import copy_text
-
-        name, text = item
-        r = copy_text(text, name, osc52=self.copy_to_clipboard, term=os.environ.get("TERM"),
-                      directory=self.config.copies_dir, suffix=_suffix(name))
-        # One line; what did not work, and why, only in the help screen's list (`?`).
-        self.say("\n".join([r.message(), *r.details()]), timeout=10,
-                 severity="information" if r.ways else "error")
+        export.copy_shown(self)
 
     def action_save(self) -> None:
-        item = self._export()
-        if not item:
-            return
-        from tui.core.export import default_name, save_text
-        from tui.wizard.screens.save import SaveScreen
+        export.save_shown(self)
 
-        name, text = item
-        directory = self.config.save_dir or Path.cwd()
-        suffix = _suffix(name)
-
-        def chosen(path: str | None) -> None:
-            if not path:
-                return
-            try:
-                where = save_text(path, text, suffix=suffix)
-            except FileExistsError:
-                self.say(f"{path} exists; nothing was overwritten (press s again)",
-                            severity="error")
-                return
-            except OSError as e:
-                self.say(f"could not save {path}: {e.strerror or e}", severity="error")
-                return
-            self.say(f"saved {name} to {where} (only you can read it)", timeout=10)
-
-        default = str(directory / default_name(name, suffix))
-        self.push_screen(SaveScreen(name, default), chosen)
-
-    # --- notices and the one error handler ---------------------------------------------
-
-    def say(self, message: str, title: str = "", severity: str = "information",
-            timeout: float | None = None) -> None:
-        """A notice. Never markup: it often carries text from the target ('[/]' included).
-        Its first line shows in the status line; every line is kept for the help screen."""
-        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
-
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
-        """Every notice (ours, the screens', Textual's own) goes to the status line, one
-        line above the footer: no toast ever covers the screen. Thread-safe, as Textual's."""
-        if markup:
-            from textual.content import Content
-
-            with contextlib.suppress(Exception):  # not valid markup: show it as it is
-                message = Content.from_markup(message).plain
-        notice = Notice(message, title, str(severity))
-        wait = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
-        self.post_message(Said(notice, wait))
-
-    def on_said(self, message: Said) -> None:
-        notice = message.notice
-        self.notices = [*self.notices[-(KEEP - 1):], notice]
-        self.notice = notice
-
-        def expire() -> None:
-            if self.notice is notice:
-                self.notice = None
-
-        self.set_timer(message.timeout, expire)
-
-    def clear_notifications(self) -> None:
-        super().clear_notifications()
-        self.notice = None
+    # --- the one error handler --------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -744,22 +272,4 @@ class WizardApp(App[int]):
                 self._session.close(wait=0.5)
             except Exception as e:  # closing a dead SSH link must not hide the exit code
                 self.log.warning(f"close: {one_line(e)}")
-
-
-def _suffix(name: str) -> str:
-    """The report is Markdown: saved and copied as .md; everything else is plain text."""
-    return ".md" if name == "report" else ".txt"
-
-
-def one_line(e: BaseException | None) -> str:
-    if e is None:
-        return "unknown error"
-    if isinstance(e, UserError):
-        return e.message
-    if isinstance(e, OSError) and e.strerror:
-        return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
-    text = str(e).strip().splitlines()
-    name = type(e).__name__  # not one of ours to show: say what kind of failure it was
-    first = text[0] if text else name
-    return first if isinstance(e, ValueError) else f"{name}: {first}"
 

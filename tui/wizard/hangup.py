@@ -16,15 +16,42 @@ hand by then: hang_up waits for it).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import signal
 import sys
 import termios
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 EXIT_HANGUP = 129  # 128 + SIGHUP, as a shell reports a command that SIGHUP ended
 CHECK_EVERY = 1.0  # seconds between two looks at the tty
 HARD_EXIT_AFTER = 2.0  # seconds Textual's shutdown gets once the terminal is gone
+
+
+def watch_terminal(app: App[Any], hang_up: Callable[[], None]) -> int | None:
+    """Call hang_up() on SIGHUP, or once the app's terminal fails (checked every CHECK_EVERY
+    seconds). The file descriptor watched; None when there is no terminal (headless)."""
+    if app.is_headless:
+        return None
+    fd = terminal_fd()
+    if fd is None:
+        return None
+    # Not in the main thread, or no Unix signals: the tty check below still sees it.
+    with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, hang_up)
+
+    def check() -> None:
+        if terminal_gone(fd):
+            hang_up()
+
+    app.set_interval(CHECK_EVERY, check, name="terminal check")
+    return fd
 
 
 def terminal_fd() -> int | None:

@@ -5,6 +5,8 @@ screenshots/ holds copies of the 80x24 ones (screenshots/make_screenshots.py).""
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import itertools
 import shutil
 import socket
@@ -57,6 +59,18 @@ SCREENS = {
 # the demo disk sits at one fixed path on every run and machine, not in pytest's numbered
 # temporary directories.
 DEMO_DIR = Path("/tmp/ssh-reset-doctor-snapshots")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_run_at_a_time() -> Iterator[None]:
+    """The demo dir and RESET_PORT are fixed (they are on the screens): snapshot runs of
+    other checkouts on this machine wait for this one instead of sharing them."""
+    with open("/tmp/ssh-reset-doctor-snapshots.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
@@ -122,6 +136,10 @@ def test_screen(snap_compare, tmp_path: Path, demo_root: Path, size: tuple[int, 
                 field.value = f"{host}:{port}"
                 await pilot.press("enter")
                 await until(pilot, lambda: pilot.app.probe_result is not None)
+                # The outcome is the real one; its timings are the machine's (a loaded one
+                # takes 1 ms, not 0, to connect on loopback): fixed for the shot.
+                pilot.app.probe_result = dataclasses.replace(
+                    pilot.app.probe_result, connect_ms=0.2, elapsed_ms=201.0)
                 await pilot.pause(0.3)  # the result's redraw and the scroll it causes
                 pilot.app.screen.query_one("#body").scroll_home(animate=False)
                 await pilot.pause()

@@ -99,9 +99,12 @@ def resetting_listener() -> Iterator[tuple[str, int]]:
             stop.wait(0.2)  # the client is waiting for the banner by then
             conn.close()  # linger 0: RST, not FIN
 
-    threading.Thread(target=serve, daemon=True).start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     yield "127.0.0.1", RESET_PORT
     stop.set()
+    srv.shutdown(socket.SHUT_RDWR)  # wakes accept(): a close alone leaves the port listening
+    thread.join(5)
     srv.close()
 
 

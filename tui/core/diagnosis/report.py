@@ -6,9 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.clientip import ClientAddress, from_logs
+from tui.core.diagnosis import registry
 from tui.core.diagnosis.finding import Finding
 from tui.core.diagnosis.registry import CHECKS, Context
 from tui.core.facts.model import Facts
+
+
+@dataclass(frozen=True)
+class LikelyCause:
+    finding: Finding
+    sure: bool  # a problem; False: only a warning, the first place to look
 
 
 @dataclass
@@ -23,6 +30,17 @@ class Report:
     @property
     def problems(self) -> list[Finding]:
         return [f for f in self.findings if f.status == "problem"]
+
+    def likely_cause(self) -> LikelyCause | None:
+        """What most likely resets the connection: the first problem among the causes (the
+        article's methods, then the others, in the registry's order), else the first
+        warning among them; None when nothing found on the target explains the reset."""
+        causes = [f for f in self.findings if registry.get(f.id).method or registry.get(f.id).cause]
+        for status, sure in (("problem", True), ("warning", False)):
+            found = next((f for f in causes if f.status == status), None)
+            if found is not None:
+                return LikelyCause(found, sure)
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -180,21 +180,17 @@ def diagnosis(session: Any) -> Text:
     """One sentence: what is most likely wrong, and which key fixes it (or shows how)."""
     if session is None or session.report is None:
         return plain("Most likely: ...  (the checks are running)", "italic")
-    report = session.report
-    causes = [f for f in report.findings
-              if registry.get(f.id).method or f.id in _CAUSES]
+    likely = session.report.likely_cause()
     text = Text("Most likely: ", style="bold")
-    problem = next((f for f in causes if f.status == "problem"), None)
-    if problem is None:
-        warning = next((f for f in causes if f.status == "warning"), None)
-        if warning is None:
-            text.append_text(plain("nothing on the target explains the reset; press 4 to "
-                                   "test from your side (another network, the security "
-                                   "group)."))
-            return text
+    if likely is None:
+        text.append_text(plain("nothing on the target explains the reset; press 4 to "
+                               "test from your side (another network, the security group)."))
+        return text
+    problem = likely.finding
+    if not likely.sure:
         text = Text("No sure cause; look first at ", style="bold")
-        text.append_text(plain(f"{registry.title(warning.id)}: {warning.summary} - press "
-                               f"{key_of(warning.id)}."))
+        text.append_text(plain(f"{registry.title(problem.id)}: {problem.summary} - press "
+                               f"{key_of(problem.id)}."))
         return text
     key = key_of(problem.id)
     text.append_text(plain(f"{problem.summary} - ", "bold"))

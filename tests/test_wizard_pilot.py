@@ -317,6 +317,33 @@ async def test_navigation_keys_help_and_quit(tmp_path: Path, root: Path) -> None
     assert app.return_code == 0
 
 
+async def test_esc_and_a_key_typed_fast_in_the_probe_field(tmp_path: Path, root: Path) -> None:
+    """A terminal reads Esc with a key right behind it as alt+key: in Method 4's field that
+    leaves the field and the key works, it is not typed into the address."""
+    app = app_for(tmp_path, root=str(root))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await checked(pilot)
+        await pilot.press("4")
+        field = app.screen.query_one("#probe-target", Input)
+        assert app.focused is field
+        before = field.value
+        await pilot.press("alt+n")
+        await wait_until(pilot, lambda: app.current_mode == "others")
+        assert field.value == before
+        await pilot.press("4", "alt+question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        assert app.current_mode == "m4" and field.value == before
+        assert app.focused is not field  # back from a dialog as it was: out of the field
+        await pilot.press("alt+1")  # not in the field: the app takes it (Esc, then 1)
+        await wait_until(pilot, lambda: app.current_mode == "m1")
+        await pilot.press("4")
+        await wait_until(pilot, lambda: app.focused is field)
+        await pilot.press("x", "alt+0")  # typed, then Esc 0
+        await wait_until(pilot, lambda: app.current_mode == "overview")
+        assert field.value == before + "x"
+
+
 async def test_no_color_and_linux_console(tmp_path: Path, root: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")

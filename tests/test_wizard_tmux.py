@@ -61,6 +61,11 @@ class Terminal:
             self.tmux("send-keys", k)
             time.sleep(0.15)  # one key per frame, as a person types
 
+    def keys_at_once(self, *keys: str) -> None:
+        """Several keys in one write to the terminal, as a fast typist's reach it."""
+        self.tmux("send-keys", *keys)
+        time.sleep(0.15)
+
     def exit_code(self, timeout: float = 10.0) -> int:
         end = time.monotonic() + timeout
         while time.monotonic() < end:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePath
 
+from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.filter import LineFilter
@@ -28,6 +29,7 @@ from tui.wizard.base import WizardConfig, one_line
 from tui.wizard.changes import Changes
 from tui.wizard.console import ConsoleFilter, console_theme, wants_console
 from tui.wizard.hangup import EXIT_HANGUP, exit_later, silence_terminal, watch_terminal
+from tui.wizard.keys import after_escape
 from tui.wizard.probes import Probes
 from tui.wizard.screens.overview import OverviewScreen
 from tui.wizard.targetjobs import TargetJobs
@@ -180,6 +182,15 @@ class WizardApp(Changes, TargetJobs, Probes):
         from tui.wizard.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def on_key(self, event: events.Key) -> None:
+        """A key no widget took: Esc with a key typed right behind it arrives as alt+key
+        (tui/wizard/keys.py), which nothing binds. It is both keys, in order."""
+        key = after_escape(event.key)
+        if key is not None:
+            event.stop()
+            self.simulate_key("escape")
+            self.simulate_key(key)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         filters = super().get_line_filters()

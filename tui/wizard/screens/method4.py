@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from tui.core.text import printable
+from tui.wizard.keys import after_escape
 from tui.wizard.screens.base import WizardScreen
 from tui.wizard.widgets.render import Wrapped, plain
 
@@ -32,6 +33,19 @@ class ProbeField(Input):
         Binding("escape", "screen.leave_field", "leave field (keys work again)",
                 key_display="Esc"),
     ]
+
+    def on_key(self, event: events.Key) -> None:
+        """Esc with a key typed right behind it (within the terminal's escape delay, as on
+        a slow VNC console) arrives as one alt+key: the Input would type the key. Leave the
+        field, then the key does what it does outside it."""
+        key = after_escape(event.key)
+        if key is None:
+            return
+        event.prevent_default()  # not Input's own handler: it would type the character
+        event.stop()
+        self.screen.query_one("#body").focus()
+        self.app.simulate_key(key)
+
 
 
 class Method4Screen(WizardScreen):

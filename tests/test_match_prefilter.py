@@ -126,8 +126,8 @@ def test_a_safe_line_fits_libwraps_buffer():
 
 @pytest.mark.parametrize("size", [10, 5_000, 300_000])
 def test_a_line_with_a_nul_ends_every_run(size: int):
-    """However far into the data (past a window of clib.line_run), and after the plain run
-    was taken for another client over the same bytes."""
+    """However far into the data (past a window of clib.line_run, where it has them), and
+    after the plain run was taken for another client over the same bytes."""
     safe = b"# DenyHosts: x | sshd: 10.0.0.4\nsshd: 10.0.0.4\n"
     head = safe * (size // len(safe) + 1)
     data = head + b"# a \0 comment\n" + safe * 3

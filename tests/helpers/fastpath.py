@@ -58,7 +58,7 @@ def compare() -> int:
         # The run goes window by window: windows longer than any line, cutting the data
         # at every offset (the default one takes it whole).
         longest = max(map(len, LINES))
-        for window in (saved[1], longest, longest + 1, 2 * longest - 1, 97):
+        for window in (saved[1], 64 << 10, longest, longest + 1, 2 * longest - 1, 97):
             prefilter.WINDOW = window
             for client in CLIENTS:
                 req = Request(daemon=b"sshd", client=HostInfo(addr=client.encode()))

@@ -195,16 +195,24 @@ def _daemon_token(daemon: bytes) -> bytes:
             + b"".join(rb"(?<![ \t\r,\n]" + _ci(w) + rb")(?<!^" + _ci(w) + rb")" for w in words))
 
 
-def _plain_line(addr: bytes | None) -> bytes:
+def _short(repeat: bytes) -> bytes:
+    """A repeat of the plain-line regex: possessive where that works; else plain, which
+    matches alike (each ends before a byte it cannot take) and there costs less than an
+    atomic group (100,000 lines under 3.11.2: 10.2 ms, against 11.2). Not in the full
+    regex, where the lines it tries and fails are pattern lines."""
+    return _at(repeat) if clib.POSSESSIVE else repeat
+
+
+def _plain_line(addr: bytes | None, rep: Callable[[bytes], bytes] = _short) -> bytes:
     """The commonest safe lines (DenyHosts, fail2ban): a rule with one number, which is not
     the client's address `addr` (None: the data holds no such number); comments and blank
     lines."""
     return (
         # (ends with a digit: no backslash before the newline)
-        _at(_DAEMONS + _rep(DAEMONS)) + rb": ?[0-9]" + _at(rb"[0-9.]" + _rep(TOKEN - 1))
+        rep(_DAEMONS + _rep(DAEMONS)) + rb": ?[0-9]" + rep(rb"[0-9.]" + _rep(TOKEN - 1))
         + rb"(?<!\.)" + (b"" if addr is None else _is_not([addr])) + rb"\n"
-        + rb"|(?:#" + _at(_LINE + _rep(COMMENT))  # a comment
-        + rb"|" + _at(rb"[ \t\r]" + _rep(SEPS))  # a blank line
+        + rb"|(?:#" + rep(_LINE + _rep(COMMENT))  # a comment
+        + rb"|" + rep(rb"[ \t\r]" + _rep(SEPS))  # a blank line
         + rb")(?<!\\)\n"
     )
 
@@ -216,7 +224,7 @@ def _line(request: Request) -> bytes:
     sep = _at(_SEP + _rep(SEPS))
     rest = _at(_LINE + _rep(REST))
     return (
-        rb"(?:" + _plain_line(strip_mapped(c.addr))
+        rb"(?:" + _plain_line(strip_mapped(c.addr), _at)
         # no daemon can match: the rest is never looked at
         + rb"|(?:" + sep + _at(rb"(?:" + daemon + sep + rb")" + _rep(TOKENS)) + b":"
         + _at(_LINE + _rep(REST + DAEMONS))

@@ -29,7 +29,7 @@ from tests.helpers.fail2banlab import Fail2banLab, require_fail2ban
 from tests.helpers.mountns import REPO, MountNamespace, run_tool
 from tests.helpers.sshlab import SshLab
 from tui.core.diagnosis import denylists
-from tui.core.diagnosis.denylists import fail2ban_state
+from tui.core.diagnosis.denylists import denyhosts, fail2ban_state
 from tui.core.facts.local import collect
 from tui.core.facts.model import CommandOutput, Facts, FileBlob
 
@@ -463,3 +463,16 @@ def test_hosts_deny_helpers_for_tcpwrappers() -> None:
     assert kept == f"2001:db8::77:1:{STAMP}\n".encode()
     doc = denylists.finding(f, "2001:db8::7")
     assert doc.status == "problem" and doc.evidence.denyhosts.entries[0].line == 2
+
+
+@pytest.mark.parametrize("files", [
+    {},
+    {"/etc/hosts.deny": b"sshd: 10.0.0.1\n# DenyHosts in a comment\n"},
+    {"/etc/hosts.deny": f"# DenyHosts: {STAMP} | sshd: 10.0.0.1\n".encode()},
+    {"/etc/hosts.deny": f"ALL: 1.2.3.4\n# DenyHosts: {STAMP} | sshd: 10.0.0.1\n".encode()},
+    {"/etc/denyhosts.conf": DENYHOSTS_CONF.encode()},
+    {"/var/lib/denyhosts/hosts": f"10.0.0.1:9:{STAMP}\n".encode()},
+])
+def test_manages_says_what_check_finds(files: dict[str, bytes]) -> None:
+    f = _facts(files)
+    assert denyhosts.manages(f) == (denyhosts.check(f, None) is not None)

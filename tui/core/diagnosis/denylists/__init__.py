@@ -82,7 +82,7 @@ def finding(facts: Facts, ip: str | None, now: float | None = None) -> Finding:
 def hosts_deny_managers(facts: Facts) -> dict[str, str]:
     """Tools that write hosts.deny -> for fail2ban, the (first enabled) jail using hostsdeny."""
     found: dict[str, str] = {}
-    if denyhosts.check(facts, None) is not None:
+    if denyhosts.manages(facts):
         found["denyhosts"] = "denyhosts"
     for name, jail in jails(facts).items():
         if jail.enabled and "hostsdeny" in jail.actions:

@@ -175,12 +175,25 @@ def _marks(text: bytes | None) -> int:
     return text.count(b"\n" + mark) + text.startswith(mark)
 
 
-def check(facts: Facts, ip: str | None) -> Part[DenyHostsEvidence] | None:
-    """DenyHosts' part of the finding; None when DenyHosts leaves no trace here."""
+def manages(facts: Facts) -> bool:
+    """Whether DenyHosts leaves a trace here (check() is not None), without counting."""
+    conf, work, present, hosts_deny = _traces(facts)
+    if conf is not None or present:
+        return True
+    text, mark = data(facts, hosts_deny) or b"", MARK.encode()
+    return text.startswith(mark) or text.find(b"\n" + mark) >= 0
+
+
+def _traces(facts: Facts) -> tuple[dict[str, str] | None, str, dict[str, bytes], str]:
+    """DenyHosts' configuration, work directory and the files in it, and its hosts.deny."""
     conf = denyhosts_conf(facts)
     work = denyhosts_work_dir(facts)
-    present = _work_files(facts, work)
-    hosts_deny = (conf or {}).get("HOSTS_DENY") or DENY
+    return conf, work, _work_files(facts, work), (conf or {}).get("HOSTS_DENY") or DENY
+
+
+def check(facts: Facts, ip: str | None) -> Part[DenyHostsEvidence] | None:
+    """DenyHosts' part of the finding; None when DenyHosts leaves no trace here."""
+    conf, work, present, hosts_deny = _traces(facts)
     deny_data = data(facts, hosts_deny)
     marks = _marks(deny_data)
     if conf is None and not present and not marks:

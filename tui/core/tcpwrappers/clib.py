@@ -57,13 +57,13 @@ def line_run(match: Callable[[bytes, int, int], re.Match[bytes] | None], data: b
     the window cut (no newline after it in the window: that one is read again)."""
     while True:
         stop = min(end, pos + window)
-        nul = data.find(b"\0", pos, stop)
-        if nul >= 0:  # the run ends at that line at the latest
-            stop = max(pos, data.rfind(b"\n", pos, nul) + 1)
-            m = match(data, pos, stop)
-            return m.end() if m else pos
         m = match(data, pos, stop)
         got = m.end() if m else pos
+        # Only over what the run passed: the callers run again after each line it stops
+        # at, and a search to `end` each time would be quadratic.
+        nul = data.find(b"\0", pos, got)
+        if nul >= 0:  # the run ends at that line
+            return max(pos, data.rfind(b"\n", pos, nul) + 1)
         if got == end or got < stop and (got == pos or data.find(b"\n", got, stop) >= 0):
             return got
         pos = got

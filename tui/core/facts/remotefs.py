@@ -17,10 +17,15 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from tui.core.rootpath import NotRegularFile
 
 if TYPE_CHECKING:
-    from tui.core.facts.remote import RemoteSource
+    from tui.core.facts.remotesource import RemoteSource
 
 BLOCK = 4 << 10  # what is fetched on request, aligned
 RANGE_MAX = 64 << 10  # one prefetched range at most
+# A library's ELF reading needs its headers, dynamic table and a few strings, not its code:
+# it comes as its first (ELF and program headers) and last bytes (section headers: where
+# the strings are), then the exact ranges those name (elf_wants), the rest of what the
+# reader touches on request, BLOCK-aligned.
+HEAD, TAIL = 4 << 10, 4 << 10
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,12 @@ class RemoteFS:
     @contextlib.contextmanager
     def _lib(self) -> Iterator[None]:
         """What is fetched for a path meanwhile is what the ELF reader needs."""
-        old, self.src.libmode = self.src.libmode, True
+        plan = self.src.plan
+        old, plan.libmode = plan.libmode, True
         try:
             yield
         finally:
-            self.src.libmode = old
+            plan.libmode = old
 
     def resolve(self, target: str, follow_last: bool = True) -> str:
         with self._lib():
@@ -93,14 +99,15 @@ class RemoteFS:
             meta = self.src.meta_of(key)
             if not stat.S_ISREG(meta.st_mode):
                 raise NotRegularFile(key, cast(os.stat_result, meta))
-            if key in self.src.denied:
+            store = self.src.store
+            if key in store.denied:
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), key)
-            got = self.src.data.get(key)
+            got = store.data.get(key)
             if got is not None and got[1] is not None:
                 return io.BytesIO(got[1]), len(got[1])
-            if key in self.src.ranges:
+            if key in store.ranges:
                 return cast(BinaryIO, Sparse(self.src, key, meta.st_size)), meta.st_size
-            self.src.need(key)
+            self.src.plan.need(key)
             raise Missing(errno.ENOENT, "not fetched yet", key)
 
     def prefilter(self, keys: list[str], needles: Iterable[bytes]) -> list[str]:
@@ -109,10 +116,10 @@ class RemoteFS:
         for needle in needles:
             if b"\n" in needle or b"\0" in needle:
                 return keys
-            got = self.src.hits.get((needle, asked))
+            got = self.src.store.hits.get((needle, asked))
             if got is None:
                 if asked:
-                    self.src.ask(("f", needle, asked), ("f", [os.fsdecode(needle), *asked]))
+                    self.src.plan.ask(("f", needle, asked), ("f", [os.fsdecode(needle), *asked]))
                 continue
             out.update(got)
         return [k for k in keys if k in out]
@@ -146,16 +153,16 @@ class Sparse(io.RawIOBase):
         end = self.size if n is None or n < 0 else min(self.size, start + n)
         if end <= start:
             return b""
-        data = self.src.have(self.key, start, end - start)
+        data = self.src.store.have(self.key, start, end - start)
         if data is not None:
             self.pos = end
             return data
         if not sendable(self.key):
             raise OSError(errno.EIO, "not readable over the transport", self.key)
-        self.src.plan_key(self.key)
+        self.src.plan.plan_key(self.key)
         first = start - start % BLOCK
         last = end + (-end) % BLOCK
-        self.src.want_range(self.key, first, last - first, self.size, (start, end))
+        self.src.plan.want_range(self.key, first, last - first, self.size, (start, end))
         raise Missing(errno.ENOENT, "not fetched yet", self.key)
 
     def readinto(self, b) -> int:

@@ -116,7 +116,7 @@ def _exception_classes() -> list[tuple[str, str, list[str]]]:
 
 
 # Errors the code catches and turns into a UserError (or a finding) before anyone sees them.
-INTERNAL = {"FactsError", "JournalError", "FileLoopError", "TransportError"}
+INTERNAL = {"JournalError", "FileLoopError", "TransportError"}
 
 
 def test_every_error_class_is_a_user_error_or_known_internal() -> None:

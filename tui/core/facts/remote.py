@@ -30,14 +30,10 @@ from tui.core.facts.remoteplan import WHOLE_MAX
 from tui.core.facts.remotesource import LDSO_DIR, READ_LIMIT, RemoteSource
 from tui.core.targets.shellchan import Request, ShellServer
 
-__all__ = ["MAX_ROUNDS", "READ_LIMIT", "WHOLE_MAX", "FactsError", "RemoteSource", "collect",
+__all__ = ["MAX_ROUNDS", "READ_LIMIT", "WHOLE_MAX", "RemoteSource", "collect",
            "first_batches"]
 
 MAX_ROUNDS = 16  # collection runs; each is one round trip (a normal host needs about six)
-
-
-class FactsError(ValueError):
-    """The target's answers do not add up (cut off, garbled, or never complete)."""
 
 
 def _first(src: RemoteSource) -> tuple[list[tuple], list[Request], list[tuple], list[Request]]:

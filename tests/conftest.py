@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,12 @@ from tests.helpers.mountns import TIER_ENV, MountNamespace
 
 # The tool turns a bug of its own into one line for operators; the tests want the traceback.
 os.environ.setdefault("SSH_RESET_DOCTOR_DEBUG", "1")
+
+# A run started in the background (`nohup`, or `&` in a shell without job control) inherits
+# SIGINT ignored, and every program the tests start would too: the Ctrl-C tests would see
+# the tool carry on. The programs start as from a terminal, with SIGINT at its default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _real_action_logs() -> list[Path]:

@@ -6,38 +6,34 @@ first difference inside the block that differs: linear, with a few Python steps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 BLOCK = 1 << 16
 
 
 def common_prefix(a: bytes, b: bytes, most: int, chunk: int = BLOCK) -> int:
     """How many leading bytes a and b share, up to `most` (at most the shorter length)."""
-    i = 0
-    while i < most:
-        j = min(most, i + chunk)
-        if a[i:j] != b[i:j]:
-            lo, hi = i, j - 1  # the first difference is in lo..hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if a[i:mid + 1] == b[i:mid + 1]:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            return lo
-        i = j
-    return most
+    return _shared(lambda i, j: a[i:j] == b[i:j], most, chunk)
 
 
 def common_suffix(a: bytes, b: bytes, most: int, chunk: int = BLOCK) -> int:
     """How many trailing bytes a and b share, up to `most` (common_prefix of the reversed
     texts, without reversing them)."""
-    la, lb, i = len(a), len(b), 0
+    la, lb = len(a), len(b)
+    return _shared(lambda i, j: a[la - j:la - i] == b[lb - j:lb - i], most, chunk)
+
+
+def _shared(same: Callable[[int, int], bool], most: int, chunk: int) -> int:
+    """The length shared, up to `most`, where `same(i, j)` says whether bytes i..j-1 (from
+    the start or from the end) are alike."""
+    i = 0
     while i < most:
         j = min(most, i + chunk)
-        if a[la - j:la - i] != b[lb - j:lb - i]:
-            lo, hi = i, j - 1  # the first difference from the end is at lo..hi
+        if not same(i, j):
+            lo, hi = i, j - 1  # the first difference is in lo..hi
             while lo < hi:
                 mid = (lo + hi) // 2
-                if a[la - mid - 1:la - i] == b[lb - mid - 1:lb - i]:
+                if same(i, mid + 1):
                     lo = mid + 1
                 else:
                     hi = mid

@@ -18,14 +18,13 @@ from tests.helpers import rulegen
 from tests.test_plan_proof import _same_as_full, pair
 from tests.test_remedies_tcpwrappers import facts
 from tests.test_sizes import _python_calls, _reference_preview
-from tui.core.bytescmp import common_prefix, common_suffix
+from tui.core.bytescmp import common_prefix, common_suffix, differing
 from tui.core.changes.plan import FileEdit, preview_op
 from tui.core.diagnosis import tcpwrappers
 from tui.core.facts.model import ALLOW, DENY
 from tui.core.tcpwrappers.hostmatch import HostInfo, Request, read_file_under
 from tui.core.tcpwrappers.proof import (
     _long_line,
-    differing,
     hunks,
     prove,
     record_texts,

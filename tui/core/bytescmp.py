@@ -1,12 +1,13 @@
-"""How much two byte strings share at their start or end, at C speed for any size.
+"""How two byte strings, or two lists of lines, compare: at C speed for any size.
 
-Slices are compared a block at a time (one memcmp each), then a binary search finds the
-first difference inside the block that differs: linear, with a few Python steps per block.
+Slices are compared a block at a time (one memcmp each, or one list compare); only a block
+that differs is looked into (a binary search, or smaller slices): linear, with a few
+Python steps per block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 BLOCK = 1 << 16
 
@@ -40,3 +41,22 @@ def _shared(same: Callable[[int, int], bool], most: int, chunk: int) -> int:
             return lo
         i = j
     return most
+
+
+def differing(a: Sequence[object], b: Sequence[object], alo: int, blo: int, n: int,
+              limit: int | None = None) -> list[int] | None:
+    """The offsets i < n where a[alo + i] != b[blo + i] (None when more than `limit`): equal
+    stretches are skipped a slice at a time, so few differences cost few Python steps."""
+    out: list[int] = []
+    for big in range(0, n, 1024):
+        big_end = min(n, big + 1024)
+        if a[alo + big:alo + big_end] == b[blo + big:blo + big_end]:
+            continue
+        for small in range(big, big_end, 32):
+            small_end = min(big_end, small + 32)
+            if a[alo + small:alo + small_end] == b[blo + small:blo + small_end]:
+                continue
+            out += [i for i in range(small, small_end) if a[alo + i] != b[blo + i]]
+            if limit is not None and len(out) > limit:
+                return None
+    return out

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
-from tui.core.bytescmp import common_prefix, common_suffix
+from tui.core.bytescmp import common_prefix, common_suffix, differing
 from tui.core.text import printable
 
 
@@ -167,7 +167,7 @@ def _windows(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
     whole costs seconds on 100,000 lines changed in 50 places."""
     if len(a) != len(b) or len(a) < 4 * _GAP:
         return []
-    changed = _differing(a, b)
+    changed = differing(a, b, 0, 0, len(a)) or []
     if len(changed) < 2:
         return []
     out, start = [], changed[0]
@@ -175,21 +175,6 @@ def _windows(a: list[bytes], b: list[bytes]) -> list[tuple[int, int]]:
         if i - prev > _GAP:
             out.append((max(0, start - _GAP // 2), min(len(a), prev + 1 + _GAP // 2)))
             start = i
-    return out
-
-
-def _differing(a: list[bytes], b: list[bytes]) -> list[int]:
-    """The indexes where two lists as long differ: equal stretches compared a slice at a
-    time (C speed), so a few changes in 100,000 lines cost a few Python steps."""
-    out: list[int] = []
-    for lo in range(0, len(a), 1024):
-        hi = min(len(a), lo + 1024)
-        if a[lo:hi] == b[lo:hi]:
-            continue
-        for s in range(lo, hi, 32):
-            e = min(hi, s + 32)
-            if a[s:e] != b[s:e]:
-                out += [i for i in range(s, e) if a[i] != b[i]]
     return out
 
 

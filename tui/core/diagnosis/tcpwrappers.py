@@ -6,7 +6,7 @@ import errno
 import ipaddress
 from collections import Counter
 
-from tui.core.bytescmp import common_prefix, common_suffix
+from tui.core.bytescmp import common_prefix, common_suffix, differing
 from tui.core.changes.plan import FileEdit, Op, Plan
 from tui.core.diagnosis import denylists
 from tui.core.diagnosis.evidence import TcpWrappersEvidence
@@ -20,7 +20,6 @@ from tui.core.tcpwrappers.options import accounts_from_files
 from tui.core.tcpwrappers.proof import (
     Proof,
     ProofSet,
-    differing,
     hunks,
     note_edit,
     prove,

@@ -40,6 +40,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from tui.core.bytescmp import differing
 from tui.core.tcpwrappers import clib
 from tui.core.tcpwrappers.access import Evaluator
 from tui.core.tcpwrappers.hostmatch import (
@@ -611,24 +612,6 @@ def _align(a, b, alo, ahi, blo, bhi, out: list[Hunk], depth: int) -> None:
             _align(a, b, i0, i, j0, j, out, depth + 1)
         i0, j0 = i + 1, j + 1
     _align(a, b, i0, ahi, j0, bhi, out, depth + 1)
-
-
-def differing(a, b, alo: int, blo: int, n: int, limit: int | None = None) -> list[int] | None:
-    """The offsets i < n where a[alo + i] != b[blo + i] (None when more than `limit`): equal
-    stretches are skipped a slice at a time, so few differences cost few Python steps."""
-    out: list[int] = []
-    for big in range(0, n, 1024):
-        big_end = min(n, big + 1024)
-        if a[alo + big:alo + big_end] == b[blo + big:blo + big_end]:
-            continue
-        for small in range(big, big_end, 32):
-            small_end = min(big_end, small + 32)
-            if a[alo + small:alo + small_end] == b[blo + small:blo + small_end]:
-                continue
-            out += [i for i in range(small, small_end) if a[alo + i] != b[blo + i]]
-            if limit is not None and len(out) > limit:
-                return None
-    return out
 
 
 def _increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -6,6 +6,8 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tui.core.firewall.nftlex import NFT_UNLISTED
+
 if TYPE_CHECKING:  # the ELF reader and its users are heavy; the wizard paints before it loads
     from tui.core.libs.offline import BinaryLibs
 
@@ -61,7 +63,6 @@ DEFAULT_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
 # all, the collector lists that table's rules; tui.core.firewall.nft). One line of sh (the
 # SSH target's request server runs it as it is); no nft here is exit 127, nothing said.
 # An nft that cannot list chains or sets lists the whole ruleset, as before (its errors then).
-NFT_UNLISTED = "# rules of table {family} {table} not listed: iptables-save shows them"
 _NFT_SCRIPT = (
     "PATH=$PATH:/usr/sbin:/sbin; command -v nft >/dev/null 2>&1 || exit 127; "
     "c=$(nft -a list chains 2>/dev/null) && s=$(nft list sets 2>/dev/null) || "

@@ -16,7 +16,9 @@ _HANDLE = re.compile(r"#\s*handle\s+([0-9]+)")
 _IPTNFT = re.compile(r"table (\w+) (\S+) is managed by iptables-nft")
 # What tui.core.facts.model's nft listing writes above a table whose rules it left out
 # (iptables-save shows them): its chains follow, without rules.
-_UNLISTED = re.compile(r"# rules of table (\w+) (\S+) not listed: iptables-save shows them\Z")
+NFT_UNLISTED = "# rules of table {family} {table} not listed: iptables-save shows them"
+_UNLISTED = re.compile(re.escape(NFT_UNLISTED).replace(r"\{family\}", r"(\w+)")
+                       .replace(r"\{table\}", r"(\S+)") + r"\Z")
 _DELIMS = set(" \t\r\n{};,\"#")
 
 

@@ -35,7 +35,7 @@ class Report:
         """What most likely resets the connection: the first problem among the causes (the
         article's methods, then the others, in the registry's order), else the first
         warning among them; None when nothing found on the target explains the reset."""
-        causes = [f for f in self.findings if registry.get(f.id).method or registry.get(f.id).cause]
+        causes = [f for f in self.findings if (c := registry.get(f.id)).method or c.cause]
         for status, sure in (("problem", True), ("warning", False)):
             found = next((f for f in causes if f.status == status), None)
             if found is not None:

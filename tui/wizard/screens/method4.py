@@ -47,7 +47,6 @@ class ProbeField(Input):
         self.app.simulate_key(key)
 
 
-
 class Method4Screen(WizardScreen):
     SUB_TITLE = "Method 4: your network"
     BINDINGS = [
